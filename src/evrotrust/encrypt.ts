@@ -1,0 +1,107 @@
+// Builds a `/document/download` answer exactly as Evrotrust does (see shared/evrotrust-api.md):
+// the reverse of decrypt.ts. Used by the sandbox simulator and by the decryption tests.
+
+import { constants, createHash, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import { zipSync, strToU8, type Zippable } from 'fflate';
+import {
+  AES_IV_BYTES,
+  CONTENT_KEY_BYTES,
+  PAD_MULTIPLE,
+  PLAIN_PIECE_BYTES,
+  RIJNDAEL_IV_BYTES,
+  SIGNED_HASH_ENTRY,
+  entryName,
+  sliceCipher,
+} from './zip';
+
+export interface DownloadFile {
+  filename: string;
+  content: Uint8Array;
+}
+
+export interface EncryptDownloadOptions {
+  /** 32 (default): Rijndael-256-CBC as Evrotrust does; 16: AES-256-CBC (the documented fallback). */
+  ivLength?: 32 | 16;
+}
+
+/** Thrown for arguments the encrypter cannot turn into a valid download ZIP. */
+export class EncryptError extends Error {
+  override readonly name = 'EncryptError';
+}
+
+// Printable, whitespace-free, so that "trim the .iv text" on the decrypting side never eats IV bytes.
+const IV_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomPrintableIv(length: number): Uint8Array {
+  let text = '';
+  for (let i = 0; i < length; i++) text += IV_ALPHABET[randomInt(IV_ALPHABET.length)];
+  return strToU8(text);
+}
+
+function signedHashXml(files: DownloadFile[]): Uint8Array {
+  // A stand-in for Evrotrust's signature report: digests only, nothing personal.
+  const entries = files
+    .map((f) => `  <document><digestMethod>SHA256</digestMethod><digest>${createHash('sha256').update(f.content).digest('hex')}</digest></document>`)
+    .join('\n');
+  return strToU8(`<?xml version="1.0" encoding="UTF-8"?>\n<signedHash>\n${entries}\n</signedHash>\n`);
+}
+
+function zeroPad(bytes: Uint8Array, multiple: number): Uint8Array {
+  const padded = new Uint8Array(Math.ceil(bytes.length / multiple) * multiple);
+  padded.set(bytes);
+  return padded;
+}
+
+export async function encryptDownload(
+  transactionId: string,
+  files: DownloadFile[],
+  publicKeyPem: string,
+  options?: EncryptDownloadOptions,
+): Promise<Uint8Array> {
+  const ivLength = options?.ivLength ?? RIJNDAEL_IV_BYTES;
+  if (ivLength !== RIJNDAEL_IV_BYTES && ivLength !== AES_IV_BYTES) {
+    throw new EncryptError(`ivLength must be ${RIJNDAEL_IV_BYTES} or ${AES_IV_BYTES}`);
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(transactionId)) {
+    throw new EncryptError('transactionId must be non-empty and contain only letters, digits, "_" or "-"');
+  }
+  if (files.length === 0) throw new EncryptError('at least one file is required');
+
+  const inner: Zippable = {};
+  for (const file of files) {
+    if (file.filename === '' || file.filename.endsWith('/')) throw new EncryptError('every file needs a non-empty file name');
+    if (file.filename === SIGNED_HASH_ENTRY) throw new EncryptError(`"${SIGNED_HASH_ENTRY}" is reserved`);
+    if (Object.hasOwn(inner, file.filename)) throw new EncryptError('file names must be unique');
+    inner[file.filename] = file.content;
+  }
+  inner[SIGNED_HASH_ENTRY] = signedHashXml(files);
+  const innerZip = zipSync(inner, { level: 6 });
+
+  const key = new Uint8Array(randomBytes(CONTENT_KEY_BYTES));
+  const iv = ivLength === RIJNDAEL_IV_BYTES ? randomPrintableIv(RIJNDAEL_IV_BYTES) : randomPrintableIv(AES_IV_BYTES);
+  const cipher = sliceCipher(key, iv);
+
+  // 4096-byte pieces → Base64 → zero-pad → encrypt → Base64; the slices are simply concatenated.
+  const slices: string[] = [];
+  for (let offset = 0; offset < innerZip.length; offset += PLAIN_PIECE_BYTES) {
+    const piece = innerZip.subarray(offset, offset + PLAIN_PIECE_BYTES);
+    const pieceBase64 = Buffer.from(piece.buffer, piece.byteOffset, piece.length).toString('base64');
+    const encrypted = cipher.encrypt(zeroPad(strToU8(pieceBase64, true), PAD_MULTIPLE));
+    slices.push(Buffer.from(encrypted.buffer, encrypted.byteOffset, encrypted.length).toString('base64'));
+  }
+
+  let wrappedKey: Buffer;
+  try {
+    wrappedKey = publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_PADDING }, key);
+  } catch {
+    throw new EncryptError('publicKeyPem is not a usable RSA public key');
+  }
+
+  const outer: Zippable = {
+    [entryName(transactionId, 'enc')]: strToU8(slices.join(''), true),
+    [entryName(transactionId, 'key')]: strToU8(wrappedKey.toString('base64'), true),
+    [entryName(transactionId, 'iv')]: iv,
+    [entryName(transactionId, 'filename')]: strToU8(files[0]?.filename ?? ''),
+  };
+  return zipSync(outer, { level: 6 });
+}
