@@ -1,0 +1,15 @@
+// The Evrotrust `Authorization` header (shared/evrotrust-api.md, "Authorization header"):
+// lowercase hex HMAC-SHA256 whose key is the raw 32-byte SHA-256 of the API key. The message is the
+// exact bytes sent (for multipart calls: the `data` string only), so callers must sign the very
+// string or buffer they put on the wire, never a re-serialisation of it.
+
+import { createHash, createHmac } from 'node:crypto';
+
+export function authorizationHeader(apiKey: string, body: string | Uint8Array): string {
+  const key = createHash('sha256').update(apiKey, 'utf8').digest();
+  const hmac = createHmac('sha256', key);
+  // A string is signed as UTF-8, which is how fetch/undici send a string body.
+  if (typeof body === 'string') hmac.update(body, 'utf8');
+  else hmac.update(body);
+  return hmac.digest('hex');
+}
