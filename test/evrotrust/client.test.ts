@@ -1,0 +1,647 @@
+// Tests of the Evrotrust client.
+//
+// Part 1 (no simulator): a tiny local HTTP server captures the raw requests, so these tests check
+// the wire itself (signed bytes = sent bytes, multipart layout, checksum, publicKey) and every
+// transport failure we can only provoke with a socket (refused, reset after sending, no answer).
+// Part 2: the client against the project's sandbox simulator over real HTTP: every endpoint, every
+// success and every documented HTTP code.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { authorizationHeader } from '../../src/evrotrust/auth';
+import {
+  createEvrotrustClient,
+  matchTransactions,
+  type EvrotrustClient,
+  type EvrotrustClientOptions,
+  type EvrotrustLogger,
+} from '../../src/evrotrust/client';
+import {
+  EVROTRUST_ENDPOINTS,
+  EvrotrustError,
+  EvrotrustHttpError,
+  EvrotrustOtpError,
+  EvrotrustRateLimitError,
+  errorForHttpStatus,
+  type EvrotrustEndpoint,
+  type EvrotrustErrorCode,
+} from '../../src/evrotrust/errors';
+import { EVROTRUST_STATUS, isFinalStatus, isKnownStatus, statusName } from '../../src/evrotrust/statuses';
+
+// ---------- fixtures ----------
+
+const { publicKey: PUBLIC_KEY_PEM, privateKey: PRIVATE_KEY_PEM } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+
+const VENDOR = 'TestVendor42';
+const API_KEY = 'test-api-key-1234';
+// Valid ЕГН (checksums), a phone and an e-mail: the personal data that must never leak into logs or errors.
+const EGN_A = '7505100003';
+const EGN_B = '7505100019';
+const PHONE = '+359888123456';
+const EMAIL = 'ivan.petrov@example.bg';
+const PII = [EGN_A, EGN_B, PHONE, EMAIL];
+
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1');
+const inOneHour = (): Date => new Date(Date.now() + 3_600_000);
+
+function sha512(content: Uint8Array): string {
+  return createHash('sha512').update(content).digest('hex');
+}
+
+/** A logger that records everything, to check that no personal data is logged. */
+function recordingLogger(): EvrotrustLogger & { lines: string[] } {
+  const lines: string[] = [];
+  const rec = (level: string) => (message: string, fields: Record<string, unknown>): void => {
+    lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+  };
+  return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn') };
+}
+
+function assertNoPii(text: string): void {
+  for (const value of PII) assert.ok(!text.includes(value), `personal data leaked: ${text}`);
+}
+
+/** Awaits a rejection and returns the EvrotrustError, checking it carries no personal data. */
+async function failure(promise: Promise<unknown>): Promise<EvrotrustError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof EvrotrustError, `expected an EvrotrustError, got ${String(error)}`);
+    assertNoPii(error.message);
+    assertNoPii(JSON.stringify(error));
+    return error;
+  }
+  assert.fail('expected the call to fail');
+}
+
+function expectError(
+  error: EvrotrustError,
+  expected: { code: EvrotrustErrorCode; httpStatus?: number; retryable: boolean; outcomeUnknown: boolean; retryAfterMs?: number; endpoint?: EvrotrustEndpoint },
+): void {
+  assert.equal(error.code, expected.code, `code (message: ${error.message})`);
+  if ('httpStatus' in expected) assert.equal(error.httpStatus, expected.httpStatus, 'httpStatus');
+  assert.equal(error.retryable, expected.retryable, 'retryable');
+  assert.equal(error.outcomeUnknown, expected.outcomeUnknown, 'outcomeUnknown');
+  assert.equal(error.retryAfterMs, expected.retryAfterMs, 'retryAfterMs');
+  if (expected.endpoint) assert.equal(error.endpoint, expected.endpoint, 'endpoint');
+}
+
+// ---------- a capturing HTTP server ----------
+
+interface Captured {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface FakeServer {
+  url: string;
+  requests: Captured[];
+  close(): Promise<void>;
+}
+
+async function fakeServer(respond: (req: Captured, res: ServerResponse) => void): Promise<FakeServer> {
+  const requests: Captured[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const captured = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(captured);
+      respond(captured, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/vendor`,
+    requests,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+interface Part {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  body: Buffer;
+}
+
+/** A strict multipart/form-data parser over the raw bytes (no normalization of any kind). */
+function parseMultipart(raw: Buffer, contentType: string | undefined): Part[] {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType ?? '');
+  assert.ok(boundary, 'multipart boundary');
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const parts: Part[] = [];
+  let at = raw.indexOf(delimiter);
+  assert.equal(at, 0, 'body starts with the boundary');
+  for (;;) {
+    const start = at + delimiter.length;
+    if (raw.subarray(start, start + 2).toString() === '--') break;
+    const next = raw.indexOf(delimiter, start);
+    assert.ok(next > 0, 'closing boundary');
+    const part = raw.subarray(start + 2, next - 2); // skip CRLF after the boundary and before the next
+    const split = part.indexOf('\r\n\r\n');
+    const head = part.subarray(0, split).toString('utf8');
+    const disposition = /content-disposition: form-data; name="([^"]*)"(?:; filename="([^"]*)")?/i.exec(head);
+    assert.ok(disposition, `content-disposition in ${head}`);
+    const type = /content-type: (.+)/i.exec(head)?.[1]?.trim();
+    const entry: Part = { name: disposition[1] ?? '', body: part.subarray(split + 4) };
+    if (disposition[2] !== undefined) entry.filename = disposition[2];
+    if (type !== undefined) entry.contentType = type;
+    parts.push(entry);
+    at = next;
+  }
+  return parts;
+}
+
+function clientFor(baseUrl: string, extra: Partial<EvrotrustClientOptions> = {}): EvrotrustClient {
+  return createEvrotrustClient({ baseUrl, vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: PUBLIC_KEY_PEM, ...extra });
+}
+
+// =====================================================================================
+// Part 1: pure parts and the wire, against a local capturing server
+// =====================================================================================
+
+describe('statuses', () => {
+  it('names every documented code and tolerates unknown ones', () => {
+    assert.equal(statusName(1), 'pending');
+    assert.equal(statusName(2), 'signed');
+    assert.equal(statusName(7), 'undeliverable');
+    assert.equal(statusName(99), 'onHold');
+    assert.equal(statusName(8), 'unknown');
+    assert.equal(statusName(-1), 'unknown');
+    assert.equal(isKnownStatus(99), true);
+    assert.equal(isKnownStatus(8), false);
+  });
+
+  it('final: 2 (once not processing) to 7; never 1, 99 or unknown codes', () => {
+    assert.equal(isFinalStatus(EVROTRUST_STATUS.signed, false), true);
+    assert.equal(isFinalStatus(EVROTRUST_STATUS.signed, true), false);
+    for (const code of [3, 4, 5, 6, 7]) assert.equal(isFinalStatus(code), true, `code ${code}`);
+    for (const code of [1, 99, 8, 0, 42]) assert.equal(isFinalStatus(code), false, `code ${code}`);
+  });
+});
+
+describe('error mapping (errorForHttpStatus)', () => {
+  const notRetryable: Array<[number, EvrotrustErrorCode]> = [
+    [400, 'invalid-data'],
+    [401, 'unauthorized'],
+    [438, 'user-not-found'],
+    [442, 'no-certificate'],
+    [443, 'document-not-found'],
+    [449, 'user-data-invalid'],
+    [450, 'file-too-large'],
+    [454, 'wrong-coverage'],
+    [457, 'unsupported-file-type'],
+  ];
+  for (const [status, code] of notRetryable) {
+    it(`${status} → ${code}, not retryable, outcome known, on every endpoint`, () => {
+      for (const endpoint of EVROTRUST_ENDPOINTS) {
+        const e = errorForHttpStatus(endpoint, status);
+        assert.ok(e instanceof EvrotrustHttpError);
+        expectError(e, { code, httpStatus: status, retryable: false, outcomeUnknown: false, endpoint });
+      }
+    });
+  }
+
+  it('432 / 448 → EvrotrustOtpError with codes a caller can show', () => {
+    const wrong = errorForHttpStatus('/document/doc/offline/activate', 432, { transactionID: 'tx1' });
+    assert.ok(wrong instanceof EvrotrustOtpError);
+    expectError(wrong, { code: 'wrong-activation-code', httpStatus: 432, retryable: false, outcomeUnknown: false });
+    assert.equal(wrong.transactionID, 'tx1');
+    const expired = errorForHttpStatus('/document/doc/offline/activate', 448);
+    assert.ok(expired instanceof EvrotrustOtpError);
+    expectError(expired, { code: 'activation-code-expired', httpStatus: 448, retryable: false, outcomeUnknown: false });
+  });
+
+  it('469 → retryable after 60 s, on reads and creates alike (nothing was done)', () => {
+    for (const endpoint of EVROTRUST_ENDPOINTS) {
+      const e = errorForHttpStatus(endpoint, 469);
+      assert.ok(e instanceof EvrotrustRateLimitError);
+      expectError(e, { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 60_000 });
+    }
+    // A Retry-After header, should Evrotrust send one, is more precise than the documented 60 s.
+    assert.equal(errorForHttpStatus('/document/status', 469, {}, '120').retryAfterMs, 120_000);
+    assert.equal(errorForHttpStatus('/document/status', 469, {}, 'garbage').retryAfterMs, 60_000);
+  });
+
+  it('468 and undocumented 4xx → unknown-provider-error: not retryable; outcome unknown only on creates', () => {
+    for (const status of [468, 404, 429]) {
+      expectError(errorForHttpStatus('/document/status', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: false });
+      expectError(errorForHttpStatus('/document/doc/online', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: true });
+      expectError(errorForHttpStatus('/document/doc/offline', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: true });
+    }
+  });
+
+  it('5xx → retryable on reads, outcome unknown and never retried on creates', () => {
+    for (const endpoint of ['/user/check/extended', '/document/status', '/document/download'] as const) {
+      expectError(errorForHttpStatus(endpoint, 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: false });
+      expectError(errorForHttpStatus(endpoint, 503), { code: 'server-error', httpStatus: 503, retryable: true, outcomeUnknown: false });
+    }
+    for (const endpoint of ['/document/doc/online', '/document/doc/offline'] as const) {
+      expectError(errorForHttpStatus(endpoint, 502), { code: 'server-error', httpStatus: 502, retryable: false, outcomeUnknown: true });
+    }
+    // activate: a repeat after a success could only say "wrong code"; withdraw / resend are safe to repeat.
+    expectError(errorForHttpStatus('/document/doc/offline/activate', 500), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
+    expectError(errorForHttpStatus('/document/withdraw', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+    expectError(errorForHttpStatus('/document/doc/offline/activate/resend', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+  });
+
+  it('survives JSON and structuredClone with every decision field (for Temporal failure details)', () => {
+    const e = errorForHttpStatus('/document/status', 469, { transactionID: 'tx-9' });
+    const viaJson = JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
+    assert.deepEqual(viaJson, {
+      name: 'EvrotrustRateLimitError',
+      message: e.message,
+      code: 'try-again-later',
+      endpoint: '/document/status',
+      httpStatus: 469,
+      retryable: true,
+      retryAfterMs: 60_000,
+      outcomeUnknown: false,
+      transactionID: 'tx-9',
+    });
+    assert.deepEqual(structuredClone(e.toJSON()), viaJson);
+  });
+});
+
+describe('matchTransactions', () => {
+  it('maps in order by default', () => {
+    assert.deepEqual(matchTransactions([{ phone: PHONE }, { email: EMAIL }], [{}, {}]), [0, 1]);
+  });
+  it('follows echoed identificationNumbers when Evrotrust reorders them', () => {
+    assert.deepEqual(
+      matchTransactions([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }], [{ identificationNumber: EGN_B }, { identificationNumber: EGN_A }]),
+      [1, 0],
+    );
+  });
+  it('refuses a count mismatch or an inconsistent echo', () => {
+    assert.equal(matchTransactions([{ phone: PHONE }], [{}, {}]), undefined);
+    assert.equal(matchTransactions([{ identificationNumber: EGN_A }], [{ identificationNumber: EGN_B }]), undefined);
+  });
+});
+
+describe('client on the wire (local capturing server)', () => {
+  it('JSON calls: the Authorization header is the HMAC of the exact bytes received, vendorNumber in the body', async () => {
+    const server = await fakeServer((_req, res) => json(res, 200, { isRegistered: true, isReadyToSign: true }));
+    try {
+      const client = clientFor(server.url);
+      // Non-ASCII on purpose: the header must cover the UTF-8 bytes, not UTF-16 code units.
+      await client.checkUser({ identificationNumber: EGN_A, email: 'иван@пример.bg' });
+      const req = server.requests[0]!;
+      assert.equal(req.url, '/vendor/user/check/extended');
+      assert.equal(req.headers.authorization, authorizationHeader(API_KEY, req.body));
+      assert.match(req.headers.authorization ?? '', /^[0-9a-f]{64}$/, 'no scheme word');
+      assert.match(req.headers['content-type'] ?? '', /^application\/json/);
+      assert.deepEqual(JSON.parse(req.body.toString('utf8')), {
+        vendorNumber: VENDOR,
+        user: { identificationNumber: EGN_A, email: 'иван@пример.bg' },
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('multipart: the header signs the `data` field bytes exactly; checksum, publicKey and file are right', async () => {
+    const server = await fakeServer((_req, res) => json(res, 200, { threadID: 'th-1', transactions: [{ transactionID: 'tx-1' }, { transactionID: 'tx-2' }] }));
+    try {
+      const client = clientFor(server.url);
+      const expire = inOneHour();
+      const result = await client.sendOnline({
+        // A line break and Cyrillic in the description: JSON escapes the former, UTF-8 carries the latter.
+        document: { filename: 'договор.pdf', content: PDF, description: 'Договор № 5\nред 2 "цитат"', dateExpire: expire, coverage: 500, preview: false },
+        signers: [{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE, email: EMAIL }],
+        urlCallback: 'http://127.0.0.1:3000/evrotrust/callback/t/abc',
+        signInfo: { type: 'PDF1', algorithm: 'SHA256' },
+      });
+      assert.deepEqual(result, {
+        threadID: 'th-1',
+        transactions: [
+          { identificationNumber: EGN_A, country: 'BG', transactionID: 'tx-1' },
+          { phone: PHONE, email: EMAIL, transactionID: 'tx-2' },
+        ],
+      });
+
+      const req = server.requests[0]!;
+      assert.equal(req.url, '/vendor/document/doc/online');
+      const parts = parseMultipart(req.body, req.headers['content-type']);
+      assert.deepEqual(parts.map((p) => p.name), ['data', 'document']);
+      const [data, file] = parts as [Part, Part];
+      assert.equal(data.filename, undefined, 'data is a plain field, not a file');
+      assert.equal(req.headers.authorization, authorizationHeader(API_KEY, data.body));
+      assert.ok(file.body.equals(PDF), 'the file bytes arrive unchanged');
+      assert.equal(file.contentType, 'application/pdf');
+
+      const body = JSON.parse(data.body.toString('utf8')) as Record<string, unknown>;
+      assert.deepEqual(body, {
+        vendorNumber: VENDOR,
+        publicKey: Buffer.from(PUBLIC_KEY_PEM, 'utf8').toString('base64'),
+        urlCallback: 'http://127.0.0.1:3000/evrotrust/callback/t/abc',
+        document: {
+          description: 'Договор № 5\nред 2 "цитат"',
+          dateExpire: Math.floor(expire.getTime() / 1000),
+          coverage: 500,
+          preview: 0,
+          checksumDocument: sha512(file.body),
+        },
+        signInfo: { type: 'PDF1', algorithm: 'SHA256' },
+        users: [{ identificationNumber: EGN_A, country: 'BG' }, { email: EMAIL, phone: PHONE }],
+      });
+      assert.equal(Buffer.from(body.publicKey as string, 'base64').toString('utf8'), PUBLIC_KEY_PEM);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('offline, activate, resend, status, download, withdraw: right paths, bodies and signatures', async () => {
+    const zip = Buffer.from('PK\x03\x04rest-of-zip', 'latin1');
+    const server = await fakeServer((req, res) => {
+      switch (req.url) {
+        case '/vendor/document/doc/offline': return json(res, 200, { transactionID: 777 });
+        case '/vendor/document/doc/offline/activate':
+        case '/vendor/document/doc/offline/activate/resend': res.writeHead(204); return res.end();
+        case '/vendor/document/status': return json(res, 200, { status: 3, isProcessing: 0, rejectReason: 'не съм съгласен' });
+        case '/vendor/document/download': res.writeHead(200, { 'content-type': 'application/zip' }); return res.end(zip);
+        case '/vendor/document/withdraw': return json(res, 200, { status: 3 });
+        default: return json(res, 404, {});
+      }
+    });
+    try {
+      const client = clientFor(server.url);
+      const offline = await client.sendOffline({
+        document: { filename: 'a.pdf', content: PDF, description: 'OTP' },
+        signer: { identificationNumber: EGN_A, phone: PHONE },
+        urlCallback: 'http://127.0.0.1:3000/cb',
+      });
+      assert.deepEqual(offline, { transactionID: '777' }, 'an integer id is normalized to a string');
+      await client.activateOffline('777', '123456');
+      await client.resendOfflineCode('777', PHONE);
+      assert.deepEqual(await client.status('777'), { status: 3, statusName: 'rejected', isProcessing: false, isFinal: true, rejectReason: 'не съм съгласен' });
+      assert.ok(Buffer.from(await client.download('777')).equals(zip));
+      assert.deepEqual(await client.withdraw('th-5'), { status: 'already-withdrawn', code: 3 });
+
+      const [off, act, resend, status, download, withdraw] = server.requests as [Captured, Captured, Captured, Captured, Captured, Captured];
+      const offData = parseMultipart(off.body, off.headers['content-type'])[0]!;
+      assert.equal(off.headers.authorization, authorizationHeader(API_KEY, offData.body));
+      assert.deepEqual(JSON.parse(offData.body.toString('utf8')), {
+        vendorNumber: VENDOR,
+        publicKey: Buffer.from(PUBLIC_KEY_PEM).toString('base64'),
+        urlCallback: 'http://127.0.0.1:3000/cb',
+        user: { identificationNumber: EGN_A, phone: PHONE },
+        document: { description: 'OTP', coverage: 0, checksumDocument: sha512(PDF) },
+      });
+      const expectBodies: Array<[Captured, unknown]> = [
+        [act, { vendorNumber: VENDOR, transactionID: '777', activationCode: '123456' }],
+        [resend, { vendorNumber: VENDOR, transactionID: '777', phone: PHONE }],
+        [status, { vendorNumber: VENDOR, transactionID: '777' }],
+        [download, { vendorNumber: VENDOR, transactionID: '777' }],
+        [withdraw, { vendorNumber: VENDOR, threadID: 'th-5' }],
+      ];
+      for (const [req, body] of expectBodies) {
+        assert.deepEqual(JSON.parse(req.body.toString('utf8')), body, req.url);
+        assert.equal(req.headers.authorization, authorizationHeader(API_KEY, req.body), req.url);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('user check: 0/1 flags become booleans; absent optional flags stay absent', async () => {
+    const server = await fakeServer((_req, res) => json(res, 200, {
+      isRegistered: 1, isIdentified: 0, isRejected: 0, rejectReason: null, isSupervised: false, isReadyToSign: 0, hasConfirmedPhone: 1,
+    }));
+    try {
+      assert.deepEqual(await clientFor(server.url).checkUser({ phone: PHONE }), {
+        isRegistered: true, isIdentified: false, isRejected: false, rejectReason: null, isSupervised: false, isReadyToSign: false, hasConfirmedPhone: true,
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a malformed answer names the field, carries no personal data, and is outcome-unknown on a create', async () => {
+    const logger = recordingLogger();
+    let answer: unknown = { threadID: 'th-1', transactions: [{ transactionID: null, identificationNumber: EGN_A }] };
+    const server = await fakeServer((_req, res) => json(res, 200, answer));
+    try {
+      const client = clientFor(server.url, { logger });
+      const send = (): Promise<unknown> => client.sendOnline({
+        document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+        signers: [{ identificationNumber: EGN_A }],
+        urlCallback: 'http://127.0.0.1:3000/cb',
+      });
+      const e1 = await failure(send());
+      expectError(e1, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: true });
+      assert.equal(e1.field, 'transactions[0].transactionID');
+
+      // One entry for two signers: the thread exists, so the error names it (the caller can withdraw it).
+      answer = { threadID: 'th-2', transactions: [{ transactionID: 'tx-1' }] };
+      const e2 = await failure(client.sendOnline({
+        document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+        signers: [{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }],
+        urlCallback: 'http://127.0.0.1:3000/cb',
+      }));
+      expectError(e2, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: true });
+      assert.equal(e2.field, 'transactions');
+      assert.equal(e2.threadID, 'th-2');
+
+      answer = 'not json at all';
+      const e3 = await failure(client.status('tx-1'));
+      expectError(e3, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: false });
+      assert.equal(e3.field, '(root)', 'a JSON string is valid JSON but not an object');
+
+      answer = { status: 2, isProcessing: 'no' };
+      const e4 = await failure(client.status('tx-1'));
+      assert.equal(e4.field, 'isProcessing');
+
+      answer = { status: 4 };
+      const e5 = await failure(client.withdraw('th-1'));
+      assert.equal(e5.field, 'status');
+
+      assertNoPii(logger.lines.join('\n'));
+      assert.ok(logger.lines.some((l) => l.includes('"field":"transactions[0].transactionID"')), 'the failure is logged with its field');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a body that is not JSON, or a download that is not a ZIP, is malformed-response', async () => {
+    const server = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>proxy error</html>');
+    });
+    try {
+      const client = clientFor(server.url);
+      const e1 = await failure(client.status('tx-1'));
+      expectError(e1, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: false });
+      assert.equal(e1.field, '(body)');
+      const e2 = await failure(client.download('tx-1'));
+      expectError(e2, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: false });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an unknown status code is tolerated, not final, and logged', async () => {
+    const logger = recordingLogger();
+    const server = await fakeServer((_req, res) => json(res, 200, { status: '8', isProcessing: false }));
+    try {
+      const result = await clientFor(server.url, { logger }).status('tx-8');
+      assert.deepEqual(result, { status: 8, statusName: 'unknown', isProcessing: false, isFinal: false, rejectReason: null });
+      assert.ok(logger.lines.some((l) => l.startsWith('warn evrotrust unknown status code') && l.includes('"transactionID":"tx-8"')));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('Evrotrust reordering the echoed signers does not swap transactions', async () => {
+    const server = await fakeServer((_req, res) => json(res, 200, {
+      threadID: 't', transactions: [{ transactionID: 'for-B', identificationNumber: EGN_B }, { transactionID: 'for-A', identificationNumber: EGN_A }],
+    }));
+    try {
+      const r = await clientFor(server.url).sendOnline({
+        document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+        signers: [{ identificationNumber: EGN_A, ref: 'a' }, { identificationNumber: EGN_B, ref: 'b' }],
+        urlCallback: 'http://127.0.0.1:3000/cb',
+      });
+      assert.deepEqual(r.transactions.map((t) => [t.ref, t.transactionID]), [['a', 'for-A'], ['b', 'for-B']], 'extra caller fields are kept');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses bad input before sending anything', async () => {
+    const server = await fakeServer((_req, res) => json(res, 500, {}));
+    try {
+      const client = clientFor(server.url);
+      const base = { document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() }, urlCallback: 'http://x/cb' };
+      const noSigners = await failure(client.sendOnline({ ...base, signers: [] }));
+      expectError(noSigners, { code: 'invalid-request', retryable: false, outcomeUnknown: false });
+      assert.equal(noSigners.field, 'signers');
+      const anonymous = await failure(client.sendOnline({ ...base, signers: [{ country: 'BG' }] }));
+      assert.equal(anonymous.field, 'signers[0]');
+      const millis = await failure(client.sendOnline({ ...base, document: { ...base.document, dateExpire: Date.now() + 60_000 }, signers: [{ phone: PHONE }] }));
+      assert.equal(millis.field, 'document.dateExpire');
+      const noCallback = await failure(client.sendOnline({ ...base, urlCallback: 'not a url', signers: [{ phone: PHONE }] }));
+      assert.equal(noCallback.field, 'urlCallback');
+      const emptyFile = await failure(client.sendOffline({
+        document: { filename: 'a.pdf', content: new Uint8Array(0), description: 'x' }, signer: { identificationNumber: EGN_A, phone: PHONE }, urlCallback: 'http://x/cb',
+      }));
+      assert.equal(emptyFile.field, 'document.content');
+      expectError(await failure(client.status('')), { code: 'invalid-request', retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.checkUser({})), { code: 'invalid-request', retryable: false, outcomeUnknown: false });
+      assert.equal(server.requests.length, 0, 'nothing reached the server');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a configuration without a valid public key PEM at creation', () => {
+    assert.throws(() => createEvrotrustClient({ baseUrl: 'http://127.0.0.1:1/vendor', vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: 'nope' }), TypeError);
+    assert.throws(() => createEvrotrustClient({ baseUrl: 'http://127.0.0.1:1/vendor', vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: PRIVATE_KEY_PEM }), TypeError);
+  });
+});
+
+describe('transport failures (local sockets)', () => {
+  const onlineInput = {
+    document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+    signers: [{ identificationNumber: EGN_A, phone: PHONE }],
+    urlCallback: 'http://127.0.0.1:3000/cb',
+  };
+
+  it('connection refused: nothing was sent, so even a create is retryable', async () => {
+    const server = await fakeServer(() => undefined);
+    const url = server.url;
+    await server.close(); // the port is now closed
+    const client = clientFor(url);
+    expectError(await failure(client.sendOnline(onlineInput)), { code: 'network-error', retryable: true, outcomeUnknown: false, endpoint: '/document/doc/online' });
+    expectError(await failure(client.status('tx')), { code: 'network-error', retryable: true, outcomeUnknown: false });
+  });
+
+  it('connection reset after the request was received: reads retryable, creates outcome-unknown', async () => {
+    const server = await fakeServer((_req, res) => res.socket?.destroy());
+    try {
+      const client = clientFor(server.url);
+      expectError(await failure(client.sendOnline(onlineInput)), { code: 'network-error', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOffline({ ...onlineInput, signer: { identificationNumber: EGN_A, phone: PHONE } })), { code: 'network-error', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.status('tx')), { code: 'network-error', retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.activateOffline('tx', '1')), { code: 'network-error', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.withdraw('th')), { code: 'network-error', retryable: true, outcomeUnknown: true });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('no answer within the timeout: reads retryable, creates outcome-unknown; per-call override wins', async () => {
+    const server = await fakeServer(() => undefined); // never answers
+    try {
+      const client = clientFor(server.url, { timeoutMs: 100, transferTimeoutMs: 150 });
+      const t0 = performance.now();
+      expectError(await failure(client.status('tx')), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.checkUser({ phone: PHONE })), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.download('tx')), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.sendOnline(onlineInput)), { code: 'timeout', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.status('tx', { timeoutMs: 50 })), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      assert.ok(performance.now() - t0 < 3_000, 'timeouts fire promptly');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a timeout while the body is still arriving counts too', async () => {
+    const server = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/zip' });
+      res.write('PK\x03\x04'); // and never finishes
+    });
+    try {
+      const e = await failure(clientFor(server.url, { transferTimeoutMs: 150 }).download('tx'));
+      expectError(e, { code: 'timeout', retryable: true, outcomeUnknown: false });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the caller's AbortSignal cancels the call (aborted, outcome unknown on a create)", async () => {
+    const server = await fakeServer(() => undefined);
+    try {
+      const client = clientFor(server.url);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('activity cancelled')), 50);
+      expectError(await failure(client.sendOnline(onlineInput, { signal: controller.signal })), { code: 'aborted', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.status('tx', { signal: AbortSignal.abort() })), { code: 'aborted', retryable: true, outcomeUnknown: false });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('HTTP error answers: the body is not read into the error, the Retry-After header is honoured', async () => {
+    const server = await fakeServer((_req, res) => {
+      res.writeHead(469, { 'content-type': 'application/json', 'retry-after': '5' });
+      res.end(JSON.stringify({ message: `user ${EGN_A} is busy` }));
+    });
+    try {
+      const logger = recordingLogger();
+      const e = await failure(clientFor(server.url, { logger }).checkUser({ identificationNumber: EGN_A }));
+      assert.ok(e instanceof EvrotrustRateLimitError);
+      expectError(e, { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 5_000 });
+      assertNoPii(logger.lines.join('\n'));
+    } finally {
+      await server.close();
+    }
+  });
+});
