@@ -1,0 +1,64 @@
+// The test controls: act as the signer or the clock, bend callbacks, inject vendor API faults,
+// shape users, and read the callback log. The same operations are served over HTTP under /sim/api
+// (routes/controls.ts) for tests in other processes and for the signer page.
+
+import type { CallbackAttempt, CallbackBehavior, CallbackMode } from './callbacks';
+import { ControlError } from './errors';
+import type { FaultInjector, FaultSpec } from './faults';
+import type { Sandbox, TransactionView } from './sandbox';
+import type { UserFlags } from './users';
+
+export type { CallbackAttempt, CallbackBehavior, CallbackMode, FaultSpec, TransactionView, UserFlags };
+
+export interface SimulatorControls {
+  /** The signer signs: status 2, `isProcessing` for processingMs, then the callback. */
+  sign(transactionID: string): Promise<TransactionView>;
+  /** The signer rejects with a reason: status 3 and a callback carrying the reason. */
+  reject(transactionID: string, reason: string): Promise<TransactionView>;
+  /** The clock passes dateExpire now: status 4 and a callback. */
+  expire(transactionID: string): Promise<TransactionView>;
+  /** One transaction, or undefined when unknown. */
+  transaction(transactionID: string): TransactionView | undefined;
+  /** All transactions, newest first; `signer` keeps one signer's (ЕГН, phone or e-mail). */
+  transactions(filter?: { signer?: string }): TransactionView[];
+  /** Every identifier some transaction names its signer by. */
+  signers(): string[];
+  /** How callbacks of one transaction, or of all ('*'), are sent; 'normal' resets. */
+  callbackBehavior(target: string, behavior: CallbackBehavior): void;
+  /** The next `count` calls to a vendor endpoint (e.g. '/document/status') answer `status` and/or hang `delayMs`. */
+  failNext(endpoint: string, spec: FaultSpec): void;
+  /** Forgets every queued fault. */
+  clearFaults(): void;
+  /** Sets (merges) the profile of a user known by an ЕГН, phone or e-mail. */
+  setUser(identifier: string, flags: Partial<UserFlags>): UserFlags;
+  /** Every callback attempt so far, oldest first. */
+  callbacks(): CallbackAttempt[];
+}
+
+export function createControls(sandbox: Sandbox, faults: FaultInjector): SimulatorControls {
+  return {
+    sign: async (transactionID) => sandbox.sign(transactionID),
+    reject: async (transactionID, reason) => sandbox.reject(transactionID, reason),
+    expire: async (transactionID) => sandbox.expire(transactionID),
+    transaction: (transactionID) => (sandbox.state.transactions.has(transactionID) ? sandbox.view(transactionID) : undefined),
+    transactions: (filter) => sandbox.list(filter),
+    signers: () => sandbox.signers(),
+    callbackBehavior: (target, behavior) => {
+      if (behavior.times !== undefined && (!Number.isInteger(behavior.times) || behavior.times < 1)) {
+        throw new ControlError('invalid', 'times must be a positive integer');
+      }
+      if (target !== '*' && !sandbox.state.transactions.has(target)) {
+        // Ids are random, so nobody can prepare a behavior for a future id: an unknown one is a mistake.
+        throw new ControlError('not_found', `unknown transaction ${target}`);
+      }
+      sandbox.callbacks.setBehavior(target, behavior);
+    },
+    failNext: (endpoint, spec) => faults.failNext(endpoint, spec),
+    clearFaults: () => faults.clear(),
+    setUser: (identifier, flags) => {
+      if (identifier.trim() === '') throw new ControlError('invalid', 'identifier is required');
+      return sandbox.users.set(identifier, flags);
+    },
+    callbacks: () => sandbox.callbacks.attempts(),
+  };
+}

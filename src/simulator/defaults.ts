@@ -1,0 +1,31 @@
+// The simulator's own credentials and default settings, in one place so that the service's
+// sandbox mode, the tests and the simulator agree without copying literals around.
+
+/** Vendor number the simulator accepts unless told otherwise. Not a real Evrotrust account. */
+export const SANDBOX_VENDOR_NUMBER = 'SandboxVendor001';
+
+/** API key the simulator accepts unless told otherwise. Not a secret: it only opens the local simulator. */
+export const SANDBOX_API_KEY = '5a4d1b7e-0c2f-4e8a-9b36-5130a7e00000';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8090;
+export const DEFAULT_CALLBACK_SOURCE_ADDRESS = '127.0.0.1';
+
+/** Evrotrust waits 30 s for a callback answer [S3]. */
+export const DEFAULT_CALLBACK_TIMEOUT_MS = 30_000;
+/** Evrotrust tries 3 times in all [S3]. */
+export const DEFAULT_CALLBACK_ATTEMPTS = 3;
+/** The pause between attempts is not published; a few seconds keeps a laptop demo snappy. */
+export const DEFAULT_CALLBACK_RETRY_DELAY_MS = 5_000;
+/** How long a signed document stays `isProcessing: true`. */
+export const DEFAULT_PROCESSING_MS = 200;
+/** Lifetime of an SMS activation code (not published; 5 minutes is a common SMS-OTP lifetime). */
+export const DEFAULT_OTP_CODE_TTL_MS = 5 * 60_000;
+/** Maximum upload size (not published by Evrotrust): 20 MiB. */
+export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/** Coverage values Evrotrust accepts (anything else is 454) [S6]. */
+export const ALLOWED_COVERAGES: readonly number[] = [0, 500, 20_000, 100_000, 250_000];
+
+/** Longest `document.description` Evrotrust accepts [S6]. */
+export const MAX_DESCRIPTION_LENGTH = 4000;

@@ -1,0 +1,490 @@
+// The simulated Evrotrust back office: signing requests, their transactions and statuses, the
+// signer's actions, expiry, OTP codes, withdrawal, and the callbacks each final status triggers.
+// HTTP lives in routes/; this module knows nothing about requests and answers.
+
+import { createPublicKey, randomInt } from 'node:crypto';
+import { EVROTRUST_STATUS } from '../evrotrust/statuses';
+import { encryptDownload } from '../evrotrust/encrypt';
+import { CallbackDispatcher, type CallbackPayload } from './callbacks';
+import { ALLOWED_COVERAGES } from './defaults';
+import { detectFileType, sha256Hex, sha512Hex, signedCopy } from './documents';
+import { ControlError, VendorError } from './errors';
+import type { ResolvedOptions } from './options';
+import { SimulatorState, type SignerInfo, type Thread, type Transaction, type TransactionKind } from './state';
+import { UserDirectory, normalizeIdentifier, normalizePhone, validateIdentity, type SignerIdentity, type UserFlags } from './users';
+
+/** The uploaded file of a create call. */
+export interface UploadedFile {
+  filename: string;
+  content: Uint8Array;
+}
+
+/** What a create call says about the document (online and offline share these fields). */
+export interface DocumentRequest {
+  publicKey: string;
+  urlCallback: string;
+  description: string;
+  coverage: number;
+  checksumDocument: string;
+}
+
+export interface OnlineRequest extends DocumentRequest {
+  dateExpire: number;
+  users: SignerIdentity[];
+}
+
+export interface OfflineRequest extends DocumentRequest {
+  user: SignerIdentity;
+}
+
+export interface OnlineAnswer {
+  threadID: string;
+  transactionID: string;
+  transactions: { transactionID: string; identificationNumber: string | null; country: string | null; email: string | null; phone: string | null }[];
+}
+
+export interface StatusAnswer {
+  status: number;
+  isProcessing: boolean;
+  rejectReason: string | null;
+}
+
+export interface UserCheckAnswer {
+  isRegistered: boolean;
+  isIdentified: boolean;
+  isRejected: boolean;
+  rejectReason: string | null;
+  isSupervised: boolean;
+  isReadyToSign: boolean;
+  hasConfirmedPhone: boolean;
+  hasConfirmedEmail: boolean;
+}
+
+/** Withdraw answers [S6]: 1 withdrawn, 2 not withdrawn (nothing pending), 3 already withdrawn. */
+export type WithdrawAnswer = { status: 1 | 2 | 3 };
+
+/** A transaction as tests and the signer page see it. */
+export interface TransactionView {
+  transactionID: string;
+  threadID: string;
+  status: number;
+  isProcessing: boolean;
+  rejectReason?: string;
+  kind: TransactionKind;
+  signer: SignerInfo;
+  urlCallback: string;
+  /** Unix seconds (online). */
+  dateExpire?: number;
+  /** The current SMS activation code (offline, while pending). */
+  otpCode?: string;
+  /** ISO time the activation code expires. */
+  otpExpiresAt?: string;
+  description: string;
+  filename: string;
+  createdAt: string;
+  updatedAt: string;
+  signedDocument?: { filename: string; content: Uint8Array; sha256: string };
+}
+
+const { pending, signed, rejected, expired, withdrawn } = EVROTRUST_STATUS;
+
+/** Longest single setTimeout Node allows; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function callbackSuffix(kind: TransactionKind): string {
+  return kind === 'online' ? '/document/ready' : '/document/offline/ready';
+}
+
+function newOtpCode(): string {
+  return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+
+function definedOnly(signer: SignerIdentity): SignerInfo {
+  const out: SignerInfo = {};
+  if (signer.identificationNumber !== undefined) out.identificationNumber = signer.identificationNumber;
+  if (signer.country !== undefined) out.country = signer.country;
+  if (signer.phone !== undefined) out.phone = signer.phone;
+  if (signer.email !== undefined) out.email = signer.email;
+  return out;
+}
+
+export class Sandbox {
+  readonly state: SimulatorState;
+  readonly users: UserDirectory;
+  readonly callbacks: CallbackDispatcher;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.state = new SimulatorState(options.stateDir);
+    this.users = new UserDirectory(this.state.users, () => {
+      this.state.users = this.users.snapshot();
+      this.state.save();
+    });
+    this.callbacks = new CallbackDispatcher({
+      sourceAddress: options.callbackSourceAddress,
+      timeoutMs: options.callbackTimeoutMs,
+      attempts: options.callbackAttempts,
+      retryDelayMs: options.callbackRetryDelayMs,
+    });
+  }
+
+  /** Picks up where a previous run stopped: expiry timers, unfinished processing, undelivered callbacks. */
+  resume(): void {
+    for (const tx of this.state.transactions.values()) {
+      if (tx.status === pending) this.scheduleExpiry(tx);
+      else if (tx.status === signed && (tx.processingUntil ?? 0) > Date.now()) this.scheduleProcessingEnd(tx);
+      else if (tx.callbackDue) this.fireCallback(tx);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await this.callbacks.close();
+  }
+
+  // ---- vendor API --------------------------------------------------------------------------
+
+  checkUser(identity: SignerIdentity): UserCheckAnswer {
+    validateIdentity(identity);
+    const flags: UserFlags = this.users.flagsFor(identity);
+    if (!flags.isRegistered) throw new VendorError(438);
+    return {
+      isRegistered: flags.isRegistered,
+      isIdentified: flags.isIdentified,
+      isRejected: flags.isRejected,
+      rejectReason: null,
+      isSupervised: flags.isSupervised,
+      isReadyToSign: flags.isReadyToSign,
+      hasConfirmedPhone: flags.hasConfirmedPhone,
+      hasConfirmedEmail: flags.hasConfirmedEmail,
+    };
+  }
+
+  createOnline(request: OnlineRequest, file: UploadedFile): OnlineAnswer {
+    this.validateDocument(request, file);
+    if (request.dateExpire * 1000 <= Date.now()) throw new VendorError(400, 'Invalid data supplied: document.dateExpire is in the past');
+    for (const user of request.users) this.users.assertCanSign(user);
+
+    const thread = this.newThread('online', request, file, request.dateExpire);
+    const answer: OnlineAnswer = { threadID: thread.threadID, transactionID: '', transactions: [] };
+    for (const user of request.users) {
+      const tx = this.newTransaction(thread, user);
+      answer.transactions.push({
+        transactionID: tx.transactionID,
+        identificationNumber: user.identificationNumber ?? null,
+        country: user.country ?? null,
+        email: user.email ?? null,
+        phone: user.phone ?? null,
+      });
+    }
+    answer.transactionID = answer.transactions[0]?.transactionID ?? '';
+    this.state.save();
+    for (const id of thread.transactionIDs) this.scheduleExpiry(this.tx(id));
+    return answer;
+  }
+
+  createOffline(request: OfflineRequest, file: UploadedFile): { transactionID: string } {
+    this.validateDocument(request, file);
+    this.users.assertCanSign(request.user);
+    const thread = this.newThread('offline', request, file, undefined);
+    const tx = this.newTransaction(thread, request.user);
+    tx.otp = { code: newOtpCode(), expiresAt: Date.now() + this.options.otpCodeTtlMs };
+    this.state.save();
+    return { transactionID: tx.transactionID };
+  }
+
+  activate(transactionID: string, activationCode: string): void {
+    const tx = this.pendingOffline(transactionID);
+    const otp = tx.otp;
+    if (!otp || otp.expiresAt <= Date.now()) throw new VendorError(448);
+    if (otp.code !== activationCode.trim()) throw new VendorError(432);
+    this.markSigned(tx);
+  }
+
+  resendCode(transactionID: string, phone: string): void {
+    const tx = this.pendingOffline(transactionID);
+    if (tx.signer.phone === undefined || normalizePhone(tx.signer.phone) !== normalizePhone(phone)) {
+      throw new VendorError(449, 'User data not valid: phone is not the signer\'s');
+    }
+    tx.otp = { code: newOtpCode(), expiresAt: Date.now() + this.options.otpCodeTtlMs };
+    tx.updatedAt = Date.now();
+    this.state.save();
+  }
+
+  status(transactionID: string): StatusAnswer {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx) throw new VendorError(443);
+    return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
+  }
+
+  /** The encrypted download ZIP; 443 for an unknown transaction and for one not signed or still processing. */
+  async download(transactionID: string): Promise<Uint8Array> {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx) throw new VendorError(443);
+    if (tx.status !== signed || this.isProcessing(tx) || !tx.signed) throw new VendorError(443, 'Document not found: not signed yet');
+    const content = this.state.signedCopy(transactionID);
+    if (!content) throw new VendorError(500, 'signed copy missing from the simulator state');
+    const thread = this.thread(tx.threadID);
+    const pem = Buffer.from(thread.publicKey, 'base64').toString('utf8');
+    return encryptDownload(transactionID, [{ filename: tx.signed.filename, content }], pem);
+  }
+
+  withdraw(threadID: string): WithdrawAnswer {
+    const thread = this.state.threads.get(threadID);
+    if (!thread) throw new VendorError(443);
+    const txs = thread.transactionIDs.map((id) => this.tx(id));
+    const open = txs.filter((tx) => tx.status === pending);
+    if (open.length === 0) return { status: txs.some((tx) => tx.status === withdrawn) ? 3 : 2 };
+    for (const tx of open) {
+      this.finish(tx, withdrawn, undefined);
+      if (!this.options.withdrawCallbacks) tx.callbackDue = false;
+    }
+    this.state.save();
+    if (this.options.withdrawCallbacks) for (const tx of open) this.fireCallback(tx);
+    return { status: 1 };
+  }
+
+  // ---- signer / clock controls ---------------------------------------------------------------
+
+  sign(transactionID: string): TransactionView {
+    this.markSigned(this.controlPending(transactionID));
+    return this.view(transactionID);
+  }
+
+  reject(transactionID: string, reason: string): TransactionView {
+    if (reason.trim() === '') throw new ControlError('invalid', 'a reject reason is required');
+    const tx = this.controlPending(transactionID);
+    this.finish(tx, rejected, reason);
+    this.state.save();
+    this.fireCallback(tx);
+    return this.view(transactionID);
+  }
+
+  expire(transactionID: string): TransactionView {
+    this.expireNow(this.controlPending(transactionID));
+    return this.view(transactionID);
+  }
+
+  view(transactionID: string): TransactionView {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx) throw new ControlError('not_found', `unknown transaction ${transactionID}`);
+    const thread = this.thread(tx.threadID);
+    const view: TransactionView = {
+      transactionID: tx.transactionID,
+      threadID: tx.threadID,
+      status: tx.status,
+      isProcessing: this.isProcessing(tx),
+      kind: tx.kind,
+      signer: { ...tx.signer },
+      urlCallback: thread.urlCallback,
+      description: thread.description,
+      filename: thread.filename,
+      createdAt: new Date(tx.createdAt).toISOString(),
+      updatedAt: new Date(tx.updatedAt).toISOString(),
+    };
+    if (tx.rejectReason !== undefined) view.rejectReason = tx.rejectReason;
+    if (thread.dateExpire !== undefined) view.dateExpire = thread.dateExpire;
+    if (tx.otp && tx.status === pending) {
+      view.otpCode = tx.otp.code;
+      view.otpExpiresAt = new Date(tx.otp.expiresAt).toISOString();
+    }
+    const content = tx.signed ? this.state.signedCopy(tx.transactionID) : undefined;
+    if (tx.signed && content) view.signedDocument = { filename: tx.signed.filename, content, sha256: tx.signed.sha256 };
+    return view;
+  }
+
+  /** Transactions, newest first; `signer` keeps those whose ЕГН, phone or e-mail is that identifier. */
+  list(filter: { signer?: string } = {}): TransactionView[] {
+    const wanted = filter.signer === undefined ? undefined : normalizeIdentifier(filter.signer);
+    return [...this.state.transactions.values()]
+      .filter((tx) => wanted === undefined || this.signerKeys(tx.signer).includes(wanted))
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((tx) => this.view(tx.transactionID));
+  }
+
+  /** Every identifier some transaction names its signer by (for the signer page's picker). */
+  signers(): string[] {
+    const keys = new Set<string>();
+    for (const tx of this.state.transactions.values()) for (const key of this.signerKeys(tx.signer)) keys.add(key);
+    return [...keys].sort();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private signerKeys(signer: SignerInfo): string[] {
+    return [signer.identificationNumber, signer.phone, signer.email].filter((v): v is string => v !== undefined).map(normalizeIdentifier);
+  }
+
+  private validateDocument(request: DocumentRequest, file: UploadedFile): void {
+    if (!ALLOWED_COVERAGES.includes(request.coverage)) throw new VendorError(454);
+    let pem: string;
+    try {
+      pem = Buffer.from(request.publicKey, 'base64').toString('utf8');
+      if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw new Error('not a PEM public key');
+      const key = createPublicKey(pem);
+      if (key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA key');
+    } catch {
+      throw new VendorError(400, 'Invalid data supplied: publicKey must be Base64 of an RSA public key PEM');
+    }
+    let url: URL;
+    try {
+      url = new URL(request.urlCallback);
+    } catch {
+      throw new VendorError(400, 'Invalid data supplied: urlCallback');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new VendorError(400, 'Invalid data supplied: urlCallback');
+    if (detectFileType(file.content) === undefined) throw new VendorError(457);
+    if (sha512Hex(file.content) !== request.checksumDocument.toLowerCase()) {
+      throw new VendorError(400, 'Invalid data supplied: checksumDocument does not match the file');
+    }
+  }
+
+  private newThread(kind: TransactionKind, request: DocumentRequest, file: UploadedFile, dateExpire: number | undefined): Thread {
+    const thread: Thread = {
+      threadID: this.state.newId(),
+      kind,
+      createdAt: Date.now(),
+      publicKey: request.publicKey,
+      urlCallback: request.urlCallback,
+      description: request.description,
+      coverage: request.coverage,
+      filename: file.filename,
+      fileSha256: sha256Hex(file.content),
+      fileSize: file.content.length,
+      transactionIDs: [],
+    };
+    if (dateExpire !== undefined) thread.dateExpire = dateExpire;
+    this.state.putOriginal(thread.threadID, file.content);
+    this.state.threads.set(thread.threadID, thread);
+    return thread;
+  }
+
+  private newTransaction(thread: Thread, signer: SignerIdentity): Transaction {
+    const now = Date.now();
+    const tx: Transaction = {
+      transactionID: this.state.newId(),
+      threadID: thread.threadID,
+      kind: thread.kind,
+      signer: definedOnly(signer),
+      status: pending,
+      createdAt: now,
+      updatedAt: now,
+      callbackDue: false,
+    };
+    this.state.transactions.set(tx.transactionID, tx);
+    thread.transactionIDs.push(tx.transactionID);
+    return tx;
+  }
+
+  private tx(transactionID: string): Transaction {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx) throw new Error(`simulator state lost transaction ${transactionID}`);
+    return tx;
+  }
+
+  private thread(threadID: string): Thread {
+    const thread = this.state.threads.get(threadID);
+    if (!thread) throw new Error(`simulator state lost thread ${threadID}`);
+    return thread;
+  }
+
+  private pendingOffline(transactionID: string): Transaction {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx || tx.kind !== 'offline') throw new VendorError(443);
+    if (tx.status !== pending) throw new VendorError(400, 'Invalid data supplied: the transaction is not waiting for a code');
+    return tx;
+  }
+
+  private controlPending(transactionID: string): Transaction {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx) throw new ControlError('not_found', `unknown transaction ${transactionID}`);
+    if (tx.status !== pending) throw new ControlError('conflict', `transaction ${transactionID} is not pending (status ${tx.status})`);
+    return tx;
+  }
+
+  private isProcessing(tx: Transaction): boolean {
+    return tx.status === signed && (tx.processingUntil ?? 0) > Date.now();
+  }
+
+  /** Moves a pending transaction to a final status; the caller saves and sends the callback. */
+  private finish(tx: Transaction, status: number, rejectReason: string | undefined): void {
+    tx.status = status;
+    if (rejectReason !== undefined) tx.rejectReason = rejectReason;
+    delete tx.otp;
+    tx.updatedAt = Date.now();
+    tx.callbackDue = true;
+    this.clearTimer(tx.transactionID);
+  }
+
+  private markSigned(tx: Transaction): void {
+    const thread = this.thread(tx.threadID);
+    // The next signer signs the latest signed copy, so the last copy carries every signature.
+    const base = thread.latestSignedTransactionID !== undefined
+      ? this.state.signedCopy(thread.latestSignedTransactionID)
+      : this.state.original(thread.threadID);
+    if (!base) throw new Error(`simulator state lost the document of thread ${thread.threadID}`);
+    const copy = signedCopy(base, tx.transactionID, thread.threadID);
+    this.state.putSigned(tx.transactionID, copy);
+    this.finish(tx, signed, undefined);
+    tx.signed = { filename: thread.filename, sha256: sha256Hex(copy), size: copy.length };
+    tx.processingUntil = Date.now() + this.options.processingMs;
+    thread.latestSignedTransactionID = tx.transactionID;
+    this.state.save();
+    this.scheduleProcessingEnd(tx);
+  }
+
+  private expireNow(tx: Transaction): void {
+    this.finish(tx, expired, undefined);
+    this.state.save();
+    this.fireCallback(tx);
+  }
+
+  /** The "document ready" callback goes once processing is over: only then can the vendor download. */
+  private scheduleProcessingEnd(tx: Transaction): void {
+    this.setTimer(tx.transactionID, (tx.processingUntil ?? 0) - Date.now(), () => this.fireCallback(tx));
+  }
+
+  private scheduleExpiry(tx: Transaction): void {
+    const dateExpire = this.thread(tx.threadID).dateExpire;
+    if (dateExpire === undefined) return;
+    this.setTimer(tx.transactionID, dateExpire * 1000 - Date.now(), () => {
+      if (tx.status === pending) this.expireNow(tx);
+    });
+  }
+
+  private setTimer(key: string, delayMs: number, fire: () => void): void {
+    this.clearTimer(key);
+    if (this.closed) return;
+    const wait = Math.max(0, delayMs);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      if (wait > MAX_TIMER_MS) this.setTimer(key, delayMs - MAX_TIMER_MS, fire);
+      else fire();
+    }, Math.min(wait, MAX_TIMER_MS));
+    timer.unref(); // the listening server keeps the process alive, not a far-off expiry
+    this.timers.set(key, timer);
+  }
+
+  private clearTimer(key: string): void {
+    const timer = this.timers.get(key);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(key);
+  }
+
+  private fireCallback(tx: Transaction): void {
+    if (this.closed) return;
+    const thread = this.thread(tx.threadID);
+    // Plain concatenation, as Evrotrust does: a urlCallback ending in '/' gives '//document/ready'.
+    const url = thread.urlCallback + callbackSuffix(tx.kind);
+    const payload: CallbackPayload = { transactionID: tx.transactionID, status: tx.status };
+    if (tx.rejectReason !== undefined) payload.rejectReason = tx.rejectReason;
+    void this.callbacks.send(url, payload).then((result) => {
+      if (result === 'aborted') return; // closing: a restart with the same stateDir sends it again
+      tx.callbackDue = false;
+      this.state.save();
+    });
+  }
+}
