@@ -161,8 +161,6 @@ function expandDecryptKey(key: Uint8Array): Int32Array {
 // The hot loops below index typed arrays with values that are always in range (bytes, or offsets
 // bounded by the length checks). `noUncheckedIndexedAccess` types those reads as `number |
 // undefined`; a `!` assertion costs nothing at run time, unlike `?? 0` in a 14-round inner loop.
-/* eslint-disable @typescript-eslint/no-non-null-assertion */
-
 /** Big-endian word at `o` as an int32 (int32 keeps V8 on its small-integer fast path); callers guarantee `o + 3 < b.length`. */
 function rd(b: Uint8Array, o: number): number {
   return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
@@ -267,8 +265,6 @@ function decryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
   }
   return out;
 }
-
-/* eslint-enable @typescript-eslint/no-non-null-assertion */
 
 /** Our T-table implementation (see the top comment). */
 export const rijndaelTTable: BlockCipher256 = {
