@@ -183,8 +183,8 @@ function encryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
   const rk = expandKey(key);
   const out = new Uint8Array(data.length);
   const T0 = TE0, T1 = TE1, T2 = TE2, T3 = TE3, S = SBOX;
-  let c0 = readWord(iv, 0), c1 = readWord(iv, 4), c2 = readWord(iv, 8), c3 = readWord(iv, 12);
-  let c4 = readWord(iv, 16), c5 = readWord(iv, 20), c6 = readWord(iv, 24), c7 = readWord(iv, 28);
+  let c0 = rd(iv, 0), c1 = rd(iv, 4), c2 = rd(iv, 8), c3 = rd(iv, 12);
+  let c4 = rd(iv, 16), c5 = rd(iv, 20), c6 = rd(iv, 24), c7 = rd(iv, 28);
   for (let o = 0; o < data.length; o += 32) {
     // CBC: XOR with the previous ciphertext block, then the initial round key.
     let s0 = (rd(data, o) ^ c0 ^ rk[0]!);
@@ -230,8 +230,8 @@ function decryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
   const rk = expandDecryptKey(key);
   const out = new Uint8Array(data.length);
   const T0 = TD0, T1 = TD1, T2 = TD2, T3 = TD3, S = INV_SBOX;
-  let p0 = readWord(iv, 0), p1 = readWord(iv, 4), p2 = readWord(iv, 8), p3 = readWord(iv, 12);
-  let p4 = readWord(iv, 16), p5 = readWord(iv, 20), p6 = readWord(iv, 24), p7 = readWord(iv, 28);
+  let p0 = rd(iv, 0), p1 = rd(iv, 4), p2 = rd(iv, 8), p3 = rd(iv, 12);
+  let p4 = rd(iv, 16), p5 = rd(iv, 20), p6 = rd(iv, 24), p7 = rd(iv, 28);
   for (let o = 0; o < data.length; o += 32) {
     const c0 = rd(data, o), c1 = rd(data, o + 4), c2 = rd(data, o + 8), c3 = rd(data, o + 12);
     const c4 = rd(data, o + 16), c5 = rd(data, o + 20), c6 = rd(data, o + 24), c7 = rd(data, o + 28);
