@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const content = new Uint8Array(randomBytes(size));
     const files = [{ filename: 'document.pdf', content }];
     const runs = size > MB ? 2 : 5;
-    let zip = new Uint8Array();
+    let zip: Uint8Array = new Uint8Array();
     const enc = await best(runs, async () => {
       zip = await encryptDownload('1234567890', files, keys.publicKeyPem);
     });
