@@ -110,8 +110,7 @@ function toForgeKey(privateKeyPem: string): forge.pki.rsa.PrivateKey {
  * CVE-2023-46809. The Bleichenbacher risk behind that refusal needs an attacker who can submit
  * chosen ciphertexts and observe failures; here the ciphertext comes from Evrotrust's download.
  */
-function unwrapContentKey(wrappedBase64: Uint8Array, privateKeyPem: string): Uint8Array {
-  const forgeKey = toForgeKey(privateKeyPem);
+function unwrapContentKey(wrappedBase64: Uint8Array, forgeKey: forge.pki.rsa.PrivateKey): Uint8Array {
   const wrapped = decodeStrictBase64(wrappedBase64, 'wrong-key', 'the wrapped content key');
   let keyBytes: string;
   try {
@@ -188,7 +187,9 @@ function safeFileName(name: string): string {
  * one. Names are reduced to a bare file name (no directories, no control characters).
  * `OUT_SIGNED_HASH.xml` (Evrotrust's signature report) and directory entries are skipped.
  */
-export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): Promise<{ filename: string; content: Uint8Array }[]> {
+export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): Promise<DecryptedFile[]> {
+  // A configuration problem first: it is not the download's fault and retrying will not fix it.
+  const forgeKey = toForgeKey(privateKeyPem);
   let outer: Map<string, Uint8Array>;
   try {
     outer = unzipVerified(zip);
@@ -206,7 +207,7 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): P
   if (iv.length !== RIJNDAEL_IV_BYTES && iv.length !== AES_IV_BYTES) {
     throw new DecryptError('bad-iv', `the IV has ${iv.length} bytes; expected ${RIJNDAEL_IV_BYTES} (Rijndael-256) or ${AES_IV_BYTES} (AES)`);
   }
-  const key = unwrapContentKey(trimAsciiWhitespace(keyEntry), privateKeyPem);
+  const key = unwrapContentKey(trimAsciiWhitespace(keyEntry), forgeKey);
   const innerZip = await decryptSlices(trimAsciiWhitespace(encEntry), key, iv);
 
   let inner: Map<string, Uint8Array>;

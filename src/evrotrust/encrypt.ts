@@ -2,7 +2,7 @@
 // the reverse of decrypt.ts. Used by the sandbox simulator and by the decryption tests.
 
 import { constants, createHash, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
-import { zipSync, strToU8, type Zippable } from 'fflate';
+import { strToU8 } from 'fflate';
 import {
   AES_IV_BYTES,
   CONTENT_KEY_BYTES,
@@ -13,6 +13,7 @@ import {
   SIGNED_HASH_ENTRY,
   entryName,
   sliceCipher,
+  zipEntries,
 } from './zip';
 
 export interface DownloadFile {
@@ -76,17 +77,26 @@ export async function encryptDownload(
   }
   if (files.length === 0) throw new EncryptError('at least one file is required');
 
-  const inner: Zippable = {};
+  // Wrap first: a bad key should fail before the expensive part.
+  const key = new Uint8Array(randomBytes(CONTENT_KEY_BYTES));
+  let wrappedKey: Buffer;
+  try {
+    wrappedKey = publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_PADDING }, key);
+  } catch {
+    throw new EncryptError('publicKeyPem is not a usable RSA public key');
+  }
+
+  // A Map, not an object: an uploaded file may well be called "__proto__".
+  const inner = new Map<string, Uint8Array>();
   for (const file of files) {
     if (file.filename === '' || file.filename.endsWith('/')) throw new EncryptError('every file needs a non-empty file name');
     if (file.filename === SIGNED_HASH_ENTRY) throw new EncryptError(`"${SIGNED_HASH_ENTRY}" is reserved`);
-    if (Object.hasOwn(inner, file.filename)) throw new EncryptError('file names must be unique');
-    inner[file.filename] = file.content;
+    if (inner.has(file.filename)) throw new EncryptError('file names must be unique');
+    inner.set(file.filename, file.content);
   }
-  inner[SIGNED_HASH_ENTRY] = signedHashXml(files);
-  const innerZip = zipSync(inner, { level: deflateLevel(files.reduce((sum, f) => sum + f.content.length, 0)) });
+  inner.set(SIGNED_HASH_ENTRY, signedHashXml(files));
+  const innerZip = zipEntries([...inner], deflateLevel(files.reduce((sum, f) => sum + f.content.length, 0)));
 
-  const key = new Uint8Array(randomBytes(CONTENT_KEY_BYTES));
   const iv = ivLength === RIJNDAEL_IV_BYTES ? randomPrintableIv(RIJNDAEL_IV_BYTES) : randomPrintableIv(AES_IV_BYTES);
   const cipher = sliceCipher(key, iv);
 
@@ -99,18 +109,15 @@ export async function encryptDownload(
     slices.push(Buffer.from(encrypted.buffer, encrypted.byteOffset, encrypted.length).toString('base64'));
   }
 
-  let wrappedKey: Buffer;
-  try {
-    wrappedKey = publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_PADDING }, key);
-  } catch {
-    throw new EncryptError('publicKeyPem is not a usable RSA public key');
-  }
-
-  const outer: Zippable = {
-    [entryName(transactionId, 'enc')]: strToU8(slices.join(''), true),
-    [entryName(transactionId, 'key')]: strToU8(wrappedKey.toString('base64'), true),
-    [entryName(transactionId, 'iv')]: iv,
-    [entryName(transactionId, 'filename')]: strToU8(files[0]?.filename ?? ''),
-  };
-  return zipSync(outer, { level: deflateLevel(slices.length * ENCRYPTED_SLICE_CHARS) });
+  return zipEntries(
+    [
+      [entryName(transactionId, 'enc'), strToU8(slices.join(''), true)],
+      [entryName(transactionId, 'key'), strToU8(wrappedKey.toString('base64'), true)],
+      [entryName(transactionId, 'iv'), iv],
+      // The entry holds one name; with several files it names the first (Evrotrust's own
+      // multi-document downloads are a different endpoint).
+      [entryName(transactionId, 'filename'), strToU8(files[0]?.filename ?? '')],
+    ],
+    deflateLevel(slices.length * ENCRYPTED_SLICE_CHARS),
+  );
 }

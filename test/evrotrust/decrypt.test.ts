@@ -244,6 +244,16 @@ describe('decryptDownload round trips', () => {
     assert.deepEqual(files.map((f) => f.filename), ['contract.p7m']);
   });
 
+  test('file names that are special to JavaScript objects survive ("__proto__", "constructor")', async () => {
+    const files = [
+      { filename: '__proto__', content: strToU8('one') },
+      { filename: 'constructor', content: strToU8('two') },
+    ];
+    const zip = await encryptDownload(TX, files, keys.publicKeyPem);
+    const out = await decryptDownload(zip, keys.privateKeyPem);
+    assert.deepEqual(out.map((f) => [f.filename, strFromU8(f.content)]).sort(), [['__proto__', 'one'], ['constructor', 'two']]);
+  });
+
   test('a missing .filename entry is tolerated: the inner name is used', async () => {
     const zip = await encryptDownload(TX, [{ filename: 'inner.pdf', content: strToU8('x') }], keys.publicKeyPem);
     const without = editOuter(zip, (e) => {
@@ -297,6 +307,8 @@ describe('decryptDownload failures are DecryptErrors, never garbage', () => {
     await assertDecryptError(decryptDownload(zip, keys.publicKeyPem), 'invalid-private-key');
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     await assertDecryptError(decryptDownload(zip, privateKey), 'invalid-private-key');
+    // Checked before the download: a configuration error must not pass for a damaged download.
+    await assertDecryptError(decryptDownload(strToU8('not a zip'), 'not a key'), 'invalid-private-key');
   });
 
   test('bytes that are not a ZIP, a truncated ZIP and a damaged ZIP → not-a-zip', async () => {
