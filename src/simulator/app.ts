@@ -25,7 +25,9 @@ export async function buildSimulatorApp(options: SimulatorOptions = {}): Promise
   const closing = new AbortController();
 
   // Uploads are bounded by maxFileBytes in the multipart reader; JSON bodies are small.
-  const app = Fastify({ logger: resolved.logger, bodyLimit: 1024 * 1024 });
+  // forceCloseConnections: close() must not wait for clients' keep-alive sockets (Node does not count a
+  // socket whose request was cut short by the client, or answered before its body was read, as idle).
+  const app = Fastify({ logger: resolved.logger, bodyLimit: 1024 * 1024, forceCloseConnections: true });
   // preClose, not onClose: injected hangs and callback retries must end before the server waits for requests.
   app.addHook('preClose', async () => {
     closing.abort();
