@@ -5,11 +5,12 @@
 // transport failure we can only provoke with a socket (refused, reset after sending, no answer).
 // Part 2: the client against the project's sandbox simulator over real HTTP: every endpoint, every
 // success and every documented HTTP code.
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unzipSync } from 'fflate';
 import { authorizationHeader } from '../../src/evrotrust/auth';
 import {
   createEvrotrustClient,
@@ -17,7 +18,11 @@ import {
   type EvrotrustClient,
   type EvrotrustClientOptions,
   type EvrotrustLogger,
+  type EvrotrustSigner,
+  type SendOfflineInput,
+  type SendOnlineInput,
 } from '../../src/evrotrust/client';
+import { decryptDownload } from '../../src/evrotrust/decrypt';
 import {
   EVROTRUST_ENDPOINTS,
   EvrotrustError,
@@ -29,6 +34,7 @@ import {
   type EvrotrustErrorCode,
 } from '../../src/evrotrust/errors';
 import { EVROTRUST_STATUS, isFinalStatus, isKnownStatus, statusName } from '../../src/evrotrust/statuses';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator } from '../../src/simulator';
 
 // ---------- fixtures ----------
 
@@ -643,5 +649,306 @@ describe('transport failures (local sockets)', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+// =====================================================================================
+// Part 2: against the sandbox simulator over real HTTP
+// =====================================================================================
+
+describe('client against the sandbox simulator', () => {
+  const MAX_FILE_BYTES = 64 * 1024;
+  const logger = recordingLogger();
+  let sim: Simulator;
+  let shortOtpSim: Simulator;
+  let callbackSink: FakeServer;
+  let client: EvrotrustClient;
+  let urlCallback: string;
+
+  const online = (signers: EvrotrustSigner[], document: Partial<SendOnlineInput['document']> = {}): SendOnlineInput => ({
+    document: { filename: 'contract.pdf', content: PDF, description: 'Договор за услуга', dateExpire: inOneHour(), ...document },
+    signers,
+    urlCallback,
+  });
+  const offline = (signer: Partial<SendOfflineInput['signer']> = {}): SendOfflineInput => ({
+    document: { filename: 'contract.pdf', content: PDF, description: 'OTP договор' },
+    signer: { identificationNumber: EGN_A, phone: PHONE, ...signer },
+    urlCallback,
+  });
+
+  /** Polls the simulator until the signed transaction stops processing. */
+  async function waitNotProcessing(transactionID: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if (!(await client.status(transactionID)).isProcessing) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.fail('still processing');
+  }
+
+  before(async () => {
+    callbackSink = await fakeServer((_req, res) => {
+      res.writeHead(200);
+      res.end();
+    });
+    urlCallback = callbackSink.url.replace(/\/vendor$/, '/evrotrust/callback');
+    sim = await startSimulator({ port: 0, processingMs: 150, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1 });
+    shortOtpSim = await startSimulator({ port: 0, otpCodeTtlMs: 1, callbackAttempts: 1 });
+    client = createEvrotrustClient({
+      baseUrl: sim.vendorBaseUrl,
+      vendorNumber: SANDBOX_VENDOR_NUMBER,
+      apiKey: SANDBOX_API_KEY,
+      publicKeyPem: PUBLIC_KEY_PEM,
+      timeoutMs: 3_000,
+      logger,
+    });
+  });
+
+  after(async () => {
+    let t = performance.now();
+    await sim.close();
+    console.log('sim', performance.now() - t); t = performance.now();
+    await shortOtpSim.close();
+    console.log('short', performance.now() - t); t = performance.now();
+    await callbackSink.close();
+    console.log('sink', performance.now() - t);
+    // Every call of this suite logged through `logger`: none of it may carry personal data.
+    assertNoPii(logger.lines.join('\n'));
+  });
+
+  describe('/user/check/extended', () => {
+    it('200: a ready user, flags as booleans', async () => {
+      assert.deepEqual(await client.checkUser({ identificationNumber: EGN_A, country: 'BG' }), {
+        isRegistered: true, isIdentified: true, isRejected: false, rejectReason: null, isSupervised: false,
+        isReadyToSign: true, hasConfirmedPhone: true, hasConfirmedEmail: true,
+      });
+      sim.controls.setUser('7505100024', { isReadyToSign: false });
+      assert.equal((await client.checkUser({ identificationNumber: '7505100024' })).isReadyToSign, false);
+    });
+
+    it('438 user not found → user-not-found, not retryable', async () => {
+      sim.controls.setUser('7505100030', { isRegistered: false });
+      expectError(await failure(client.checkUser({ identificationNumber: '7505100030' })), {
+        code: 'user-not-found', httpStatus: 438, retryable: false, outcomeUnknown: false, endpoint: '/user/check/extended',
+      });
+    });
+
+    it('449 user data not valid → user-data-invalid, not retryable', async () => {
+      expectError(await failure(client.checkUser({ identificationNumber: '1234567890' })), {
+        code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false,
+      });
+    });
+
+    it('401: wrong API key (HMAC) or wrong vendor number → unauthorized, not retryable', async () => {
+      for (const wrong of [{ apiKey: 'not-the-key' }, { vendorNumber: 'SomeoneElse' }]) {
+        const other = createEvrotrustClient({
+          baseUrl: sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM, ...wrong,
+        });
+        expectError(await failure(other.checkUser({ phone: PHONE })), { code: 'unauthorized', httpStatus: 401, retryable: false, outcomeUnknown: false });
+        expectError(await failure(other.status('whatever')), { code: 'unauthorized', httpStatus: 401, retryable: false, outcomeUnknown: false });
+      }
+    });
+  });
+
+  describe('/document/doc/online, status, download, withdraw', () => {
+    it('200: one thread, one transaction per signer in order; pending → signed → downloadable ZIP', async () => {
+      const sent = await client.sendOnline(online([{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE, email: EMAIL }]));
+      assert.equal(sent.transactions.length, 2);
+      const [a, b] = sent.transactions as [{ transactionID: string }, { transactionID: string }];
+      assert.notEqual(a.transactionID, b.transactionID);
+      // The simulator's own record proves which signer each transactionID belongs to.
+      assert.deepEqual(sim.controls.transaction(a.transactionID)?.signer, { identificationNumber: EGN_A, country: 'BG' });
+      assert.deepEqual(sim.controls.transaction(b.transactionID)?.signer, { phone: PHONE, email: EMAIL });
+      assert.equal(sim.controls.transaction(a.transactionID)?.threadID, sent.threadID);
+
+      assert.deepEqual(await client.status(a.transactionID), { status: 1, statusName: 'pending', isProcessing: false, isFinal: false, rejectReason: null });
+
+      await sim.controls.sign(a.transactionID);
+      const justSigned = await client.status(a.transactionID);
+      assert.equal(justSigned.status, 2);
+      assert.equal(justSigned.isProcessing, true);
+      assert.equal(justSigned.isFinal, false, 'signed but processing is not final yet');
+      await waitNotProcessing(a.transactionID);
+      assert.deepEqual(await client.status(a.transactionID), { status: 2, statusName: 'signed', isProcessing: false, isFinal: true, rejectReason: null });
+
+      const zip = await client.download(a.transactionID);
+      assert.deepEqual(Object.keys(unzipSync(zip)).sort(), ['.enc', '.enc.filename', '.enc.iv', '.enc.key'].map((s) => `${a.transactionID}_OUT${s}`));
+      // Cross-check with the decryption module: the ZIP holds exactly the simulator's signed copy.
+      const files = await decryptDownload(zip, PRIVATE_KEY_PEM);
+      const signedCopy = sim.controls.transaction(a.transactionID)?.signedDocument;
+      assert.ok(signedCopy);
+      assert.equal(files.length, 1);
+      assert.equal(files[0]?.filename, 'contract.pdf');
+      assert.ok(Buffer.from(files[0]!.content).equals(Buffer.from(signedCopy.content)));
+
+      // 443 for the other signer: nothing to download before signing.
+      expectError(await failure(client.download(b.transactionID)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
+
+      // Withdraw the thread: the pending transaction goes to 6, a second withdraw says "already".
+      assert.deepEqual(await client.withdraw(sent.threadID), { status: 'withdrawn', code: 1 });
+      assert.deepEqual(await client.status(b.transactionID), { status: 6, statusName: 'withdrawn', isProcessing: false, isFinal: true, rejectReason: null });
+      assert.deepEqual(await client.withdraw(sent.threadID), { status: 'already-withdrawn', code: 3 });
+    });
+
+    it('withdraw of a thread with nothing pending → not-withdrawn; unknown thread → 443', async () => {
+      const sent = await client.sendOnline(online([{ email: EMAIL }]));
+      await sim.controls.sign(sent.transactions[0]!.transactionID);
+      assert.deepEqual(await client.withdraw(sent.threadID), { status: 'not-withdrawn', code: 2 });
+      expectError(await failure(client.withdraw('no-such-thread')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/withdraw' });
+    });
+
+    it('rejected (with the reason) and expired are final statuses', async () => {
+      const sent = await client.sendOnline(online([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }]));
+      const [a, b] = sent.transactions as [{ transactionID: string }, { transactionID: string }];
+      await sim.controls.reject(a.transactionID, 'Грешна сума');
+      assert.deepEqual(await client.status(a.transactionID), { status: 3, statusName: 'rejected', isProcessing: false, isFinal: true, rejectReason: 'Грешна сума' });
+      await sim.controls.expire(b.transactionID);
+      assert.deepEqual(await client.status(b.transactionID), { status: 4, statusName: 'expired', isProcessing: false, isFinal: true, rejectReason: null });
+    });
+
+    it('status / download of an unknown transaction → 443 document-not-found', async () => {
+      expectError(await failure(client.status('no-such-tx')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/status' });
+      expectError(await failure(client.download('no-such-tx')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+    });
+
+    const refusals: Array<[string, () => SendOnlineInput, EvrotrustErrorCode, number, () => void]> = [
+      ['400 invalid data (dateExpire in the past)', () => online([{ phone: PHONE }], { dateExpire: new Date(Date.now() - 60_000) }), 'invalid-data', 400, () => undefined],
+      ['400 invalid data (description over 4000 characters)', () => online([{ phone: PHONE }], { description: 'я'.repeat(4001) }), 'invalid-data', 400, () => undefined],
+      // Coverage outside the documented set: the type forbids it, Evrotrust answers 454.
+      ['454 wrong coverage', () => online([{ phone: PHONE }], { coverage: 123 as never }), 'wrong-coverage', 454, () => undefined],
+      ['457 file type not supported', () => online([{ phone: PHONE }], { filename: 'a.exe', content: Buffer.from('MZ\x90\x00 not a pdf', 'latin1') }), 'unsupported-file-type', 457, () => undefined],
+      ['450 file too large', () => online([{ phone: PHONE }], { content: Buffer.concat([PDF, Buffer.alloc(MAX_FILE_BYTES)]) }), 'file-too-large', 450, () => undefined],
+      ['449 user data not valid', () => online([{ identificationNumber: '0000000001' }]), 'user-data-invalid', 449, () => undefined],
+      ['438 user not found', () => online([{ identificationNumber: '7505100030' }]), 'user-not-found', 438, () => sim.controls.setUser('7505100030', { isRegistered: false })],
+      ['442 no certificate', () => online([{ email: 'no.cert@example.bg' }]), 'no-certificate', 442, () => sim.controls.setUser('no.cert@example.bg', { hasCertificate: false })],
+    ];
+    for (const [title, input, code, httpStatus, prepare] of refusals) {
+      it(`${title} → ${code}: not retryable, outcome known (nothing was created)`, async () => {
+        prepare();
+        const before = sim.controls.transactions().length;
+        expectError(await failure(client.sendOnline(input())), { code, httpStatus, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/online' });
+        assert.equal(sim.controls.transactions().length, before, 'nothing was created');
+      });
+    }
+  });
+
+  describe('/document/doc/offline with activate and resend (OTP)', () => {
+    it('200 → transactionID; 432 wrong code; resend 204 issues a new code; activate 204 signs', async () => {
+      const { transactionID } = await client.sendOffline(offline());
+      const view = sim.controls.transaction(transactionID);
+      assert.equal(view?.kind, 'offline');
+      assert.equal(view?.status, 1);
+      const firstCode = view?.otpCode;
+      assert.ok(firstCode);
+
+      const wrong = await failure(client.activateOffline(transactionID, firstCode === '000000' ? '111111' : '000000'));
+      assert.ok(wrong instanceof EvrotrustOtpError);
+      expectError(wrong, { code: 'wrong-activation-code', httpStatus: 432, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline/activate' });
+      assert.equal(wrong.transactionID, transactionID);
+
+      await client.resendOfflineCode(transactionID, PHONE);
+      const secondCode = sim.controls.transaction(transactionID)?.otpCode;
+      assert.ok(secondCode);
+      // The resent code works (the old one may by chance equal it, so only the new one is used).
+      await client.activateOffline(transactionID, secondCode);
+      const status = await client.status(transactionID);
+      assert.equal(status.status, 2);
+    });
+
+    it('resend to a phone that is not the signer\'s → 449; unknown transaction → 443', async () => {
+      const { transactionID } = await client.sendOffline(offline());
+      expectError(await failure(client.resendOfflineCode(transactionID, '+359899000000')), { code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.activateOffline('no-such-tx', '123456')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.resendOfflineCode('no-such-tx', PHONE)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
+    });
+
+    it('448 activation code expired → activation-code-expired (EvrotrustOtpError)', async () => {
+      const shortClient = createEvrotrustClient({ baseUrl: shortOtpSim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM });
+      const { transactionID } = await shortClient.sendOffline(offline());
+      await new Promise((r) => setTimeout(r, 20));
+      const code = shortOtpSim.controls.transaction(transactionID)?.otpCode ?? '123456';
+      const e = await failure(shortClient.activateOffline(transactionID, code));
+      assert.ok(e instanceof EvrotrustOtpError);
+      expectError(e, { code: 'activation-code-expired', httpStatus: 448, retryable: false, outcomeUnknown: false });
+    });
+
+    it('offline refusals: 449 bad ЕГН, 442 no certificate, 454 coverage, 457 file type', async () => {
+      expectError(await failure(client.sendOffline(offline({ identificationNumber: '1111111111' }))), { code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline' });
+      sim.controls.setUser('+359888000442', { hasCertificate: false });
+      expectError(await failure(client.sendOffline(offline({ identificationNumber: EGN_B, phone: '+359888000442' }))), { code: 'no-certificate', httpStatus: 442, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.pdf', content: PDF, description: 'x', coverage: 7 as never } })), { code: 'wrong-coverage', httpStatus: 454, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.txt', content: Buffer.from('plain text'), description: 'x' } })), { code: 'unsupported-file-type', httpStatus: 457, retryable: false, outcomeUnknown: false });
+    });
+  });
+
+  describe('injected faults (controls.failNext)', () => {
+    it('469 on a read and on a create → retryable after 60 s, outcome known', async () => {
+      sim.controls.failNext('/document/status', { status: 469 });
+      expectError(await failure(client.status('any')), { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 60_000 });
+      sim.controls.failNext('/document/doc/online', { status: 469 });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 60_000 });
+      // The fault was used up: the same call now goes through.
+      assert.equal((await client.sendOnline(online([{ phone: PHONE }]))).transactions.length, 1);
+    });
+
+    it('468 → unknown-provider-error: not retryable; outcome unknown on creates only', async () => {
+      sim.controls.failNext('/document/status', { status: 468 });
+      expectError(await failure(client.status('any')), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: false });
+      sim.controls.failNext('/document/doc/online', { status: 468 });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: true });
+      sim.controls.failNext('/document/doc/offline', { status: 468 });
+      expectError(await failure(client.sendOffline(offline())), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: true });
+    });
+
+    it('5xx on reads → retryable', async () => {
+      sim.controls.failNext('/document/status', { status: 500 });
+      expectError(await failure(client.status('any')), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: false });
+      sim.controls.failNext('/document/download', { status: 503 });
+      expectError(await failure(client.download('any')), { code: 'server-error', httpStatus: 503, retryable: true, outcomeUnknown: false });
+      sim.controls.failNext('/user/check/extended', { status: 502 });
+      expectError(await failure(client.checkUser({ phone: PHONE })), { code: 'server-error', httpStatus: 502, retryable: true, outcomeUnknown: false });
+    });
+
+    it('5xx on creates → outcome unknown, never retryable', async () => {
+      sim.controls.failNext('/document/doc/online', { status: 500 });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
+      sim.controls.failNext('/document/doc/offline', { status: 503 });
+      expectError(await failure(client.sendOffline(offline())), { code: 'server-error', httpStatus: 503, retryable: false, outcomeUnknown: true });
+    });
+
+    it('5xx on activate (not repeatable), resend and withdraw (repeatable)', async () => {
+      sim.controls.failNext('/document/doc/offline/activate', { status: 500 });
+      expectError(await failure(client.activateOffline('any', '123456')), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
+      sim.controls.failNext('/document/doc/offline/activate/resend', { status: 500 });
+      expectError(await failure(client.resendOfflineCode('any', PHONE)), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+      sim.controls.failNext('/document/withdraw', { status: 500 });
+      expectError(await failure(client.withdraw('any')), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+    });
+
+    it('timeouts: a read is retryable, a create is outcome unknown and not retryable', async () => {
+      const impatient = createEvrotrustClient({
+        baseUrl: sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM, timeoutMs: 100, transferTimeoutMs: 100, logger,
+      });
+      sim.controls.failNext('/document/status', { delayMs: 400 });
+      expectError(await failure(impatient.status('any')), { code: 'timeout', retryable: true, outcomeUnknown: false, endpoint: '/document/status' });
+      sim.controls.failNext('/document/download', { delayMs: 400 });
+      expectError(await failure(impatient.download('any')), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      sim.controls.failNext('/user/check/extended', { delayMs: 400 });
+      expectError(await failure(impatient.checkUser({ phone: PHONE })), { code: 'timeout', retryable: true, outcomeUnknown: false });
+      sim.controls.failNext('/document/doc/online', { delayMs: 400 });
+      expectError(await failure(impatient.sendOnline(online([{ phone: PHONE }]))), { code: 'timeout', retryable: false, outcomeUnknown: true, endpoint: '/document/doc/online' });
+      sim.controls.failNext('/document/doc/offline', { delayMs: 400 });
+      expectError(await failure(impatient.sendOffline(offline())), { code: 'timeout', retryable: false, outcomeUnknown: true, endpoint: '/document/doc/offline' });
+    });
+
+    it('a malformed 200 answer → malformed-response naming the field', async () => {
+      sim.controls.failNext('/document/status', { status: 200, body: { status: 2 } });
+      const e = await failure(client.status('any'));
+      expectError(e, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: false });
+      assert.equal(e.field, 'isProcessing');
+      sim.controls.failNext('/document/doc/online', { status: 200, body: { transactions: [] } });
+      const created = await failure(client.sendOnline(online([{ phone: PHONE }])));
+      expectError(created, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: true });
+      assert.equal(created.field, 'threadID');
+    });
   });
 });
