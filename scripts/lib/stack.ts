@@ -1,0 +1,168 @@
+// The local stack launcher used by `npm start` and `npm test`: starts the Temporal dev server and
+// FerretDB, waits until each really answers (a client connects; no fixed sleeps), registers the
+// search attributes, and stops everything when asked or when the launching process dies
+// (each server runs under scripts/lib/guard.cjs, which watches a pipe from us).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { ferretDbBinary, temporalCli } from './tools';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+
+export class StackStartError extends Error {
+  constructor(message: string, readonly logFile?: string) {
+    super(logFile ? `${message} (server log: ${logFile})` : message);
+    this.name = 'StackStartError';
+  }
+}
+
+export interface ManagedServer {
+  name: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+const GUARD = join(__dirname, 'guard.cjs');
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function launch(name: string, bin: string, args: string[], logDir: string): { child: ChildProcess; server: ManagedServer } {
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${name}.log`);
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [GUARD, bin, ...args], { stdio: ['pipe', fd, fd] });
+  closeSync(fd);
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  const server: ManagedServer = {
+    name,
+    logFile,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return { child, server };
+}
+
+/** Polls `probe` until it resolves, the process exits, or the deadline passes. */
+async function waitUntilReady(name: string, child: ChildProcess, logFile: string, timeoutMs: number, probe: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new StackStartError(`${name} exited during start-up (code ${child.exitCode ?? child.signalCode}): ${tail(logFile)}`, logFile);
+    }
+    try {
+      await probe();
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  child.kill('SIGTERM');
+  throw new StackStartError(`${name} did not answer within ${timeoutMs / 1000} s: ${String((lastError as Error)?.message ?? lastError)}`, logFile);
+}
+
+function tail(file: string): string {
+  if (!existsSync(file)) return '';
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  return lines.slice(-3).join(' | ');
+}
+
+export interface TemporalOptions {
+  host?: string;
+  port: number;
+  uiPort?: number; // undefined: headless
+  dbFile?: string; // undefined: in memory
+  logDir: string;
+  namespace?: string;
+}
+
+export async function startTemporal(opts: TemporalOptions): Promise<ManagedServer & { address: string; uiUrl?: string }> {
+  const host = opts.host ?? '127.0.0.1';
+  const namespace = opts.namespace ?? 'default';
+  const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort), '--ui-ip', host);
+  else args.push('--headless');
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (namespace !== 'default') args.push('--namespace', namespace);
+  for (const [key, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key}=${type}`);
+  const bin = await temporalCli();
+  const { child, server } = launch('temporal', bin, args, opts.logDir);
+  const address = `${host}:${opts.port}`;
+  await waitUntilReady('Temporal dev server', child, server.logFile, 60_000, async () => {
+    const conn = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await conn.workflowService.describeNamespace({ namespace });
+      // --search-attribute applies only when the namespace is first created; with a kept database
+      // file, attributes added later must be registered explicitly.
+      await ensureSearchAttributes(conn, namespace);
+    } finally {
+      await conn.close();
+    }
+  });
+  let uiUrl: string | undefined;
+  if (opts.uiPort !== undefined) {
+    uiUrl = `http://${host}:${opts.uiPort}`;
+    await waitUntilReady('Temporal Web UI', child, server.logFile, 30_000, async () => {
+      const res = await fetch(uiUrl as string, { signal: AbortSignal.timeout(1000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    });
+  }
+  return { ...server, address, uiUrl };
+}
+
+export async function ensureSearchAttributes(conn: Connection, namespace: string): Promise<void> {
+  const have = await conn.operatorService.listSearchAttributes({ namespace });
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([k]) => !(k in (have.customAttributes ?? {})));
+  if (missing.length === 0) return;
+  const { temporal } = await import('@temporalio/proto');
+  const kw = temporal.api.enums.v1.IndexedValueType;
+  await conn.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([k, t]) => [k, t === 'Keyword' ? kw.INDEXED_VALUE_TYPE_KEYWORD : kw.INDEXED_VALUE_TYPE_TEXT])),
+  });
+}
+
+export interface FerretOptions {
+  host?: string;
+  port: number;
+  dataDir?: string; // undefined: a directory beside the logs
+  logDir: string;
+}
+
+export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer & { uri: string }> {
+  const host = opts.host ?? '127.0.0.1';
+  // SQLite's in-memory mode (`?mode=memory`) deadlocks FerretDB's updates (seen with 1.24.2), so
+  // even throw-away stores live in a directory: the caller's, or one beside the logs.
+  const dir = opts.dataDir ?? join(opts.logDir, 'ferretdb-data');
+  mkdirSync(dir, { recursive: true });
+  const sqliteUrl = `file:${dir.replace(/\/?$/, '/')}`;
+  const bin = await ferretDbBinary();
+  const { child, server } = launch('ferretdb', bin, ['-listen', `${host}:${opts.port}`, '-sqlite-url', sqliteUrl, '-log-level', 'error'], opts.logDir);
+  const uri = `mongodb://${host}:${opts.port}/`;
+  await waitUntilReady('FerretDB', child, server.logFile, 60_000, async () => {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+  return { ...server, uri };
+}

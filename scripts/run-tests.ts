@@ -1,0 +1,62 @@
+// `npm test`: starts a private Temporal dev server and FerretDB on free ports in a temporary
+// directory, runs the whole suite (node's built-in runner) against them, and stops them.
+// Usage: npm test [-- test/some.test.ts …]   (default: every test/**/*.test.ts)
+// TEST_MONGODB_URI / TEST_TEMPORAL_ADDRESS point the suite at servers you already run (e.g. a real
+// mongod, to check that everything the service does is also right on MongoDB 7).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { freePort, startFerretDb, startTemporal, type ManagedServer } from './lib/stack';
+
+const root = join(__dirname, '..');
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'fixtures' ? [] : findTests(p);
+    return name.endsWith('.test.ts') ? [relative(root, p)] : [];
+  });
+}
+
+async function main(): Promise<number> {
+  const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : findTests(join(root, 'test')).sort();
+  const work = mkdtempSync(join(tmpdir(), 'evrotrust-test-'));
+  const servers: ManagedServer[] = [];
+  const stopAll = () => Promise.all(servers.map((s) => s.stop()));
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
+
+  const started = Date.now();
+  let code = 1;
+  try {
+    const [temporal, mongo] = await Promise.all([
+      process.env.TEST_TEMPORAL_ADDRESS
+        ? Promise.resolve({ address: process.env.TEST_TEMPORAL_ADDRESS })
+        : freePort().then((port) => startTemporal({ port, logDir: work })).then((s) => (servers.push(s), s)),
+      process.env.TEST_MONGODB_URI
+        ? Promise.resolve({ uri: process.env.TEST_MONGODB_URI })
+        : freePort().then((port) => startFerretDb({ port, logDir: work })).then((s) => (servers.push(s), s)),
+    ]);
+    console.log(`[test] Temporal ${temporal.address} and MongoDB ${mongo.uri} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, TEST_TEMPORAL_ADDRESS: temporal.address, TEST_MONGODB_URI: mongo.uri, TEST_WORK_DIR: work },
+    });
+    code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
+    return code;
+  } finally {
+    await stopAll();
+    if (code === 0) rmSync(work, { recursive: true, force: true });
+    else console.log(`[test] server logs kept in ${work}`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`[test] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

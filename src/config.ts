@@ -1,0 +1,154 @@
+// Reads and validates the environment once, at start (CONTRACT.md "Configuration").
+// Sandbox mode — EVROTRUST_BASE_URL unset — runs against the project's simulator and fills in
+// credentials, the key file, the allowlist and the API token itself; otherwise they are required.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly expectation: string) {
+    super(`${variable}: ${expectation}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  /** True when EVROTRUST_BASE_URL is unset: the simulator stands in for Evrotrust. */
+  sandbox: boolean;
+  temporal: { address?: string; namespace: string; taskQueue: string };
+  mongodb: { uri?: string; dbName: string };
+  evrotrust: { baseUrl?: string; vendorNumber?: string; apiKey?: string; privateKeyFile?: string };
+  publicBaseUrl: string;
+  callbackAllowedIps: string[];
+  trustProxy: string[];
+  apiToken?: string;
+  signingDefaultExpiryMs: number;
+  signingPollIntervalMs: number;
+  host: string;
+  port: number;
+  dataDir: string;
+}
+
+const nonEmpty = z.string().trim().min(1);
+
+/** An IPv4/IPv6 address or CIDR range; used for CALLBACK_ALLOWED_IPS and TRUST_PROXY. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [addr, prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || !addr) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const addressList = z
+  .string()
+  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+  .refine((list) => list.every(isAddressOrCidr), { message: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges, e.g. 203.0.113.10,2001:db8::/32' });
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, { message: 'a duration like 90s, 15m or 3d' }).transform((s) => parseDuration(s) as number);
+
+const httpUrl = z.string().trim().refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, { message: 'an http(s) URL' });
+
+const mongoUri = z.string().trim().refine((s) => /^mongodb(\+srv)?:\/\//.test(s), { message: 'a mongodb:// or mongodb+srv:// connection string' })
+  .refine((s) => mongoDbName(s) !== undefined, { message: 'a connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust' });
+
+/** The database named in a MongoDB URI's path, if any. */
+export function mongoDbName(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+}
+
+const schema = {
+  TEMPORAL_ADDRESS: nonEmpty.regex(/^[^\s:]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').optional(),
+  TEMPORAL_NAMESPACE: nonEmpty.default('default'),
+  TEMPORAL_TASK_QUEUE: nonEmpty.default('evrotrust-signing'),
+  MONGODB_URI: mongoUri.optional(),
+  EVROTRUST_BASE_URL: httpUrl.optional(),
+  EVROTRUST_VENDOR_NUMBER: nonEmpty.optional(),
+  EVROTRUST_API_KEY: nonEmpty.optional(),
+  EVROTRUST_PRIVATE_KEY_FILE: nonEmpty.optional(),
+  PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
+  CALLBACK_ALLOWED_IPS: addressList.optional(),
+  TRUST_PROXY: addressList.optional(),
+  API_TOKEN: z.string().trim().min(16, 'at least 16 characters').optional(),
+  SIGNING_DEFAULT_EXPIRY: duration.default(3 * 86_400_000),
+  SIGNING_POLL_INTERVAL: duration.default(15 * 60_000),
+  PORT: z.string().regex(/^\d+$/, 'a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'a port number 0-65535').default(3000),
+  HOST: nonEmpty.default('0.0.0.0'),
+  DATA_DIR: nonEmpty.default('.data'),
+} as const;
+
+type Schema = typeof schema;
+type Parsed = { [K in keyof Schema]: z.output<Schema[K]> };
+
+const EXPECTED: Record<keyof Schema, string> = {
+  TEMPORAL_ADDRESS: 'host:port of a Temporal frontend, e.g. 127.0.0.1:7233',
+  TEMPORAL_NAMESPACE: 'a Temporal namespace name',
+  TEMPORAL_TASK_QUEUE: 'a task queue name',
+  MONGODB_URI: 'a mongodb:// connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust',
+  EVROTRUST_BASE_URL: 'the vendor API base URL, e.g. https://et.test.iteco.bg/vendor',
+  EVROTRUST_VENDOR_NUMBER: 'your Evrotrust vendor number',
+  EVROTRUST_API_KEY: 'your Evrotrust API key',
+  EVROTRUST_PRIVATE_KEY_FILE: 'the path of an RSA-2048 private key (PKCS#8 PEM)',
+  PUBLIC_BASE_URL: 'the http(s) URL at which Evrotrust reaches this service',
+  CALLBACK_ALLOWED_IPS: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges',
+  TRUST_PROXY: 'a comma-separated list of proxy addresses or CIDR ranges',
+  API_TOKEN: 'a bearer token of at least 16 characters',
+  SIGNING_DEFAULT_EXPIRY: 'a duration like 90s, 15m or 3d',
+  SIGNING_POLL_INTERVAL: 'a duration like 90s, 15m or 3d',
+  PORT: 'a port number 0-65535',
+  HOST: 'an address to listen on, e.g. 0.0.0.0',
+  DATA_DIR: 'a directory for local state',
+};
+
+/** Parses the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Partial<Record<keyof Schema, unknown>> = {};
+  for (const key of Object.keys(schema) as (keyof Schema)[]) {
+    const raw = env[key];
+    const value = raw === undefined || raw.trim() === '' ? undefined : raw;
+    const result = (schema[key] as z.ZodType).safeParse(value);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const msg = value === undefined ? EXPECTED[key] : issue?.message && !issue.message.startsWith('Invalid') ? issue.message : EXPECTED[key];
+      throw new ConfigError(key, `expected ${msg}`);
+    }
+    out[key] = result.data;
+  }
+  const p = out as Parsed;
+  const sandbox = p.EVROTRUST_BASE_URL === undefined;
+  if (!sandbox) {
+    for (const key of ['EVROTRUST_VENDOR_NUMBER', 'EVROTRUST_API_KEY', 'EVROTRUST_PRIVATE_KEY_FILE', 'CALLBACK_ALLOWED_IPS', 'API_TOKEN'] as const) {
+      if (p[key] === undefined) throw new ConfigError(key, `required when EVROTRUST_BASE_URL is set; expected ${EXPECTED[key]}`);
+    }
+  }
+  return {
+    sandbox,
+    temporal: { address: p.TEMPORAL_ADDRESS, namespace: p.TEMPORAL_NAMESPACE, taskQueue: p.TEMPORAL_TASK_QUEUE },
+    mongodb: { uri: p.MONGODB_URI, dbName: p.MONGODB_URI ? (mongoDbName(p.MONGODB_URI) as string) : 'evrotrust' },
+    evrotrust: {
+      baseUrl: p.EVROTRUST_BASE_URL?.replace(/\/+$/, ''),
+      vendorNumber: p.EVROTRUST_VENDOR_NUMBER,
+      apiKey: p.EVROTRUST_API_KEY,
+      privateKeyFile: p.EVROTRUST_PRIVATE_KEY_FILE,
+    },
+    publicBaseUrl: p.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    callbackAllowedIps: p.CALLBACK_ALLOWED_IPS ?? ['127.0.0.1', '::1'],
+    trustProxy: p.TRUST_PROXY ?? [],
+    apiToken: p.API_TOKEN,
+    signingDefaultExpiryMs: p.SIGNING_DEFAULT_EXPIRY,
+    signingPollIntervalMs: p.SIGNING_POLL_INTERVAL,
+    host: p.HOST,
+    port: p.PORT,
+    dataDir: p.DATA_DIR,
+  };
+}

@@ -1,0 +1,30 @@
+// One MongoDB connection for the process, and the indexes every collection relies on.
+// Everything here must behave the same on FerretDB 1.24 and on MongoDB 7 (see STACK.md): no
+// transactions, no TTL indexes; idempotency comes from inserts guarded by unique indexes.
+import { MongoClient, type Db } from 'mongodb';
+
+export interface MongoHandle {
+  client: MongoClient;
+  db: Db;
+  close(): Promise<void>;
+}
+
+export async function connectMongo(uri: string, dbName: string, opts: { serverSelectionTimeoutMS?: number } = {}): Promise<MongoHandle> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000, appName: 'evrotrust-signing' });
+  await client.connect();
+  const db = client.db(dbName);
+  return { client, db, close: () => client.close() };
+}
+
+/** Creates the indexes the service needs; safe to run at every start. */
+export async function ensureIndexes(db: Db): Promise<void> {
+  await Promise.all([
+    db.collection('signings').createIndex({ 'signers.transactionId': 1 }, { name: 'signers_transactionId' }),
+    db.collection('signings').createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' }),
+    // transactionID → signing: _id is the transactionID, so the mapping is unique by construction.
+    db.collection('transactions').createIndex({ signingId: 1 }, { name: 'signingId' }),
+    db.collection('signing_events').createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
+    db.collection('callbacks').createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
+    db.collection('callbacks').createIndex({ transactionID: 1 }, { name: 'transactionID' }),
+  ]);
+}

@@ -1,0 +1,66 @@
+// Access to the Temporal dev server and FerretDB that scripts/run-tests.ts started for this run.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
+import type { Activities } from '../../activities';
+
+export function testEnv(): { temporalAddress: string; mongoUri: string } {
+  const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
+  const mongoUri = process.env.TEST_MONGODB_URI;
+  if (!temporalAddress || !mongoUri) {
+    throw new Error('TEST_TEMPORAL_ADDRESS / TEST_MONGODB_URI are unset: run this file through `npm test -- <file>`, which starts the servers');
+  }
+  return { temporalAddress, mongoUri };
+}
+
+/** A fresh database of its own for one test file, with the service's indexes. */
+export async function testDatabase(): Promise<MongoHandle> {
+  const handle = await connectMongo(testEnv().mongoUri, `t_${randomUUID().replace(/-/g, '').slice(0, 12)}`);
+  await ensureIndexes(handle.db);
+  return handle;
+}
+
+export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: testEnv().temporalAddress });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+// Workers log at WARN in tests: the bundler's and worker's INFO lines would bury the test report.
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test process: bundling takes seconds. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
+  return bundle;
+}
+
+export interface RunningWorker {
+  taskQueue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Starts a worker on a task queue of its own, so test files never steal each other's tasks. */
+export async function startTestWorker(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<RunningWorker> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
