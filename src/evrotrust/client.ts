@@ -7,6 +7,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import type { z } from 'zod';
 import { authorizationHeader } from './auth';
+import { publicKeyParam } from './keys';
 import {
   ENDPOINT_SEMANTICS,
   EvrotrustAbortedError,
@@ -168,11 +169,6 @@ export function sha512Hex(content: Uint8Array): string {
   return createHash('sha512').update(content).digest('hex');
 }
 
-/** `publicKey` on the wire: Base64 of the whole PEM text [S5, S6]. */
-export function publicKeyParameter(publicKeyPem: string): string {
-  return Buffer.from(publicKeyPem, 'utf8').toString('base64');
-}
-
 export function toUnixSeconds(dateExpire: Date | number): number {
   return dateExpire instanceof Date ? Math.floor(dateExpire.getTime() / 1000) : dateExpire;
 }
@@ -265,7 +261,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   if (!options.publicKeyPem.includes('-----BEGIN PUBLIC KEY-----')) {
     throw new TypeError('createEvrotrustClient: publicKeyPem must be an SPKI "BEGIN PUBLIC KEY" PEM');
   }
-  const publicKey = publicKeyParameter(options.publicKeyPem);
+  const publicKey = publicKeyParam(options.publicKeyPem); // Base64 of the whole PEM text [S5, S6]
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const transferTimeoutMs = options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
 
@@ -331,11 +327,11 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     });
   }
 
-  function malformed(ctx: CallContext, field: string, problem: string, refs: RequestRefs = ctx.refs): EvrotrustResponseError {
+  function malformed(ctx: CallContext, httpStatus: number, field: string, problem: string, refs: RequestRefs = ctx.refs): EvrotrustResponseError {
     // A 2xx means Evrotrust acted: on a create, something may exist that we cannot name.
     const { sideEffect } = ENDPOINT_SEMANTICS[ctx.endpoint];
     return new EvrotrustResponseError(`Evrotrust ${ctx.endpoint}: malformed answer, ${field}: ${problem}`, {
-      code: 'malformed-response', endpoint: ctx.endpoint, httpStatus: 200, retryable: false, outcomeUnknown: sideEffect, field, ...refs,
+      code: 'malformed-response', endpoint: ctx.endpoint, httpStatus, retryable: false, outcomeUnknown: sideEffect, field, ...refs,
     });
   }
 
@@ -400,21 +396,21 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   }
 
   /** Sends, then parses the JSON answer with `schema`; a mismatch names the field. */
-  async function sendJson<T extends z.ZodType>(ctx: CallContext, payload: Payload, schema: T): Promise<z.output<T>> {
+  async function sendJson<T extends z.ZodType>(ctx: CallContext, payload: Payload, schema: T): Promise<{ httpStatus: number; value: z.output<T> }> {
     const startedAt = performance.now();
-    const { body } = await send(ctx, payload, 'json');
+    const { status, body } = await send(ctx, payload, 'json');
     let parsed: unknown;
     try {
       parsed = JSON.parse(Buffer.from(body).toString('utf8'));
     } catch {
-      fail(ctx, malformed(ctx, '(body)', 'not JSON'), startedAt);
+      fail(ctx, malformed(ctx, status, '(body)', 'not JSON'), startedAt);
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
       const { field, problem } = firstIssue(result.error);
-      fail(ctx, malformed(ctx, field, problem), startedAt);
+      fail(ctx, malformed(ctx, status, field, problem), startedAt);
     }
-    return result.data;
+    return { httpStatus: status, value: result.data };
   }
 
   function json(value: unknown): Payload {
@@ -437,7 +433,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const input = signerSchema.safeParse(user);
       if (!input.success) invalidInput(endpoint, {}, input.error);
       const ctx = context(endpoint, {}, call, false);
-      const r = await sendJson(ctx, json({ vendorNumber, user: userBody(input.data) }), userCheckResponseSchema);
+      const { value: r } = await sendJson(ctx, json({ vendorNumber, user: userBody(input.data) }), userCheckResponseSchema);
       const out: UserCheckResult = {
         isRegistered: r.isRegistered,
         isReadyToSign: r.isReadyToSign,
@@ -473,12 +469,12 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       });
       const ctx = context(endpoint, {}, call, true);
       const startedAt = performance.now();
-      const r = await sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOnlineResponseSchema);
+      const { httpStatus, value: r } = await sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOnlineResponseSchema);
       const refs = { threadID: r.threadID };
       const order = matchTransactions(input.signers, r.transactions);
       if (!order) {
         // The thread exists at Evrotrust: the error carries threadID so the caller can withdraw it.
-        fail(ctx, malformed(ctx, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs), startedAt);
+        fail(ctx, malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs), startedAt);
       }
       const callerSigners: S[] = input.signers;
       const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
@@ -508,7 +504,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
         ...(signInfo ? { signInfo: { type: signInfo.type, algorithm: signInfo.algorithm } } : {}),
       });
       const ctx = context(endpoint, {}, call, true);
-      const r = await sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOfflineResponseSchema);
+      const { value: r } = await sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOfflineResponseSchema);
       logger?.info?.('evrotrust document sent', { endpoint, transactionID: r.transactionID });
       return { transactionID: r.transactionID };
     },
@@ -533,7 +529,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const endpoint = '/document/status';
       requireId(endpoint, 'transactionID', transactionID);
       const ctx = context(endpoint, { transactionID }, call, false);
-      const r = await sendJson(ctx, json({ vendorNumber, transactionID }), statusResponseSchema);
+      const { value: r } = await sendJson(ctx, json({ vendorNumber, transactionID }), statusResponseSchema);
       if (!isKnownStatus(r.status)) {
         // Tolerated: Evrotrust adds codes over time. Not final, so the caller keeps waiting/polling.
         logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status: r.status });
@@ -552,10 +548,10 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       requireId(endpoint, 'transactionID', transactionID);
       const ctx = context(endpoint, { transactionID }, call, true);
       const startedAt = performance.now();
-      const { body } = await send(ctx, json({ vendorNumber, transactionID }), 'bytes');
+      const { status, body } = await send(ctx, json({ vendorNumber, transactionID }), 'bytes');
       // A ZIP starts with "PK"; anything else (an HTML error page, JSON) is not the document.
       if (body.byteLength < 4 || body[0] !== 0x50 || body[1] !== 0x4b) {
-        fail(ctx, malformed(ctx, '(body)', 'not a ZIP archive'), startedAt);
+        fail(ctx, malformed(ctx, status, '(body)', 'not a ZIP archive'), startedAt);
       }
       return body;
     },
@@ -564,7 +560,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const endpoint = '/document/withdraw';
       requireId(endpoint, 'threadID', threadID);
       const ctx = context(endpoint, { threadID }, call, false);
-      const r = await sendJson(ctx, json({ vendorNumber, threadID }), withdrawResponseSchema);
+      const { value: r } = await sendJson(ctx, json({ vendorNumber, threadID }), withdrawResponseSchema);
       return { status: WITHDRAW_STATUS[r.status], code: r.status };
     },
   };

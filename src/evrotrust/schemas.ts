@@ -45,10 +45,12 @@ export const transactionEntrySchema = z.object({
   phone: optionalText,
 });
 
-/** `/document/doc/online` 200. */
+/**
+ * `/document/doc/online` 200. The top-level `transactionID` Evrotrust also sends is not read (nor
+ * validated): per-signer ids come from `transactions`.
+ */
 export const sendOnlineResponseSchema = z.object({
   threadID: idSchema,
-  transactionID: idSchema.nullish(),
   transactions: z.array(transactionEntrySchema).min(1),
 });
 
