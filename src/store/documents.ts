@@ -1,0 +1,84 @@
+// The shapes of the documents in each MongoDB collection (CONTRACT.md "MongoDB").
+// Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
+// which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
+import type { ObjectId } from 'mongodb';
+import type { SigningStatus } from '../../workflows/definitions';
+
+export type SigningMethod = 'app' | 'otp';
+
+export interface SignerPerson {
+  identificationNumber?: string;
+  country?: string;
+  phone?: string;
+  email?: string;
+}
+
+export interface SignerState {
+  /** Evrotrust's transactionID for this signer; null until the document was sent. */
+  transactionId: string | null;
+  /** Evrotrust's status name of this signer's transaction: pending, signed, rejected, expired, … */
+  status: string;
+  rejectReason?: string | null;
+}
+
+export interface SignedDocumentRef {
+  fileId: ObjectId;
+  transactionId: string;
+  filename: string;
+  contentType: string;
+  sha256: string;
+  size: number;
+}
+
+/** `signings`: one per signing; `_id` is the signing id. Only the workflow writes after creation. */
+export interface SigningDoc {
+  _id: string;
+  status: SigningStatus;
+  method: SigningMethod;
+  reference: string | null;
+  document: { filename: string; description: string | null; sha256: string; size: number };
+  signers: SignerState[];
+  threadId: string | null;
+  rejectReason: string | null;
+  /** Why a signing failed, in words a caller can act on. */
+  failureReason: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  finalizedAt: Date | null;
+  signedDocuments: SignedDocumentRef[];
+  workflowId: string;
+}
+
+/** `signing_people`: the personal data of a signing's signers, apart from everything that is read often. */
+export interface SigningPeopleDoc {
+  _id: string; // signing id
+  signers: SignerPerson[];
+}
+
+/** `signing_sources`: the uploaded document until it was sent (GridFS file in bucket `documents`). */
+
+/** `transactions`: transactionID → signing, written before the send activity returns. */
+export interface TransactionDoc {
+  _id: string; // Evrotrust transactionID
+  signingId: string;
+  workflowId: string;
+  signerIndex: number;
+  createdAt: Date;
+}
+
+/** `callback_tokens`: hashes of the per-signing capability tokens in `urlCallback`. */
+export interface CallbackTokenDoc {
+  _id: string; // sha256 hex of the token
+  signingId: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** `signing_events`: the event history of a signing; `_id` makes each event idempotent. */
+export interface SigningEventDoc {
+  _id: string;
+  signingId: string;
+  type: string;
+  at: Date;
+  data?: Record<string, unknown>;
+}
