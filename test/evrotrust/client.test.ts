@@ -678,7 +678,7 @@ describe('client against the sandbox simulator', () => {
 
   /** Polls the simulator until the signed transaction stops processing. */
   async function waitNotProcessing(transactionID: string): Promise<void> {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 250; i++) {
       if (!(await client.status(transactionID)).isProcessing) return;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -691,7 +691,8 @@ describe('client against the sandbox simulator', () => {
       res.end();
     });
     urlCallback = callbackSink.url.replace(/\/vendor$/, '/evrotrust/callback');
-    sim = await startSimulator({ port: 0, processingMs: 150, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1 });
+    // processingMs long enough that "signed but still processing" is observable on a loaded machine.
+    sim = await startSimulator({ port: 0, processingMs: 400, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1 });
     shortOtpSim = await startSimulator({ port: 0, otpCodeTtlMs: 1, callbackAttempts: 1 });
     client = createEvrotrustClient({
       baseUrl: sim.vendorBaseUrl,
