@@ -34,8 +34,8 @@ export const PAGE_HTML = `<!doctype html>
   .who strong { color: #1d2733; }
   .card { border: 1px solid #dde3ea; border-radius: 16px; padding: 14px; margin: 0 0 10px; }
   .card.pending { border-color: #b9cde8; box-shadow: 0 2px 8px rgba(11, 79, 156, .08); }
-  .desc { font-weight: 600; margin: 0 0 4px; white-space: pre-wrap; word-break: break-word; }
-  .meta { color: var(--grey); font-size: 12.5px; margin: 0; word-break: break-all; }
+  .desc { font-weight: 600; margin: 0 0 4px; white-space: pre-wrap; overflow-wrap: anywhere; }
+  .meta { color: var(--grey); font-size: 12.5px; margin: 0; overflow-wrap: anywhere; }
   .actions { display: flex; gap: 8px; margin-top: 12px; }
   .actions button { flex: 1; }
   .reason { margin-top: 10px; display: grid; gap: 8px; }

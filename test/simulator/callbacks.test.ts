@@ -54,7 +54,8 @@ describe('delivery', () => {
     const s = await setup();
     const rejected = await sendOnline(s, { urlCallback: receiver.url });
     await s.controls.reject(rejected.transactionID, 'Not my document');
-    const expiring = await sendOnline(s, { urlCallback: receiver.url, dateExpire: Math.floor(Date.now() / 1000) + 1 });
+    // 1–2 s ahead (never under a second, so it is not already past when the request arrives).
+    const expiring = await sendOnline(s, { urlCallback: receiver.url, dateExpire: Math.ceil(Date.now() / 1000) + 1 });
     await waitFor(() => receiver.received.length === 2, 'two callbacks', 4000);
     assert.deepEqual(receiver.received[0]?.body, { transactionID: rejected.transactionID, status: 3, rejectReason: 'Not my document' });
     assert.deepEqual(receiver.received[1]?.body, { transactionID: expiring.transactionID, status: 4 });

@@ -191,7 +191,8 @@ describe('online signing', () => {
   });
 
   it('expires at dateExpire (Unix seconds) by itself', async () => {
-    const { transactionID } = await sendOnline(sim, { dateExpire: Math.floor(Date.now() / 1000) + 1 });
+    // 1–2 s ahead (never under a second, so it is not already past when the request arrives).
+    const { transactionID } = await sendOnline(sim, { dateExpire: Math.ceil(Date.now() / 1000) + 1 });
     const status = await waitFor(async () => {
       const s = (await vendorJson(sim, '/document/status', { transactionID })).json as { status: number };
       return s.status === 4 ? s : undefined;

@@ -11,6 +11,8 @@ export const pageRoutes: FastifyPluginAsync = async (app: FastifyInstance) => {
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', CSP).header('cache-control', 'no-store').send(PAGE_HTML);
   app.get('/', page);
   app.get('/phone', page);
+  // Browsers ask for it; a 404 would be noise in the console.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/sim/phone.js', async (_request, reply) =>
     reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-store').send(PAGE_SCRIPT));
 };
