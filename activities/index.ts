@@ -1,19 +1,206 @@
-// All I/O the workflow needs, built from real or fake dependencies by createActivities(deps).
+// All I/O signingWorkflow needs, built from real or fake dependencies by createActivities(deps).
+// Activities take and return ids, codes and counts only: personal data is read from MongoDB here
+// and never crosses into Temporal's history.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import type { EvrotrustClient } from '../src/evrotrust/client';
+import { contentTypeFor } from '../src/evrotrust/client';
+import { decryptDownload } from '../src/evrotrust/decrypt';
+import { SigningStore, sha256Hex } from '../src/store/signings';
+import { workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
+import { evrotrustCall, toActivityFailure } from './failures';
+import { isEvrotrustError } from '../src/evrotrust/errors';
 
 export interface ActivityDeps {
   db: Db;
+  evrotrust: EvrotrustClient;
+  /** Decrypts the signed files Evrotrust sends back. */
+  privateKeyPem: string;
+  /** Base URL at which Evrotrust reaches our callback routes. */
+  publicBaseUrl: string;
+}
+
+const FAILURE_TEXT: Record<string, string> = {
+  'signer-not-ready': 'a signer cannot sign with Evrotrust yet (see signers[].readiness)',
+  'send-outcome-unknown': 'sending to Evrotrust timed out or failed after upload; it was not retried, to avoid a second request. Start a new signing if needed',
+  'evrotrust-failed': 'Evrotrust reported the signing as failed',
+  undeliverable: 'Evrotrust could not deliver the request to a signer',
+};
+
+function failureText(code: string): string {
+  if (FAILURE_TEXT[code]) return FAILURE_TEXT[code];
+  if (code.startsWith('download-')) return `the document was signed, but the signed file could not be retrieved (${code.slice('download-'.length)})`;
+  return `Evrotrust refused the request (${code})`;
+}
+
+function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isRejected?: boolean; isReadyToSign: boolean }): string | null {
+  if (!r.isRegistered) return 'not-registered';
+  if (r.isRejected) return 'rejected-by-evrotrust';
+  if (r.isIdentified === false) return 'not-identified';
+  if (!r.isReadyToSign) return 'not-ready-to-sign';
+  return null;
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const signings = deps.db.collection('signings');
+  const store = new SigningStore(deps.db);
+  const log = () => Context.current().log;
+
+  async function signing(signingId: string) {
+    const doc = await store.get(signingId);
+    if (!doc) throw ApplicationFailure.nonRetryable(`signing ${signingId} not found`, 'signing-not-found');
+    return doc;
+  }
+
   return {
-    /** Moves a signing from pending to its final state, once; a retried call changes nothing. */
-    async finalizeSigning(input: { signingId: string; status: string; rejectReason?: string }): Promise<void> {
-      await signings.updateOne(
-        { _id: input.signingId as never, status: 'pending' },
-        { $set: { status: input.status, rejectReason: input.rejectReason ?? null, finalizedAt: new Date() } },
-      );
+    /** user/check/extended for every signer; records why anyone cannot sign. */
+    async checkSigners(input: { signingId: string }): Promise<{ ready: boolean; notReady: { index: number; reason: string }[] }> {
+      const people = await store.requirePeople(input.signingId);
+      const readiness: { index: number; reason: string | null }[] = [];
+      for (const [index, person] of people.entries()) {
+        try {
+          const r = await deps.evrotrust.checkUser(person);
+          readiness.push({ index, reason: readinessReason(r) });
+        } catch (err) {
+          if (isEvrotrustError(err) && (err.code === 'user-not-found' || err.code === 'user-data-invalid')) {
+            readiness.push({ index, reason: err.code });
+          } else throw toActivityFailure(err);
+        }
+      }
+      await store.recordReadiness(input.signingId, readiness);
+      const notReady = readiness.filter((r): r is { index: number; reason: string } => r.reason !== null);
+      return { ready: notReady.length === 0, notReady };
+    },
+
+    /**
+     * Sends the document once. The transaction → signing mapping is stored before this returns,
+     * so a callback that comes at once finds its signing. A retry after an attempt whose outcome is
+     * unknown fails for good instead of sending again.
+     */
+    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number }): Promise<{ threadId: string | null; transactionIds: string[] }> {
+      const doc = await signing(input.signingId);
+      const workflowId = workflowIdFor(input.signingId);
+      if (doc.signers.every((s) => s.transactionId)) {
+        return { threadId: doc.threadId, transactionIds: doc.signers.map((s) => s.transactionId as string) };
+      }
+      if (!(await store.claimSend(input.signingId))) {
+        throw ApplicationFailure.nonRetryable('an earlier send attempt has an unknown outcome', 'send-outcome-unknown');
+      }
+      const people = await store.requirePeople(input.signingId);
+      const content = await store.readSource(input.signingId);
+      const token = await store.issueCallbackToken(input.signingId);
+      const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
+      const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
+      try {
+        let threadId: string | null = null;
+        let transactionIds: string[];
+        if (input.method === 'otp') {
+          const person = people[0];
+          if (!person?.identificationNumber || !person.phone) {
+            throw ApplicationFailure.nonRetryable('an OTP signer needs an identification number and a phone', 'invalid-signer');
+          }
+          const r = await deps.evrotrust.sendOffline({
+            document,
+            signer: { identificationNumber: person.identificationNumber, phone: person.phone, ...(person.email ? { email: person.email } : {}) },
+            urlCallback,
+          });
+          transactionIds = [r.transactionID];
+        } else {
+          const r = await deps.evrotrust.sendOnline({ document: { ...document, dateExpire: new Date(input.expiresAt) }, signers: people, urlCallback });
+          threadId = r.threadID;
+          transactionIds = r.transactions.map((t) => t.transactionID);
+        }
+        await store.recordSent(input.signingId, workflowId, threadId, transactionIds);
+        await store.event(input.signingId, 'sent', 'sent', { threadId, transactionIds });
+        log().info('document sent', { signingId: input.signingId, threadId, transactions: transactionIds.length });
+        return { threadId, transactionIds };
+      } catch (err) {
+        if (isEvrotrustError(err)) {
+          if (err.outcomeUnknown) {
+            log().warn('send outcome unknown; not retrying', { signingId: input.signingId, code: err.code });
+            throw ApplicationFailure.nonRetryable(`send outcome unknown (${err.code})`, 'send-outcome-unknown', err.toJSON());
+          }
+          // Evrotrust certainly created nothing: a retry may send.
+          await store.releaseSend(input.signingId);
+          throw toActivityFailure(err);
+        }
+        if (err instanceof ApplicationFailure) {
+          await store.releaseSend(input.signingId);
+          throw err;
+        }
+        throw ApplicationFailure.nonRetryable(`send outcome unknown (${(err as Error).name})`, 'send-outcome-unknown');
+      }
+    },
+
+    /** Asks Evrotrust for a transaction's status and records it (with any reject reason) in MongoDB. */
+    async confirmStatus(input: { signingId: string; transactionId: string }): Promise<{ status: number; statusName: string; isProcessing: boolean }> {
+      const r = await evrotrustCall(() => deps.evrotrust.status(input.transactionId));
+      if (r.statusName === 'unknown') log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
+      const settled = r.statusName !== 'signed' || !r.isProcessing;
+      if (settled && r.statusName !== 'pending') {
+        await store.recordSignerStatus(input.signingId, input.transactionId, r.statusName, r.rejectReason);
+        await store.event(input.signingId, `status:${input.transactionId}:${r.status}`, 'status', { transactionId: input.transactionId, status: r.statusName });
+      }
+      return { status: r.status, statusName: r.statusName, isProcessing: r.isProcessing };
+    },
+
+    async withdrawThread(input: { signingId: string; threadId: string }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn'> {
+      const r = await evrotrustCall(() => deps.evrotrust.withdraw(input.threadId));
+      await store.event(input.signingId, `withdraw:${r.status}`, 'withdraw', { result: r.status });
+      return r.status;
+    },
+
+    /** Downloads, decrypts and stores one signer's signed file(s) in GridFS. */
+    async storeSignedDocument(input: { signingId: string; transactionId: string }): Promise<{ files: number }> {
+      const zip = await evrotrustCall(() => deps.evrotrust.download(input.transactionId));
+      let files;
+      try {
+        files = await decryptDownload(zip, deps.privateKeyPem);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(`the signed download could not be decrypted: ${(err as Error).message}`, 'decrypt-failed');
+      }
+      for (const f of files) {
+        await store.putSignedDocument(input.signingId, {
+          transactionId: input.transactionId,
+          filename: f.filename,
+          contentType: contentTypeFor(f.filename),
+          sha256: createHash('sha256').update(f.content).digest('hex'),
+          size: f.content.byteLength,
+        }, f.content);
+      }
+      await store.event(input.signingId, `stored:${input.transactionId}`, 'signed-document-stored', { transactionId: input.transactionId, files: files.length });
+      return { files: files.length };
+    },
+
+    async activateOtp(input: { signingId: string; transactionId: string; code: string }): Promise<OtpResult> {
+      try {
+        await deps.evrotrust.activateOffline(input.transactionId, input.code);
+        await store.event(input.signingId, `otp-accepted:${sha256Hex(input.code).slice(0, 8)}`, 'otp-accepted');
+        return { accepted: true };
+      } catch (err) {
+        if (isEvrotrustError(err) && (err.code === 'wrong-activation-code' || err.code === 'activation-code-expired')) {
+          return {
+            accepted: false,
+            code: err.code,
+            message: err.code === 'wrong-activation-code' ? 'the code is wrong; check the SMS and try again' : 'the code has expired; ask for a new one (resend)',
+          };
+        }
+        throw toActivityFailure(err);
+      }
+    },
+
+    async resendOtp(input: { signingId: string; transactionId: string }): Promise<void> {
+      const phone = (await store.requirePeople(input.signingId))[0]?.phone;
+      if (!phone) throw ApplicationFailure.nonRetryable('the OTP signer has no phone number', 'invalid-signer');
+      await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone));
+    },
+
+    /** Moves the signing from pending to its final state, once, and revokes its callback token. */
+    async finalizeSigning(input: { signingId: string; status: SigningStatus; failure: string | null }): Promise<void> {
+      const doc = await signing(input.signingId);
+      const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
+      await store.finalize(input.signingId, input.status, { rejectReason, failureReason: input.failure ? `${input.failure}: ${failureText(input.failure)}` : null });
     },
   };
 }

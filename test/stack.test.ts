@@ -1,62 +1,33 @@
-// The first vertical slice, against the real Temporal dev server and FerretDB of this run:
-// a workflow waits for a signal or a timer and an activity records the outcome in MongoDB.
+// The stack this run started is the real thing: Temporal with our search attributes registered,
+// and a MongoDB-wire store that enforces unique indexes and keeps GridFS files intact.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
-import { createActivities } from '../activities';
-import { evrotrustCallbackSignal, SIGNING_WORKFLOW_TYPE, statusQuery, workflowIdFor } from '../workflows/definitions';
-import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './helpers/stack';
+import { temporalClient, testDatabase } from './helpers/stack';
 import type { MongoHandle } from '../src/store/mongo';
-import type { Client } from '@temporalio/client';
+import { SigningStore } from '../src/store/signings';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 
-describe('stack: Temporal + FerretDB', () => {
+describe('stack: Temporal dev server + FerretDB', () => {
   let mongo: MongoHandle;
-  let temporal: { client: Client; close(): Promise<void> };
-  let worker: RunningWorker;
-
   before(async () => {
     mongo = await testDatabase();
-    temporal = await temporalClient();
-    worker = await startTestWorker(createActivities({ db: mongo.db }));
   });
   after(async () => {
-    await worker?.stop();
-    await temporal?.close();
     await mongo?.close();
   });
 
-  async function startSigning(deadlineMs: number) {
-    const signingId = randomUUID();
-    const transactionId = `tx-${signingId}`;
-    await mongo.db.collection('signings').insertOne({ _id: signingId as never, status: 'pending', createdAt: new Date() });
-    const handle = await temporal.client.workflow.start(SIGNING_WORKFLOW_TYPE, {
-      taskQueue: worker.taskQueue,
-      workflowId: workflowIdFor(signingId),
-      args: [{ signingId, transactionIds: [transactionId], deadlineMs }],
-    });
-    return { signingId, transactionId, handle };
-  }
-
-  it('a signal ends the wait and the activity writes the outcome to MongoDB', async () => {
-    const { signingId, transactionId, handle } = await startSigning(60_000);
-    assert.equal((await handle.query(statusQuery)).status, 'pending');
-    await handle.signal(evrotrustCallbackSignal, { transactionID: transactionId, status: 3, rejectReason: 'wrong amount' });
-    assert.equal(await handle.result(), 'rejected');
-    const doc = await mongo.db.collection('signings').findOne({ _id: signingId as never });
-    assert.equal(doc?.status, 'rejected');
-    assert.equal(doc?.rejectReason, 'wrong amount');
-    assert.ok(doc?.finalizedAt instanceof Date);
-  });
-
-  it('a signal for another transaction is ignored; the timer fires instead', async () => {
-    const { signingId, handle } = await startSigning(1500);
-    await handle.signal(evrotrustCallbackSignal, { transactionID: 'someone-else', status: 2 });
-    const t0 = Date.now();
-    assert.equal(await handle.result(), 'expired');
-    assert.ok(Date.now() - t0 >= 500, 'the workflow waited for its timer');
-    const doc = await mongo.db.collection('signings').findOne({ _id: signingId as never });
-    assert.equal(doc?.status, 'expired');
+  it('Temporal has both search attributes registered as Keyword', async () => {
+    const temporal = await temporalClient();
+    try {
+      const res = await temporal.client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      for (const name of Object.keys(SEARCH_ATTRIBUTES)) {
+        assert.ok(name in (res.customAttributes ?? {}), `${name} registered`);
+      }
+    } finally {
+      await temporal.close();
+    }
   });
 
   it('the store enforces a unique index', async () => {
@@ -65,5 +36,13 @@ describe('stack: Temporal + FerretDB', () => {
     await coll.insertOne({ key: 'a' });
     await assert.rejects(coll.insertOne({ key: 'a' }), (err: unknown) => err instanceof MongoServerError && err.code === 11000);
     assert.equal(await coll.countDocuments({ key: 'a' }), 1);
+  });
+
+  it('GridFS keeps a multi-chunk file byte for byte', async () => {
+    const store = new SigningStore(mongo.db);
+    const content = new Uint8Array(randomBytes(700_000));
+    await store.putSource('gridfs-probe', 'probe.pdf', content);
+    const back = await store.readSource('gridfs-probe');
+    assert.equal(Buffer.compare(Buffer.from(back), Buffer.from(content)), 0);
   });
 });

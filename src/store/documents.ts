@@ -1,7 +1,6 @@
 // The shapes of the documents in each MongoDB collection (CONTRACT.md "MongoDB").
 // Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
-import type { ObjectId } from 'mongodb';
 import type { SigningStatus } from '../../workflows/definitions';
 
 export type SigningMethod = 'app' | 'otp';
@@ -19,10 +18,13 @@ export interface SignerState {
   /** Evrotrust's status name of this signer's transaction: pending, signed, rejected, expired, … */
   status: string;
   rejectReason?: string | null;
+  /** Why user/check/extended said this signer cannot sign (null: ready; absent: not checked). */
+  readiness?: string | null;
 }
 
 export interface SignedDocumentRef {
-  fileId: ObjectId;
+  /** GridFS id in bucket `documents`: `<signingId>:<transactionId>:<sha256 prefix>`. */
+  fileId: string;
   transactionId: string;
   filename: string;
   contentType: string;
@@ -54,8 +56,6 @@ export interface SigningPeopleDoc {
   _id: string; // signing id
   signers: SignerPerson[];
 }
-
-/** `signing_sources`: the uploaded document until it was sent (GridFS file in bucket `documents`). */
 
 /** `transactions`: transactionID → signing, written before the send activity returns. */
 export interface TransactionDoc {

@@ -1,0 +1,31 @@
+// Errors of the signing operations, carrying the HTTP status and code the API answers with.
+export class SigningError extends Error {
+  constructor(readonly httpStatus: number, readonly code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidSigningRequestError extends SigningError {
+  constructor(message: string) {
+    super(400, 'invalid-request', message);
+  }
+}
+
+export class SigningNotFoundError extends SigningError {
+  constructor(readonly signingId: string) {
+    super(404, 'not-found', `no signing with id ${signingId}`);
+  }
+}
+
+export class SigningStateError extends SigningError {
+  constructor(message: string, code = 'conflict') {
+    super(409, code, message);
+  }
+}
+
+export class OtpRejectedError extends SigningError {
+  constructor(readonly providerCode: string, message: string) {
+    super(422, providerCode, message);
+  }
+}

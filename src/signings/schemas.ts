@@ -1,0 +1,51 @@
+// What a caller may send to start a signing, validated the same way for the HTTP API, the
+// TypeScript client and the CLI. Messages say what to fix without echoing personal data.
+import { z } from 'zod';
+import { parseDuration } from '../duration';
+
+const signer = z
+  .object({
+    identificationNumber: z.string().regex(/^\d{10}$/, 'identificationNumber must be the 10 digits of an ЕГН/ЛНЧ').optional(),
+    country: z.string().regex(/^[A-Z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as BG').optional(),
+    phone: z.string().regex(/^\+?\d{6,15}$/, 'phone must be digits in international form, e.g. +359888123456').optional(),
+    email: z.email('email must be an e-mail address').optional(),
+  })
+  .strict()
+  .refine((s) => s.identificationNumber || s.phone || s.email, 'each signer needs an identificationNumber, a phone or an email');
+
+export const startSigningSchema = z
+  .object({
+    document: z
+      .object({
+        filename: z.string().trim().min(1, 'document.filename is required').max(255, 'document.filename is at most 255 characters')
+          .refine((n) => !/[\\/\u0000-\u001f]/.test(n), 'document.filename must be a plain file name without slashes'),
+        contentBase64: z.string().min(1, 'document.contentBase64 is required').regex(/^[A-Za-z0-9+/]*={0,2}$/, 'document.contentBase64 must be Base64'),
+        description: z.string().max(4000, 'document.description is at most 4000 characters').optional(),
+      })
+      .strict(),
+    signers: z.array(signer).min(1, 'signers needs at least one signer').max(20, 'at most 20 signers'),
+    method: z.enum(['app', 'otp'], 'method must be "app" or "otp"').default('app'),
+    expiresIn: z.string().refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d').optional(),
+    reference: z.string().min(1).max(200, 'reference is at most 200 characters').optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.method === 'otp') {
+      if (v.signers.length !== 1) ctx.addIssue({ code: 'custom', path: ['signers'], message: 'an OTP signing has exactly one signer' });
+      const s = v.signers[0];
+      if (s && (!s.identificationNumber || !s.phone)) ctx.addIssue({ code: 'custom', path: ['signers', 0], message: 'an OTP signer needs identificationNumber and phone' });
+    }
+  });
+
+export type StartSigningRequest = z.input<typeof startSigningSchema>;
+export type StartSigningInput = z.output<typeof startSigningSchema>;
+
+export const otpSchema = z.object({ code: z.string().regex(/^\d{4,8}$/, 'code must be the 4 to 8 digits of the SMS') }).strict();
+
+/** First issue of a zod error as "path: message", without the offending value. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request';
+  const path = issue.path.join('.');
+  return path && !issue.message.startsWith(path.split('.')[0] ?? '') ? `${path}: ${issue.message}` : issue.message;
+}

@@ -1,0 +1,235 @@
+// The signing operations behind both the HTTP API and the TypeScript client: start, status,
+// result, withdraw, OTP, signed document. Writes the signing's initial records, then hands it to
+// its workflow; everything after that is the workflow's.
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { signingStatusKey } from '../temporal/search-attributes';
+import { parseDuration } from '../duration';
+import { SigningStore, isDuplicateKey, sha256Hex } from '../store/signings';
+import type { SigningDoc } from '../store/documents';
+import {
+  FINAL_STATUSES,
+  SIGNING_WORKFLOW_TYPE,
+  resendOtpUpdate,
+  submitOtpUpdate,
+  withdrawSignal,
+  workflowIdFor,
+  type SigningStatus,
+  type SigningWorkflowInput,
+} from '../../workflows/definitions';
+import { describeIssue, otpSchema, startSigningSchema } from './schemas';
+import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
+import type { Db } from 'mongodb';
+
+export interface SigningServiceOptions {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  defaultExpiryMs: number;
+  pollIntervalMs: number;
+  /** Wait after expiry for Evrotrust's own verdict before we expire the signing ourselves. */
+  expiryGraceMs?: number;
+  processingRecheckMs?: number;
+}
+
+export interface SigningResponse {
+  id: string;
+  status: SigningStatus;
+  method: 'app' | 'otp';
+  reference?: string;
+  signers: { transactionId: string | null; status: string; rejectReason?: string; readiness?: string }[];
+  threadId?: string;
+  rejectReason?: string;
+  failureReason?: string;
+  createdAt: string;
+  expiresAt: string;
+  finalizedAt?: string;
+  signedDocument?: { filename: string; sha256: string; size: number };
+  signedDocuments?: { transactionId: string; filename: string; sha256: string; size: number }[];
+}
+
+export function toResponse(doc: SigningDoc): SigningResponse {
+  const last = doc.signedDocuments.at(-1);
+  return {
+    id: doc._id,
+    status: doc.status,
+    method: doc.method,
+    ...(doc.reference ? { reference: doc.reference } : {}),
+    signers: doc.signers.map((s) => ({
+      transactionId: s.transactionId,
+      status: s.status,
+      ...(s.rejectReason ? { rejectReason: s.rejectReason } : {}),
+      ...(s.readiness ? { readiness: s.readiness } : {}),
+    })),
+    ...(doc.threadId ? { threadId: doc.threadId } : {}),
+    ...(doc.rejectReason ? { rejectReason: doc.rejectReason } : {}),
+    ...(doc.failureReason ? { failureReason: doc.failureReason } : {}),
+    createdAt: doc.createdAt.toISOString(),
+    expiresAt: doc.expiresAt.toISOString(),
+    ...(doc.finalizedAt ? { finalizedAt: doc.finalizedAt.toISOString() } : {}),
+    ...(last ? { signedDocument: { filename: last.filename, sha256: last.sha256, size: last.size } } : {}),
+    ...(doc.signedDocuments.length > 1
+      ? { signedDocuments: doc.signedDocuments.map((d) => ({ transactionId: d.transactionId, filename: d.filename, sha256: d.sha256, size: d.size })) }
+      : {}),
+  };
+}
+
+export class SigningService {
+  readonly store: SigningStore;
+
+  constructor(private readonly opts: SigningServiceOptions) {
+    this.store = new SigningStore(opts.db);
+  }
+
+  /**
+   * Starts a signing. With a `reference` (or an idempotency key) the same request twice returns the
+   * same signing: the key is claimed by an insert with a unique _id before anything else happens.
+   */
+  async start(body: unknown, idempotencyKey?: string): Promise<{ id: string; status: SigningStatus; created: boolean }> {
+    const parsed = startSigningSchema.safeParse(body);
+    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    const input = parsed.data;
+    const content = Buffer.from(input.document.contentBase64, 'base64');
+    if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
+
+    let id: string = randomUUID();
+    const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;
+    if (key) {
+      try {
+        await this.store.references.insertOne({ _id: key, signingId: id, createdAt: new Date() });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const claimed = await this.store.references.findOne({ _id: key });
+        if (!claimed) throw err;
+        id = claimed.signingId;
+        const existing = await this.store.get(id);
+        if (existing) {
+          await this.ensureWorkflow(existing); // the first request may have stopped before this step
+          return { id, status: existing.status, created: false };
+        }
+        // The first request claimed the key but stopped before creating the signing: finish its job.
+      }
+    }
+
+    const expiresInMs = input.expiresIn ? (parseDuration(input.expiresIn) as number) : this.opts.defaultExpiryMs;
+    const now = new Date();
+    const doc: SigningDoc = {
+      _id: id,
+      status: 'pending',
+      method: input.method,
+      reference: input.reference ?? null,
+      document: { filename: input.document.filename, description: input.document.description ?? null, sha256: sha256Hex(content), size: content.byteLength },
+      signers: input.signers.map(() => ({ transactionId: null, status: 'pending' })),
+      threadId: null,
+      rejectReason: null,
+      failureReason: null,
+      expiresAt: new Date(now.getTime() + expiresInMs),
+      createdAt: now,
+      finalizedAt: null,
+      signedDocuments: [],
+      workflowId: workflowIdFor(id),
+    };
+    await this.store.putSource(id, input.document.filename, content);
+    await this.store.people.replaceOne({ _id: id }, { signers: input.signers }, { upsert: true });
+    try {
+      await this.store.signings.insertOne(doc);
+      await this.store.event(id, 'created', 'created', { method: doc.method, signers: doc.signers.length });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err; // a concurrent duplicate request got here first
+    }
+    const stored = (await this.store.get(id)) as SigningDoc;
+    await this.ensureWorkflow(stored);
+    return { id, status: stored.status, created: true };
+  }
+
+  /** Starts the signing's workflow unless it runs or ran already. */
+  private async ensureWorkflow(doc: SigningDoc): Promise<void> {
+    if (doc.status !== 'pending') return;
+    const args: SigningWorkflowInput = {
+      signingId: doc._id,
+      method: doc.method,
+      signerCount: doc.signers.length,
+      expiresAt: doc.expiresAt.getTime(),
+      expiryGraceMs: this.opts.expiryGraceMs ?? 5 * 60_000,
+      pollIntervalMs: this.opts.pollIntervalMs,
+      processingRecheckMs: this.opts.processingRecheckMs ?? 2000,
+    };
+    await this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, {
+      taskQueue: this.opts.taskQueue,
+      workflowId: doc.workflowId,
+      args: [args],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: signingStatusKey, value: 'pending' }],
+      staticSummary: `Signing ${doc._id} · ${doc.method} · ${doc.signers.length} signer(s)`,
+      staticDetails: `Signing id: ${doc._id}\nExpires: ${doc.expiresAt.toISOString()}`,
+    });
+  }
+
+  async get(id: string): Promise<SigningResponse> {
+    const doc = await this.store.get(id);
+    if (!doc) throw new SigningNotFoundError(id);
+    return toResponse(doc);
+  }
+
+  /** Waits until the signing is final, then returns it. */
+  async result(id: string): Promise<SigningResponse> {
+    const doc = await this.store.get(id);
+    if (!doc) throw new SigningNotFoundError(id);
+    if (doc.status === 'pending') {
+      try {
+        await this.opts.temporal.workflow.getHandle(doc.workflowId).result();
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    return this.get(id);
+  }
+
+  async withdraw(id: string): Promise<SigningResponse> {
+    const doc = await this.pending(id);
+    await this.opts.temporal.workflow.getHandle(doc.workflowId).signal(withdrawSignal);
+    return toResponse(doc);
+  }
+
+  async submitOtp(id: string, body: unknown): Promise<void> {
+    const parsed = otpSchema.safeParse(body);
+    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    const doc = await this.pending(id);
+    if (doc.method !== 'otp') throw new SigningStateError('this signing does not use OTP codes', 'not-otp');
+    const result = await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(submitOtpUpdate, { args: [parsed.data] }));
+    if (!result.accepted) throw new OtpRejectedError(result.code, result.message);
+  }
+
+  async resendOtp(id: string): Promise<void> {
+    const doc = await this.pending(id);
+    if (doc.method !== 'otp') throw new SigningStateError('this signing does not use OTP codes', 'not-otp');
+    await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(resendOtpUpdate));
+  }
+
+  async signedDocument(id: string): Promise<{ filename: string; contentType: string; content: Uint8Array }> {
+    const doc = await this.store.get(id);
+    if (!doc) throw new SigningNotFoundError(id);
+    const last = doc.signedDocuments.at(-1);
+    if (doc.status !== 'signed' || !last) throw new SigningStateError(`the signing is ${doc.status}, not signed`, 'not-signed');
+    return { filename: last.filename, contentType: last.contentType, content: await this.store.readSignedDocument(last.fileId) };
+  }
+
+  private async pending(id: string): Promise<SigningDoc> {
+    const doc = await this.store.get(id);
+    if (!doc) throw new SigningNotFoundError(id);
+    if (FINAL_STATUSES.includes(doc.status)) throw new SigningStateError(`the signing is already ${doc.status}`, 'already-final');
+    return doc;
+  }
+
+  /** Runs a workflow update; a validator's refusal becomes a 409 with its message. */
+  private async update<T>(doc: SigningDoc, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new SigningStateError(err.cause?.message ?? err.message, 'update-refused');
+      if (err instanceof WorkflowNotFoundError) throw new SigningStateError(`the signing ${doc._id} is no longer running`, 'already-final');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,193 @@
+// The signings store: the one place that reads and writes `signings` and its companions
+// (`signing_people`, `transactions`, `callback_tokens`, `signing_events`, `signing_references`,
+// `send_attempts`, and the GridFS buckets `sources` and `documents`).
+//
+// FerretDB rule (STACK.md): a conditional update is not atomic there, so each signing has one
+// writer after creation (its workflow's activities), and idempotency is an insert guarded by _id.
+import { createHash, randomBytes } from 'node:crypto';
+import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';
+import type { SigningStatus } from '../../workflows/definitions';
+import type {
+  CallbackTokenDoc,
+  SignedDocumentRef,
+  SignerPerson,
+  SigningDoc,
+  SigningEventDoc,
+  SigningPeopleDoc,
+  TransactionDoc,
+} from './documents';
+
+export const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === 11000;
+
+export const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+export class SigningStore {
+  readonly signings: Collection<SigningDoc>;
+  readonly people: Collection<SigningPeopleDoc>;
+  readonly transactions: Collection<TransactionDoc>;
+  readonly tokens: Collection<CallbackTokenDoc>;
+  readonly events: Collection<SigningEventDoc>;
+  readonly references: Collection<{ _id: string; signingId: string; createdAt: Date }>;
+  readonly sendAttempts: Collection<{ _id: string; startedAt: Date }>;
+  readonly sources: GridFSBucket;
+  readonly documents: GridFSBucket;
+
+  constructor(readonly db: Db) {
+    this.signings = db.collection('signings');
+    this.people = db.collection('signing_people');
+    this.transactions = db.collection('transactions');
+    this.tokens = db.collection('callback_tokens');
+    this.events = db.collection('signing_events');
+    this.references = db.collection('signing_references');
+    this.sendAttempts = db.collection('send_attempts');
+    this.sources = new GridFSBucket(db, { bucketName: 'sources' });
+    this.documents = new GridFSBucket(db, { bucketName: 'documents' });
+  }
+
+  get(signingId: string): Promise<SigningDoc | null> {
+    return this.signings.findOne({ _id: signingId });
+  }
+
+  async requirePeople(signingId: string): Promise<SignerPerson[]> {
+    const doc = await this.people.findOne({ _id: signingId });
+    if (!doc) throw new Error(`signing ${signingId} has no signer records`);
+    return doc.signers;
+  }
+
+  /** Appends an event; the key makes a retried activity's event count once. */
+  async event(signingId: string, key: string, type: string, data?: Record<string, unknown>): Promise<void> {
+    try {
+      await this.events.insertOne({ _id: `${signingId}:${key}`, signingId, type, at: new Date(), ...(data ? { data } : {}) });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  history(signingId: string): Promise<SigningEventDoc[]> {
+    return this.events.find({ signingId }).sort({ at: 1 }).toArray();
+  }
+
+  // ---- the document to sign ----
+
+  async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
+    await deleteFileIfAny(this.sources, signingId);
+    await writeFile(this.sources, signingId, filename, content);
+  }
+
+  async readSource(signingId: string): Promise<Uint8Array> {
+    return readFile(this.sources, signingId);
+  }
+
+  // ---- sending ----
+
+  /** Claims the one send of a signing; false if a send was already attempted. */
+  async claimSend(signingId: string): Promise<boolean> {
+    try {
+      await this.sendAttempts.insertOne({ _id: signingId, startedAt: new Date() });
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Gives the claim back when Evrotrust certainly received nothing, so a retry may send. */
+  async releaseSend(signingId: string): Promise<void> {
+    await this.sendAttempts.deleteOne({ _id: signingId });
+  }
+
+  /** A new capability token for urlCallback; only its hash is stored. */
+  async issueCallbackToken(signingId: string): Promise<string> {
+    const token = randomBytes(24).toString('base64url');
+    await this.tokens.insertOne({ _id: sha256Hex(token), signingId, createdAt: new Date(), revokedAt: null });
+    return token;
+  }
+
+  /** Records what Evrotrust answered to the send: the transaction → signing mapping first. */
+  async recordSent(signingId: string, workflowId: string, threadId: string | null, transactionIds: string[]): Promise<void> {
+    const now = new Date();
+    for (const [signerIndex, tx] of transactionIds.entries()) {
+      try {
+        await this.transactions.insertOne({ _id: tx, signingId, workflowId, signerIndex, createdAt: now });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    const signing = await this.get(signingId);
+    if (!signing) throw new Error(`signing ${signingId} not found`);
+    const signers = signing.signers.map((s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }));
+    await this.signings.updateOne({ _id: signingId }, { $set: { threadId, signers } });
+  }
+
+  async recordReadiness(signingId: string, readiness: { index: number; reason: string | null }[]): Promise<void> {
+    const signing = await this.get(signingId);
+    if (!signing) throw new Error(`signing ${signingId} not found`);
+    const signers = signing.signers.map((s, i) => ({ ...s, readiness: readiness.find((r) => r.index === i)?.reason ?? null }));
+    await this.signings.updateOne({ _id: signingId }, { $set: { signers } });
+  }
+
+  /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing. */
+  async recordSignerStatus(signingId: string, transactionId: string, status: string, rejectReason: string | null): Promise<void> {
+    const signing = await this.get(signingId);
+    if (!signing) throw new Error(`signing ${signingId} not found`);
+    const signers = signing.signers.map((s) => (s.transactionId === transactionId ? { ...s, status, rejectReason } : s));
+    await this.signings.updateOne({ _id: signingId }, { $set: { signers } });
+  }
+
+  // ---- signed documents ----
+
+  /** Stores one signed file under a deterministic id; a retry finds it there and stores nothing. */
+  async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
+    const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
+    const existing = await this.documents.find({ _id: fileId as never }).toArray();
+    if (existing.length === 0) await writeFile(this.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
+    const full: SignedDocumentRef = { ...ref, fileId };
+    const signing = await this.get(signingId);
+    if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
+      await this.signings.updateOne({ _id: signingId }, { $set: { signedDocuments: [...signing.signedDocuments, full] } });
+    }
+    return full;
+  }
+
+  readSignedDocument(fileId: string): Promise<Uint8Array> {
+    return readFile(this.documents, fileId);
+  }
+
+  // ---- the end ----
+
+  /** Moves the signing from pending to its final state, once; later calls change nothing. */
+  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failureReason: string | null }): Promise<SigningDoc | null> {
+    const signing = await this.get(signingId);
+    if (!signing) throw new Error(`signing ${signingId} not found`);
+    if (signing.status === 'pending') {
+      await this.signings.updateOne(
+        { _id: signingId, status: 'pending' },
+        { $set: { status, rejectReason: fields.rejectReason, failureReason: fields.failureReason, finalizedAt: new Date() } },
+      );
+      await this.event(signingId, 'final', status, fields.failureReason ? { failure: fields.failureReason } : undefined);
+    }
+    // A final signing takes no more callbacks on its capability URL.
+    await this.tokens.updateMany({ signingId, revokedAt: null }, { $set: { revokedAt: new Date() } });
+    return this.get(signingId);
+  }
+}
+
+async function writeFile(bucket: GridFSBucket, id: string, filename: string, content: Uint8Array, metadata?: Record<string, unknown>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const up = bucket.openUploadStreamWithId(id as never, filename, metadata ? { metadata } : {});
+    up.once('error', reject);
+    up.once('finish', () => resolve());
+    up.end(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+  });
+}
+
+async function readFile(bucket: GridFSBucket, id: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bucket.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+async function deleteFileIfAny(bucket: GridFSBucket, id: string): Promise<void> {
+  const found = await bucket.find({ _id: id as never }).toArray();
+  if (found.length > 0) await bucket.delete(id as never);
+}

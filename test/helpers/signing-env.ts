@@ -1,0 +1,110 @@
+// A whole signing environment for integration tests, all real: the simulator over HTTP, this
+// run's Temporal dev server and FerretDB, a worker with the real activities, and the service.
+import { after, before } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../../activities';
+import { createEvrotrustClient } from '../../src/evrotrust/client';
+import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
+import { SigningService, type SigningResponse } from '../../src/signings/service';
+import type { MongoHandle } from '../../src/store/mongo';
+import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './stack';
+
+export interface SigningEnv {
+  sim: Simulator;
+  mongo: MongoHandle;
+  temporal: Client;
+  worker: RunningWorker;
+  service: SigningService;
+  privateKeyPem: string;
+  /** Starts another worker on the same task queue (after the first was stopped). */
+  restartWorker(): Promise<void>;
+}
+
+export interface SigningEnvOptions {
+  simulator?: SimulatorOptions;
+  /** Where Evrotrust sends callbacks; default a closed port, so only polling finds outcomes. */
+  publicBaseUrl?: () => string;
+  pollIntervalMs?: number;
+  expiryGraceMs?: number;
+}
+
+export const SIGNER_A = { identificationNumber: '7501010010' };
+export const SIGNER_B = { identificationNumber: '8002020021' };
+export const OTP_SIGNER = { identificationNumber: '9003030031', phone: '+359888123456' };
+
+export const pdf = (text: string): Buffer => Buffer.from(`%PDF-1.4\n% ${text}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n`);
+
+/** Registers before/after hooks and returns the environment (filled in once `before` ran). */
+export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
+  const env = {} as SigningEnv;
+  let closeTemporal: () => Promise<void> = async () => {};
+  before(async () => {
+    env.sim = await startSimulator({ port: 0, processingMs: 100, callbackRetryDelayMs: 200, callbackTimeoutMs: 2000, ...options.simulator });
+    env.mongo = await testDatabase();
+    const t = await temporalClient();
+    env.temporal = t.client;
+    closeTemporal = t.close;
+    const keys = await loadOrCreatePrivateKey(join(mkdtempSync(join(tmpdir(), 'evrotrust-key-')), 'key.pem'));
+    env.privateKeyPem = keys.privateKeyPem;
+    const evrotrust = createEvrotrustClient({ baseUrl: env.sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: keys.publicKeyPem, timeoutMs: 5000 });
+    const activities = createActivities({
+      db: env.mongo.db,
+      evrotrust,
+      privateKeyPem: keys.privateKeyPem,
+      publicBaseUrl: options.publicBaseUrl?.() ?? 'http://127.0.0.1:9',
+    });
+    env.worker = await startTestWorker(activities);
+    env.restartWorker = async () => {
+      await env.worker.stop();
+      env.worker = await startTestWorker(activities, env.worker.taskQueue);
+    };
+    env.service = new SigningService({
+      db: env.mongo.db,
+      temporal: env.temporal,
+      taskQueue: env.worker.taskQueue,
+      defaultExpiryMs: 60_000,
+      pollIntervalMs: options.pollIntervalMs ?? 60_000,
+      expiryGraceMs: options.expiryGraceMs ?? 1000,
+      processingRecheckMs: 150,
+    });
+  });
+  after(async () => {
+    await env.worker?.stop();
+    await closeTemporal();
+    await env.mongo?.close();
+    await env.sim?.close();
+  });
+  return env;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the signing has its transaction ids (the send activity returned). */
+export async function sentTransactions(env: SigningEnv, id: string, count = 1): Promise<string[]> {
+  return waitFor(`signing ${id} to be sent`, async () => {
+    const s = await env.service.get(id);
+    const txs = s.signers.map((x) => x.transactionId).filter((x): x is string => !!x);
+    return txs.length === count ? txs : undefined;
+  });
+}
+
+/** The final signing, asserted to be the only final state the store ever recorded. */
+export async function finalSigning(env: SigningEnv, id: string): Promise<SigningResponse> {
+  const result = await env.service.result(id);
+  const finals = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: { $in: ['signed', 'rejected', 'expired', 'withdrawn', 'failed'] } });
+  if (finals !== 1) throw new Error(`signing ${id} has ${finals} final events, expected exactly 1`);
+  return result;
+}

@@ -1,0 +1,115 @@
+// signingWorkflow end to end against the simulator, Temporal and FerretDB (no callbacks reach us
+// here: every outcome is found by polling /document/status).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { OtpRejectedError } from '../../src/signings/errors';
+
+describe('signingWorkflow outcomes (polling)', () => {
+  const env = useSigningEnv({ pollIntervalMs: 300 });
+  const body = (extra: Record<string, unknown> = {}) => ({
+    document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${Math.random()}`).toString('base64'), description: 'Contract' },
+    signers: [SIGNER_A],
+    ...extra,
+  });
+
+  it('signed: the decrypted file stored equals what the simulator signed', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    await env.sim.controls.sign(tx as string);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+    assert.equal(s.signers[0]?.status, 'signed');
+    const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
+    assert.ok(simSigned);
+    const file = await env.service.signedDocument(id);
+    assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(simSigned.content)), 0);
+    assert.equal(s.signedDocument?.sha256, createHash('sha256').update(simSigned.content).digest('hex'));
+    assert.ok(s.finalizedAt);
+  });
+
+  it('rejected with the signer\'s reason', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    await env.sim.controls.reject(tx as string, 'the amount is wrong');
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'rejected');
+    assert.equal(s.rejectReason, 'the amount is wrong');
+    await assert.rejects(env.service.signedDocument(id), /not signed/);
+  });
+
+  it('expired: a seconds-long expiry ends the signing and withdraws it at Evrotrust', async () => {
+    const { id } = await env.service.start(body({ expiresIn: '2s' }));
+    const [tx] = await sentTransactions(env, id);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'expired');
+    const at = env.sim.controls.transaction(tx as string);
+    assert.ok(at && [4, 6].includes(at.status), `Evrotrust side is expired or withdrawn (got ${at?.status})`);
+  });
+
+  it('withdrawn on request', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    await env.service.withdraw(id);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'withdrawn');
+    assert.equal(env.sim.controls.transaction(tx as string)?.status, 6);
+    await assert.rejects(env.service.withdraw(id), /already withdrawn/);
+  });
+
+  it('OTP: a wrong code is refused with the provider reason, then the right one signs', async () => {
+    const { id } = await env.service.start(body({ method: 'otp', signers: [OTP_SIGNER] }));
+    const [tx] = await sentTransactions(env, id);
+    const code = env.sim.controls.transaction(tx as string)?.otpCode as string;
+    const wrong = code === '000000' ? '111111' : '000000';
+    await assert.rejects(env.service.submitOtp(id, { code: wrong }), (err: unknown) => err instanceof OtpRejectedError && err.code === 'wrong-activation-code');
+    await env.service.submitOtp(id, { code });
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+    const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
+    const file = await env.service.signedDocument(id);
+    assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(simSigned?.content ?? [])), 0);
+  });
+
+  it('two signers: signed only when both signed', async () => {
+    const { id } = await env.service.start(body({ signers: [SIGNER_A, SIGNER_B] }));
+    const [a, b] = await sentTransactions(env, id, 2);
+    await env.sim.controls.sign(a as string);
+    await waitFor('first signer confirmed', async () => ((await env.service.get(id)).signers[0]?.status === 'signed' ? true : undefined));
+    assert.equal((await env.service.get(id)).status, 'pending');
+    await env.sim.controls.sign(b as string);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+    assert.equal(s.signedDocuments?.length, 2);
+  });
+
+  it('two signers: rejected as soon as one rejects, and the other request is withdrawn', async () => {
+    const { id } = await env.service.start(body({ signers: [SIGNER_A, SIGNER_B] }));
+    const [a, b] = await sentTransactions(env, id, 2);
+    await env.sim.controls.reject(b as string, 'not my contract');
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'rejected');
+    assert.equal(s.rejectReason, 'not my contract');
+    assert.equal(env.sim.controls.transaction(a as string)?.status, 6);
+  });
+
+  it('a signer who cannot sign ends the signing as failed with an actionable reason', async () => {
+    env.sim.controls.setUser('8001010008', { isReadyToSign: false });
+    const { id } = await env.service.start(body({ signers: [{ identificationNumber: '8001010008' }] }));
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'failed');
+    assert.match(s.failureReason ?? '', /signer-not-ready/);
+    assert.equal(s.signers[0]?.readiness, 'not-ready-to-sign');
+  });
+
+  it('the same reference twice returns the same signing', async () => {
+    const reference = `order-${Math.random()}`;
+    const first = await env.service.start(body({ reference }));
+    const second = await env.service.start(body({ reference }));
+    assert.equal(second.id, first.id);
+    assert.equal(second.created, false);
+    await env.service.withdraw(first.id);
+    await finalSigning(env, first.id);
+  });
+});
