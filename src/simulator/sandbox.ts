@@ -481,10 +481,14 @@ export class Sandbox {
     const url = thread.urlCallback + callbackSuffix(tx.kind);
     const payload: CallbackPayload = { transactionID: tx.transactionID, status: tx.status };
     if (tx.rejectReason !== undefined) payload.rejectReason = tx.rejectReason;
-    void this.callbacks.send(url, payload).then((result) => {
-      if (result === 'aborted') return; // closing: a restart with the same stateDir sends it again
-      tx.callbackDue = false;
-      this.state.save();
-    });
+    this.callbacks.send(url, payload).then(
+      (result) => {
+        if (result === 'aborted') return; // closing: a restart with the same stateDir sends it again
+        tx.callbackDue = false;
+        this.state.save();
+      },
+      // Delivery itself never rejects; this is a bug (or a failed state write) worth seeing, not a crash.
+      (err: unknown) => process.emitWarning(`simulator callback for ${tx.transactionID} failed: ${(err as Error).message}`),
+    );
   }
 }
