@@ -7,7 +7,7 @@ import { MongoServerError } from 'mongodb';
 import { temporalClient, testDatabase } from './helpers/stack';
 import type { MongoHandle } from '../src/store/mongo';
 import { SigningStore } from '../src/store/signings';
-import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 describe('stack: Temporal dev server + FerretDB', () => {
   let mongo: MongoHandle;

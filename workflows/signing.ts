@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { signingStatusKey, transactionIdKey } from '../src/temporal/search-attributes';
+import { signingStatusKey, transactionIdKey } from './search-attributes';
 import {
   evrotrustCallbackSignal,
   resendOtpUpdate,

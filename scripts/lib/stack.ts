@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { ferretDbBinary, temporalCli } from './tools';
-import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export class StackStartError extends Error {
   constructor(message: string, readonly logFile?: string) {

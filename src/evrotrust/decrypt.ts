@@ -172,7 +172,7 @@ function extension(name: string): string {
 
 /** A plain file name callers can safely put in a path or a Content-Disposition: no directories, no control characters. */
 function safeFileName(name: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   const cleaned = baseName(name).replace(/[\u0000-\u001f\u007f]/g, '').trim();
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'document' : cleaned;
 }

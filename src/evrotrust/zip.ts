@@ -195,7 +195,7 @@ export function zipEntries(entries: ReadonlyArray<readonly [name: string, conten
   let offset = 0;
   for (const [name, content] of entries) {
     const nameBytes = strToU8(name);
-    // eslint-disable-next-line no-control-regex
+     
     const flags = /^[\x00-\x7f]*$/.test(name) ? 0 : 0x800; // bit 11: the name is UTF-8
     let method = METHOD_STORED;
     let data = content;

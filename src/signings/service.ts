@@ -3,7 +3,7 @@
 // its workflow; everything after that is the workflow's.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { signingStatusKey } from '../temporal/search-attributes';
+import { signingStatusKey } from '../../workflows/search-attributes';
 import { parseDuration } from '../duration';
 import { SigningStore, isDuplicateKey, sha256Hex } from '../store/signings';
 import type { SigningDoc } from '../store/documents';

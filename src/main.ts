@@ -1,0 +1,84 @@
+// `npm start`: the whole service. Starts what the configuration does not point elsewhere
+// (Temporal dev server, FerretDB, the Evrotrust simulator), then the worker, the callback relay and
+// the HTTP server, prints the URLs, and stops everything cleanly on Ctrl-C / SIGTERM.
+import { loadConfig, ConfigError, type Config } from './config';
+import { buildServer } from './http/server';
+import { startRuntime, type Runtime } from './runtime';
+import { createWorker } from './worker';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const started = Date.now();
+  const rt: Runtime = await startRuntime(config, { embedded: true, log: (l) => console.log(`[start] ${l}`) });
+  const worker = await createWorker({
+    connection: rt.workerConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: rt.activities,
+  });
+  const workerRun = worker.run();
+
+  const app = await buildServer({
+    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    health: {
+      temporal: async () => {
+        await rt.temporalConnection.workflowService.getSystemInfo({});
+      },
+      mongodb: async () => {
+        await rt.mongo.db.command({ ping: 1 });
+      },
+    },
+    plugins: [],
+  });
+  await app.listen({ host: config.host, port: config.port });
+
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  console.log(`
+evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
+  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)
+  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : rt.apiToken}
+  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…
+  Temporal         ${config.temporal.address ?? '127.0.0.1:7233'}${rt.temporalUiUrl ? `   Web UI ${rt.temporalUiUrl}` : ''}
+  MongoDB          ${config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:27017/${config.mongodb.dbName}`}
+  Evrotrust        ${rt.simulator ? `simulator ${rt.simulator.vendorBaseUrl}   signer's phone ${rt.simulator.url}/` : config.evrotrust.baseUrl}
+Press Ctrl-C to stop.`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      console.error('second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n[stop] ${signal}: stopping…`);
+    await app.close().catch(() => {});
+    // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await workerRun.catch(() => {});
+    await rt.close();
+    console.log('[stop] stopped cleanly');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  workerRun.catch(async (err: unknown) => {
+    if (stopping) return;
+    console.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`);
+    await stop('worker failure');
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(`evrotrust-signing: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
