@@ -1,0 +1,56 @@
+// Every error of the business API is `{ error: "<code>", message: "<what to fix>" }`: signing
+// errors carry their own status and code; Fastify's own 4xx (media type, body size) are given
+// fixed messages, because theirs may quote the request; anything else is a logged 500 that shows
+// the caller only the request id.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SigningError } from '../../signings/errors';
+
+/** An API-level refusal (authentication, routing, body reading) that is not about a signing. */
+export class ApiHttpError extends Error {
+  constructor(readonly httpStatus: number, readonly code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+}
+
+/** The answer to a Fastify-raised client error, or undefined if it is not one we know. */
+function fastifyClientError(err: FastifyError, request: FastifyRequest): { status: number; body: ApiErrorBody } | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: { error: 'unsupported-media-type', message: 'send the body as JSON with Content-Type: application/json' } };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { error: 'too-large', message: `the body must be at most ${request.routeOptions.bodyLimit} bytes` } };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, body: { error: 'bad-request', message: 'Content-Length does not match the body' } };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: { error: 'bad-json', message: 'the body is empty; send a JSON object' } };
+  }
+  return undefined;
+}
+
+export function apiErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof SigningError || err instanceof ApiHttpError) {
+    if (err.httpStatus === 401 && 'challenge' in err && typeof err.challenge === 'string') reply.header('www-authenticate', err.challenge);
+    void reply.code(err.httpStatus).send({ error: err.code, message: err.message } satisfies ApiErrorBody);
+    return;
+  }
+  const known = fastifyClientError(err, request);
+  if (known) {
+    void reply.code(known.status).send(known.body);
+    return;
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    // A client error we have no words for: its status is right, its message may quote the request.
+    request.log.info({ code: err.code, statusCode: status }, 'signing API: request refused');
+    void reply.code(status).send({ error: 'bad-request', message: 'the request could not be read; check the method, headers and JSON body' } satisfies ApiErrorBody);
+    return;
+  }
+  request.log.error({ err }, 'signing API: unexpected error');
+  void reply.code(500).send({ error: 'internal', message: `an internal error occurred; retry later, or report request id ${request.id}` } satisfies ApiErrorBody);
+}

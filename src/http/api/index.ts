@@ -1,0 +1,146 @@
+// The business HTTP API (CONTRACT.md "Business HTTP API"): /v1/signings… over the SigningService.
+//
+// Register it without a prefix: `await app.register(signingApiRoutes, { service, apiToken })`.
+// Everything below lives in its own encapsulated scope under /v1/signings, so the bearer-token
+// hook, the JSON-only body parser and the error format apply to these routes (and to unknown paths
+// under /v1/signings) and to nothing else on the port (callbacks, health, metrics).
+//
+// Route decisions:
+// - POST /v1/signings: 202 `{ id, status }` when it created the signing; 200 with the same shape and
+//   `Idempotent-Replayed: true` when `reference` or `Idempotency-Key` named an existing one (the
+//   status then is the signing's current one). `reference` wins when both are given. Both answers
+//   carry `Location: /v1/signings/<id>`.
+// - Bodies are validated by the service with the shared schemas (src/signings/schemas.ts), so the
+//   HTTP API, the TypeScript client and the CLI give the same messages; ids, headers and the
+//   bodies of withdraw/resend are validated here.
+// - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { describeIssue } from '../../signings/schemas';
+import { InvalidSigningRequestError } from '../../signings/errors';
+import type { SigningService } from '../../signings/service';
+import { bearerTokenHook } from './auth';
+import { attachmentDisposition } from './content-disposition';
+import { ApiHttpError, apiErrorHandler } from './errors';
+
+export { UnauthorizedError } from './auth';
+export { ApiHttpError, type ApiErrorBody } from './errors';
+export { attachmentDisposition } from './content-disposition';
+
+export interface SigningApiOptions {
+  service: SigningService;
+  /** The bearer token every request must carry (API_TOKEN); at least 16 characters. */
+  apiToken: string;
+}
+
+export const API_PREFIX = '/v1/signings';
+export const START_BODY_LIMIT = 30 * 1024 * 1024;
+export const SMALL_BODY_LIMIT = 16 * 1024;
+
+// ---- the input schemas of the routes (start and OTP bodies: src/signings/schemas.ts) ----
+
+/** Ids are what POST /v1/signings returned; anything else is refused before touching the store. */
+const idParams = z.object({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'id must be a signing id as returned by POST /v1/signings'),
+});
+
+/** Idempotency-Key, bare (as most APIs send it) or as a quoted structured-field string (IETF draft). */
+const idempotencyKeyHeader = z
+  .string()
+  .transform((s) => s.trim().replace(/^"(.*)"$/, '$1'))
+  .pipe(z.string().regex(/^[\x20-\x7e]{1,200}$/, 'the Idempotency-Key header must be 1 to 200 printable ASCII characters'))
+  .optional();
+
+/** withdraw and otp/resend take no input: no body, or an empty JSON object. */
+const emptyBody = z.union([z.undefined(), z.object({}).strict()], 'the body must be empty or {}');
+
+function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidSigningRequestError(describeIssue(result.error));
+  return result.data;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
+
+/** JSON.parse refusing prototype-pollution keys at any depth; an empty body is no body. */
+function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  let forbidden = false;
+  try {
+    const value: unknown = JSON.parse(text, (key: string, v: unknown) => {
+      if (FORBIDDEN_KEYS.has(key)) forbidden = true;
+      return v;
+    });
+    if (!forbidden) return value;
+  } catch {
+    // JSON.parse's message quotes the body, which may hold personal data: answer in our own words.
+    throw new ApiHttpError(400, 'bad-json', 'the body is not valid JSON');
+  }
+  throw new ApiHttpError(400, 'bad-json', 'the body must not contain the keys __proto__ or constructor');
+}
+
+const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
+
+export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (app, { service, apiToken }) => {
+  const authenticate = bearerTokenHook(apiToken); // throws at registration on a missing/short token
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', authenticate);
+      api.setErrorHandler(apiErrorHandler);
+      // Unknown paths under /v1/signings answer in the API's format, after the token check.
+      api.setNotFoundHandler(async (request) => {
+        throw new ApiHttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
+      });
+      api.removeAllContentTypeParsers(); // JSON only: text/plain and the rest get 415
+      api.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: unknown, body: string | Buffer) =>
+        parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')),
+      );
+
+      api.post('/', { bodyLimit: START_BODY_LIMIT }, async (request, reply) => {
+        const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
+        const started = await service.start(request.body, idempotencyKey);
+        reply.header('location', `${api.prefix}/${started.id}`);
+        if (!started.created) reply.header('idempotent-replayed', 'true');
+        return noStore(reply).code(started.created ? 202 : 200).send({ id: started.id, status: started.status });
+      });
+
+      api.get('/:id', async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        return noStore(reply).send(await service.get(id));
+      });
+
+      api.get('/:id/signed-document', async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        const file = await service.signedDocument(id);
+        return noStore(reply)
+          .header('content-type', file.contentType)
+          .header('content-disposition', attachmentDisposition(file.filename))
+          .header('x-content-type-options', 'nosniff')
+          .send(Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength));
+      });
+
+      api.post('/:id/withdraw', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        parseInput(emptyBody, request.body);
+        const signing = await service.withdraw(id);
+        // Accepted: the workflow withdraws at Evrotrust and then records `withdrawn`.
+        return noStore(reply).code(202).send({ id: signing.id, status: signing.status });
+      });
+
+      api.post('/:id/otp', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        await service.submitOtp(id, request.body); // validates { code }; 422 with Evrotrust's reason
+        return noStore(reply).send({ id, accepted: true });
+      });
+
+      api.post('/:id/otp/resend', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        parseInput(emptyBody, request.body);
+        await service.resendOtp(id);
+        return noStore(reply).send({ id, resent: true });
+      });
+    },
+    { prefix: API_PREFIX },
+  );
+};
