@@ -81,7 +81,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
 
     let simulator: Simulator | undefined;
     let evrotrustBase = config.evrotrust.baseUrl;
-    if (config.sandbox) {
+    if (config.sandbox && !opts.embedded) {
+      evrotrustBase = 'http://127.0.0.1:8090/vendor'; // the simulator that `npm start` runs
+    } else if (config.sandbox) {
       simulator = await startSimulator({ host: '127.0.0.1', port: 8090, stateDir: join(dataDir, 'simulator') });
       closers.push(() => simulator!.close());
       evrotrustBase = simulator.vendorBaseUrl;
@@ -106,6 +108,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
       vendorNumber: config.evrotrust.vendorNumber ?? SANDBOX_VENDOR_NUMBER,
       apiKey: config.evrotrust.apiKey ?? SANDBOX_API_KEY,
       publicKeyPem: keys.publicKeyPem,
+      timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
     });
     const activities = createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: config.publicBaseUrl });
     return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, simulator, temporalUiUrl, close };

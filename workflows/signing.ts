@@ -32,13 +32,14 @@ import {
 } from './definitions';
 import { outcomeOf, type Outcome } from './outcome';
 
+// Short timeouts: when a worker dies mid-call, Temporal retries the call only after this timeout.
 const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '20s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 // The send carries the document; its own logic makes a retry safe (it never sends twice).
 const transfer = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '3 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
 // Reads from Evrotrust that the user waits on (OTP): fail fast, the caller can try again.
