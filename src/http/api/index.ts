@@ -52,7 +52,7 @@ const idempotencyKeyHeader = z
   .optional();
 
 /** withdraw and otp/resend take no input: no body, or an empty JSON object. */
-const emptyBody = z.union([z.undefined(), z.object({}).strict()], 'the body must be empty or {}');
+const emptyBody = z.strictObject({}, 'this route takes no body: send none, or {}').optional();
 
 function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);

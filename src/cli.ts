@@ -1,0 +1,254 @@
+// `npm run cli -- <command> …`: the business operations from a shell, over the same SigningService
+// as the HTTP API (through createSigningClient). Configuration comes from the environment exactly as
+// for `npm start`; unset TEMPORAL_ADDRESS / MONGODB_URI mean the embedded defaults it runs.
+// Prints JSON on stdout; errors are JSON `{ error, message }` on stderr.
+// Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error.
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createSigningClient, SigningError, type SigningClient, type StartRequest } from './client';
+import { ConfigError, loadConfig, type Config } from './config';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  start --file <path> --signer <ЕГН/ЛНЧ> [options]   start a signing; prints { id, status, created }
+      --signer <id>          a signer's identification number (repeat for more signers)
+      --phone <+359…>        the phone of the signer at the same position (needed for --method otp)
+      --email <address>      the e-mail of the signer at the same position
+      --country <BG>         the country of the signer at the same position (one value: all signers)
+      --method app|otp       how the signer signs (default app)
+      --expires <3d>         how long the request lives at Evrotrust (default SIGNING_DEFAULT_EXPIRY)
+      --reference <text>     your reference; the same reference again returns the same signing
+      --idempotency-key <k>  like --reference, without storing a reference on the signing
+      --description <text>   shown to the signer
+      --filename <name>      the document's name (default: the file's own name)
+  status <id>                the signing as it is now
+  result <id>                wait until the signing is final, then print it
+  withdraw <id>              withdraw a pending signing
+  otp <id> <code>            submit the SMS code of an OTP signing
+  resend-otp <id>            send the OTP signer a new SMS code
+  download <id> [--out <file>|-] [--force]
+                             save the signed file (default: its own name in the current directory;
+                             - writes the bytes to stdout; --force overwrites an existing file)
+
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, MONGODB_URI,
+SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL (see the README).
+`;
+
+class UsageError extends Error {}
+
+/** A failure with an error code of the CLI's own (the service's errors carry theirs). */
+class CliError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+type Args = { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> };
+type Operation = (client: SigningClient) => Promise<unknown>;
+
+interface Command {
+  positionals: string[];
+  options: Options;
+  /** Checks the arguments (and reads input files) before anything connects, then returns the operation. */
+  prepare(args: Args): Promise<Operation> | Operation;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+async function buildStart(values: Record<string, unknown>): Promise<{ request: StartRequest; idempotencyKey?: string }> {
+  const file = str(values.file);
+  if (!file) throw new UsageError('start needs --file <path>');
+  const ids = list(values.signer);
+  const phones = list(values.phone);
+  const emails = list(values.email);
+  const countries = list(values.country);
+  const count = Math.max(ids.length, phones.length, emails.length);
+  if (count === 0) throw new UsageError('start needs at least one --signer (or --phone / --email)');
+  if (countries.length > 1 && countries.length !== count) throw new UsageError('give --country once for all signers, or once per signer');
+  const signers = Array.from({ length: count }, (_, i) => {
+    const country = countries.length === 1 ? countries[0] : countries[i];
+    return {
+      ...(ids[i] ? { identificationNumber: ids[i] } : {}),
+      ...(country ? { country } : {}),
+      ...(phones[i] ? { phone: phones[i] } : {}),
+      ...(emails[i] ? { email: emails[i] } : {}),
+    };
+  });
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (err) {
+    throw new CliError('file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const method = str(values.method);
+  if (method !== undefined && method !== 'app' && method !== 'otp') throw new UsageError('--method must be app or otp');
+  const request: StartRequest = {
+    document: { filename: str(values.filename) ?? basename(file), content, ...(str(values.description) ? { description: str(values.description) } : {}) },
+    signers,
+    ...(method ? { method } : {}),
+    ...(str(values.expires) ? { expiresIn: str(values.expires) } : {}),
+    ...(str(values.reference) ? { reference: str(values.reference) } : {}),
+  };
+  const idempotencyKey = str(values['idempotency-key']);
+  return { request, ...(idempotencyKey ? { idempotencyKey } : {}) };
+}
+
+async function download(client: SigningClient, id: string, out: string | undefined, force: boolean): Promise<unknown> {
+  const file = await client.signedDocument(id);
+  const bytes = Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength);
+  if (out === '-') {
+    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+    return undefined;
+  }
+  // The default name is the signed file's own, reduced to a plain name in the current directory.
+  const target = out ?? (basename(file.filename.replace(/\\/g, '/')) || `${id}.bin`);
+  try {
+    await writeFile(target, bytes, { flag: force ? 'w' : 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new CliError('exists', `${target} exists; choose another --out or add --force`);
+    throw new CliError('file', `cannot write ${target}: ${code ?? 'error'}`);
+  }
+  return { id, file: target, filename: file.filename, contentType: file.contentType, size: bytes.byteLength };
+}
+
+const COMMANDS: Record<string, Command> = {
+  start: {
+    positionals: [],
+    options: {
+      file: { type: 'string' },
+      signer: { type: 'string', multiple: true },
+      phone: { type: 'string', multiple: true },
+      email: { type: 'string', multiple: true },
+      country: { type: 'string', multiple: true },
+      method: { type: 'string' },
+      expires: { type: 'string' },
+      reference: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+      description: { type: 'string' },
+      filename: { type: 'string' },
+    },
+    prepare: async ({ values }) => {
+      const { request, idempotencyKey } = await buildStart(values);
+      return (client) => client.start(request, idempotencyKey ? { idempotencyKey } : undefined);
+    },
+  },
+  status: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.status(id as string) },
+  result: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.result(id as string) },
+  withdraw: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.withdraw(id as string) },
+  otp: {
+    positionals: ['id', 'code'],
+    options: {},
+    prepare: ({ positionals: [id, code] }) => async (client) => {
+      await client.submitOtp(id as string, code as string);
+      return { id, accepted: true };
+    },
+  },
+  'resend-otp': {
+    positionals: ['id'],
+    options: {},
+    prepare: ({ positionals: [id] }) => async (client) => {
+      await client.resendOtp(id as string);
+      return { id, resent: true };
+    },
+  },
+  download: {
+    positionals: ['id'],
+    options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
+    prepare: ({ positionals: [id], values }) => (client) => download(client, id as string, str(values.out), values.force === true),
+  },
+};
+
+const firstLine = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] ?? err.name : String(err));
+
+function fail(code: string, message: string): void {
+  process.stderr.write(`${JSON.stringify({ error: code, message })}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? process.stderr : process.stdout).write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+
+  let operation: Operation;
+  try {
+    const parsed: Args = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (parsed.positionals.length !== command.positionals.length) {
+      const expected = command.positionals.map((p) => `<${p}>`).join(' ');
+      throw new UsageError(`${name} takes ${expected || 'no arguments'}`);
+    }
+    operation = await command.prepare(parsed);
+  } catch (err) {
+    if (err instanceof CliError) {
+      fail(err.code, err.message);
+      return 1;
+    }
+    // parseArgs' own errors (unknown option, missing value) are usage errors too.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\nRun "npm run cli -- --help" for the commands.\n`);
+    return 2;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  let client: SigningClient;
+  try {
+    client = await createSigningClient({
+      temporalAddress: config.temporal.address ?? '127.0.0.1:7233',
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      mongoUri: config.mongodb.uri ?? `mongodb://127.0.0.1:27017/${config.mongodb.dbName}`,
+      dbName: config.mongodb.dbName,
+      defaultExpiry: config.signingDefaultExpiryMs,
+      pollInterval: config.signingPollIntervalMs,
+    });
+  } catch (err) {
+    fail('unavailable', `cannot connect: ${firstLine(err)} (is the service's Temporal and MongoDB running? see TEMPORAL_ADDRESS / MONGODB_URI)`);
+    return 1;
+  }
+  try {
+    const output = await operation(client);
+    if (output !== undefined) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof SigningError || err instanceof CliError) fail(err.code, err.message);
+    else fail('internal', firstLine(err));
+    return 1;
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      fail('internal', err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
+}
