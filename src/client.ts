@@ -118,7 +118,7 @@ export async function createSigningClient(options: SigningClientOptions): Promis
   const service = new SigningService({ db, temporal, taskQueue: options.taskQueue ?? 'evrotrust-signing', defaultExpiryMs, pollIntervalMs });
 
   return {
-    start: (request, opts) => service.start(toApiBody(request), opts?.idempotencyKey),
+    start: async (request, opts) => service.start(toApiBody(request), opts?.idempotencyKey),
     status: (id) => service.get(id),
     result: (id) => service.result(id),
     withdraw: async (id) => {
