@@ -1,10 +1,11 @@
 // A whole signing environment for integration tests, all real: the simulator over HTTP, this
 // run's Temporal dev server and FerretDB, a worker with the real activities, and the service.
 import { after, before } from 'node:test';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createActivities } from '../../activities';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
@@ -101,9 +102,19 @@ export async function sentTransactions(env: SigningEnv, id: string, count = 1): 
   });
 }
 
-/** The final signing, asserted to be the only final state the store ever recorded. */
-export async function finalSigning(env: SigningEnv, id: string): Promise<SigningResponse> {
+/**
+ * The final signing, asserted to be the only final state the store ever recorded. With
+ * RECORD_HISTORIES=<dir> (`npm run record-histories`) the workflow's history is saved there as
+ * `<recordAs>.json`, a fixture for the replay test that keeps workflow changes deterministic.
+ */
+export async function finalSigning(env: SigningEnv, id: string, recordAs?: string): Promise<SigningResponse> {
   const result = await env.service.result(id);
+  const dir = process.env.RECORD_HISTORIES;
+  if (dir && recordAs) {
+    const history = await env.temporal.workflow.getHandle(`signing-${id}`).fetchHistory();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${recordAs}.json`), historyToJSON(history));
+  }
   const finals = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: { $in: ['signed', 'rejected', 'expired', 'withdrawn', 'failed'] } });
   if (finals !== 1) throw new Error(`signing ${id} has ${finals} final events, expected exactly 1`);
   return result;

@@ -18,7 +18,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'signed');
     assert.equal(s.status, 'signed');
     assert.equal(s.signers[0]?.status, 'signed');
     const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
@@ -33,7 +33,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.reject(tx as string, 'the amount is wrong');
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'rejected');
     assert.equal(s.status, 'rejected');
     assert.equal(s.rejectReason, 'the amount is wrong');
     await assert.rejects(env.service.signedDocument(id), /not signed/);
@@ -42,7 +42,7 @@ describe('signingWorkflow outcomes (polling)', () => {
   it('expired: a seconds-long expiry ends the signing and withdraws it at Evrotrust', async () => {
     const { id } = await env.service.start(body({ expiresIn: '2s' }));
     const [tx] = await sentTransactions(env, id);
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'expired');
     assert.equal(s.status, 'expired');
     const at = env.sim.controls.transaction(tx as string);
     assert.ok(at && [4, 6].includes(at.status), `Evrotrust side is expired or withdrawn (got ${at?.status})`);
@@ -52,7 +52,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.service.withdraw(id);
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'withdrawn');
     assert.equal(s.status, 'withdrawn');
     assert.equal(env.sim.controls.transaction(tx as string)?.status, 6);
     await assert.rejects(env.service.withdraw(id), /already withdrawn/);
@@ -65,7 +65,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const wrong = code === '000000' ? '111111' : '000000';
     await assert.rejects(env.service.submitOtp(id, { code: wrong }), (err: unknown) => err instanceof OtpRejectedError && err.code === 'wrong-activation-code');
     await env.service.submitOtp(id, { code });
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'otp-signed');
     assert.equal(s.status, 'signed');
     const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
     const file = await env.service.signedDocument(id);
@@ -79,7 +79,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     await waitFor('first signer confirmed', async () => ((await env.service.get(id)).signers[0]?.status === 'signed' ? true : undefined));
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.sim.controls.sign(b as string);
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'two-signers-signed');
     assert.equal(s.status, 'signed');
     assert.equal(s.signedDocuments?.length, 2);
   });
@@ -88,7 +88,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const { id } = await env.service.start(body({ signers: [SIGNER_A, SIGNER_B] }));
     const [a, b] = await sentTransactions(env, id, 2);
     await env.sim.controls.reject(b as string, 'not my contract');
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'two-signers-rejected');
     assert.equal(s.status, 'rejected');
     assert.equal(s.rejectReason, 'not my contract');
     assert.equal(env.sim.controls.transaction(a as string)?.status, 6);
@@ -97,7 +97,7 @@ describe('signingWorkflow outcomes (polling)', () => {
   it('a signer who cannot sign ends the signing as failed with an actionable reason', async () => {
     env.sim.controls.setUser('8001010008', { isReadyToSign: false });
     const { id } = await env.service.start(body({ signers: [{ identificationNumber: '8001010008' }] }));
-    const s = await finalSigning(env, id);
+    const s = await finalSigning(env, id, 'signer-not-ready');
     assert.equal(s.status, 'failed');
     assert.match(s.failureReason ?? '', /signer-not-ready/);
     assert.equal(s.signers[0]?.readiness, 'not-ready-to-sign');
