@@ -1,8 +1,13 @@
 // `npm start`: the whole service. Starts what the configuration does not point elsewhere
 // (Temporal dev server, FerretDB, the Evrotrust simulator), then the worker, the callback relay and
 // the HTTP server, prints the URLs, and stops everything cleanly on Ctrl-C / SIGTERM.
+import { startCallbackRelay } from './callbacks';
 import { loadConfig, ConfigError, type Config } from './config';
+import { signingApiRoutes } from './http/api';
+import { registerCallbacks } from './http/callbacks';
 import { buildServer } from './http/server';
+import { metricsRoutes, ServiceMetrics } from './metrics';
+import { SigningService } from './signings/service';
 import { startRuntime, type Runtime } from './runtime';
 import { createWorker } from './worker';
 
@@ -28,8 +33,18 @@ async function main(): Promise<void> {
   });
   const workerRun = worker.run();
 
+  const metrics = new ServiceMetrics();
+  const logger = { level: process.env.LOG_LEVEL ?? 'info' };
+  const relay = startCallbackRelay({ db: rt.mongo.db, temporalClient: rt.temporal, metrics });
+  const service = new SigningService({
+    db: rt.mongo.db,
+    temporal: rt.temporal,
+    taskQueue: config.temporal.taskQueue,
+    defaultExpiryMs: config.signingDefaultExpiryMs,
+    pollIntervalMs: config.signingPollIntervalMs,
+  });
   const app = await buildServer({
-    logger: { level: process.env.LOG_LEVEL ?? 'info' },
+    logger,
     health: {
       temporal: async () => {
         await rt.temporalConnection.workflowService.getSystemInfo({});
@@ -38,7 +53,11 @@ async function main(): Promise<void> {
         await rt.mongo.db.command({ ping: 1 });
       },
     },
-    plugins: [],
+    plugins: [
+      async (a) => void (await a.register(metricsRoutes, { metrics })),
+      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, relay }),
+      async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
+    ],
   });
   await app.listen({ host: config.host, port: config.port });
 
@@ -62,6 +81,7 @@ Press Ctrl-C to stop.`);
     stopping = true;
     console.log(`\n[stop] ${signal}: stopping…`);
     await app.close().catch(() => {});
+    await relay.stop().catch(() => {});
     // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => {});
