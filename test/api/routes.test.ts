@@ -5,8 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { Writable } from 'node:stream';
 import { buildServer } from '../../src/http/server';
 import { signingApiRoutes } from '../../src/http/api';
+import { SigningService } from '../../src/signings/service';
+import { connectMongo } from '../../src/store/mongo';
+import { testEnv } from '../helpers/stack';
 import { OTP_SIGNER, pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 
 const TOKEN = `test-${randomBytes(16).toString('hex')}`;
@@ -275,6 +279,34 @@ describe('business HTTP API /v1/signings', () => {
       assertError(await call({ method: 'POST', url: `/v1/signings/${id}/otp`, payload: { code: '123456' } }), 409, 'not-otp');
       assertError(await call({ method: 'POST', url: `/v1/signings/${id}/otp/resend` }), 409, 'not-otp');
       await env.service.withdraw(id);
+    });
+  });
+
+  describe('unexpected failures', () => {
+    it('a store that is gone gives 500 { error: internal } with the request id, and a log line without personal data', async () => {
+      const lines: string[] = [];
+      const logs = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString('utf8')), done()) });
+      const gone = await connectMongo(testEnv().mongoUri, env.mongo.db.databaseName);
+      await gone.close();
+      const broken = new SigningService({ db: gone.db, temporal: env.temporal, taskQueue: env.worker.taskQueue, defaultExpiryMs: 60_000, pollIntervalMs: 60_000 });
+      const server = await buildServer({
+        health: { temporal: async () => {}, mongodb: async () => {} },
+        logger: { level: 'info', stream: logs },
+        plugins: [async (s) => void (await s.register(signingApiRoutes, { service: broken, apiToken: TOKEN }))],
+      });
+      try {
+        const res = await server.inject({ method: 'POST', url: '/v1/signings', headers: auth, payload: body({ signers: [OTP_SIGNER], method: 'otp' }) });
+        assert.equal(res.statusCode, 500, res.body);
+        const err = res.json<{ error: string; message: string }>();
+        assert.equal(err.error, 'internal');
+        assert.match(err.message, /report request id req-\w+/);
+        assert.doesNotMatch(res.body, /Mongo|\.ts:\d+/, 'no internals in the answer');
+        const logged = lines.join('');
+        assert.match(logged, /signing API: unexpected error/);
+        assert.equal(logged.includes(OTP_SIGNER.identificationNumber) || logged.includes(OTP_SIGNER.phone), false, 'no personal data in the log');
+      } finally {
+        await server.close();
+      }
     });
   });
 
