@@ -13,6 +13,11 @@ import { SigningService, type SigningResponse } from '../../src/signings/service
 import type { MongoHandle } from '../../src/store/mongo';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator, type SimulatorOptions } from '../../src/simulator';
 import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './stack';
+import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
+import { registerCallbacks } from '../../src/http/callbacks';
+import { buildServer } from '../../src/http/server';
+import { ServiceMetrics } from '../../src/metrics';
+import type { FastifyInstance } from 'fastify';
 
 export interface SigningEnv {
   sim: Simulator;
@@ -23,12 +28,17 @@ export interface SigningEnv {
   privateKeyPem: string;
   /** Starts another worker on the same task queue (after the first was stopped). */
   restartWorker(): Promise<void>;
+  /** With `callbacks: true`: the service's HTTP server (callback routes) and its relay. */
+  http?: { app: FastifyInstance; url: string; relay: CallbackRelay };
 }
 
 export interface SigningEnvOptions {
   simulator?: SimulatorOptions;
-  /** Where Evrotrust sends callbacks; default a closed port, so only polling finds outcomes. */
-  publicBaseUrl?: () => string;
+  /**
+   * Serve the real callback routes (allowlist 127.0.0.2) and run the relay, with the simulator
+   * calling back from 127.0.0.2. Without it callbacks go to a closed port and only polling finds outcomes.
+   */
+  callbacks?: boolean;
   pollIntervalMs?: number;
   expiryGraceMs?: number;
 }
@@ -44,11 +54,24 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
   const env = {} as SigningEnv;
   let closeTemporal: () => Promise<void> = async () => {};
   before(async () => {
-    env.sim = await startSimulator({ port: 0, processingMs: 100, callbackRetryDelayMs: 200, callbackTimeoutMs: 2000, ...options.simulator });
+    env.sim = await startSimulator({ port: 0, processingMs: 100, callbackRetryDelayMs: 200, callbackTimeoutMs: 2000, callbackSourceAddress: '127.0.0.2', ...options.simulator });
     env.mongo = await testDatabase();
     const t = await temporalClient();
     env.temporal = t.client;
     closeTemporal = t.close;
+    let publicBaseUrl = 'http://127.0.0.1:9';
+    if (options.callbacks) {
+      const metrics = new ServiceMetrics({ defaultMetrics: false });
+      const relay = startCallbackRelay({ db: env.mongo.db, temporalClient: env.temporal, metrics, sweepIntervalMs: 200, retryBaseMs: 200, retryMaxMs: 1000, signalTimeoutMs: 2000 });
+      const app = await buildServer({
+        health: { temporal: async () => {}, mongodb: async () => {} },
+        plugins: [(a) => registerCallbacks(a, { db: env.mongo.db, allowedIps: ['127.0.0.2'], metrics, relay })],
+      });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const addr = app.server.address();
+      publicBaseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      env.http = { app, url: publicBaseUrl, relay };
+    }
     const keys = await loadOrCreatePrivateKey(join(mkdtempSync(join(tmpdir(), 'evrotrust-key-')), 'key.pem'));
     env.privateKeyPem = keys.privateKeyPem;
     const evrotrust = createEvrotrustClient({ baseUrl: env.sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: keys.publicKeyPem, timeoutMs: 5000 });
@@ -56,7 +79,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       db: env.mongo.db,
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
-      publicBaseUrl: options.publicBaseUrl?.() ?? 'http://127.0.0.1:9',
+      publicBaseUrl,
     });
     env.worker = await startTestWorker(activities);
     env.restartWorker = async () => {
@@ -74,6 +97,8 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     });
   });
   after(async () => {
+    await env.http?.app.close();
+    await env.http?.relay.stop();
     await env.worker?.stop();
     await closeTemporal();
     await env.mongo?.close();

@@ -1,0 +1,70 @@
+// signingWorkflow with real callbacks: the simulator POSTs from 127.0.0.2 to the service's callback
+// routes, the inbox stores them, the relay signals the workflow. Polling is slow here (60 s), so an
+// outcome within seconds proves the callback path; the lost-callback case proves polling.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
+
+const body = () => ({ document: { filename: 'c.pdf', contentBase64: pdf(`c ${Math.random()}`).toString('base64') }, signers: [SIGNER_A] });
+
+describe('signingWorkflow with callbacks from the simulator', () => {
+  const env = useSigningEnv({ callbacks: true, pollIntervalMs: 60_000 });
+
+  it('signed through the callback path, well before any poll', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    const t0 = Date.now();
+    await env.sim.controls.sign(tx as string);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+    assert.ok(Date.now() - t0 < 30_000, 'ended by the callback, not by the 60 s poll');
+    const stored = await env.mongo.db.collection('callbacks').find({ transactionID: tx }).toArray();
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0]?.sourceAddress, '127.0.0.2');
+    assert.equal(stored[0]?.delivered, true);
+    const file = await env.service.signedDocument(id);
+    assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])), 0);
+  });
+
+  it('a callback repeated three times is stored once and changes nothing twice', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    env.sim.controls.callbackBehavior(tx as string, { mode: 'duplicate', copies: 3 });
+    await env.sim.controls.reject(tx as string, 'no');
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'rejected');
+    await waitFor('three deliveries attempted', () => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined));
+    assert.equal(await env.mongo.db.collection('callbacks').countDocuments({ transactionID: tx }), 1);
+    const statusEvents = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'status' });
+    assert.equal(statusEvents, 1);
+  });
+
+  it('a callback that arrives before the send activity returned is delivered once the transaction is known', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    // Make the send "not yet returned" for the relay: hide the mapping, deliver the callback, restore it.
+    const mapping = await env.mongo.db.collection('transactions').findOneAndDelete({ _id: tx as never });
+    assert.ok(mapping);
+    await env.sim.controls.sign(tx as string);
+    await waitFor('the callback stored but undelivered', async () =>
+      (await env.mongo.db.collection('callbacks').findOne({ transactionID: tx, delivered: false })) ? true : undefined);
+    assert.equal((await env.service.get(id)).status, 'pending');
+    await env.mongo.db.collection('transactions').insertOne(mapping);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+  });
+});
+
+describe('signingWorkflow when every callback is lost', () => {
+  const env = useSigningEnv({ callbacks: true, pollIntervalMs: 1000 });
+
+  it('polling recovers the outcome', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    env.sim.controls.callbackBehavior(tx as string, { mode: 'drop' });
+    await env.sim.controls.sign(tx as string);
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'signed');
+    assert.equal(await env.mongo.db.collection('callbacks').countDocuments({ transactionID: tx }), 0, 'no callback ever arrived');
+  });
+});
