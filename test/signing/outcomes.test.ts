@@ -103,6 +103,17 @@ describe('signingWorkflow outcomes (polling)', () => {
     assert.equal(s.signers[0]?.readiness, 'not-ready-to-sign');
   });
 
+  it('an ambiguous send (5xx after upload) is not retried: failed, and the signer got no second request', async () => {
+    const description = `ambiguous ${Math.random()}`;
+    env.sim.controls.failNext('/document/doc/online', { status: 502, count: 1 });
+    const { id } = await env.service.start(body({ document: { filename: 'a.pdf', contentBase64: pdf(description).toString('base64'), description } }));
+    const s = await finalSigning(env, id);
+    assert.equal(s.status, 'failed');
+    assert.match(s.failureReason ?? '', /send-outcome-unknown: .*not retried/);
+    // Only the injected fault answered; a blind retry would have reached the simulator and created a request.
+    assert.equal(env.sim.controls.transactions().filter((t) => t.description === description).length, 0);
+  });
+
   it('the same reference twice returns the same signing', async () => {
     const reference = `order-${Math.random()}`;
     const first = await env.service.start(body({ reference }));
