@@ -152,3 +152,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: p.DATA_DIR,
   };
 }
+
+/** loadConfig for entry points: a bad variable prints its one line and exits with code 1. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@
 // (Temporal dev server, FerretDB, the Evrotrust simulator), then the worker, the callback relay and
 // the HTTP server, prints the URLs, and stops everything cleanly on Ctrl-C / SIGTERM.
 import { startCallbackRelay } from './callbacks';
-import { loadConfig, ConfigError, type Config } from './config';
+import { loadConfigOrExit } from './config';
 import { signingApiRoutes } from './http/api';
 import { registerCallbacks } from './http/callbacks';
 import { buildServer } from './http/server';
@@ -12,16 +12,7 @@ import { startRuntime, type Runtime } from './runtime';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
 
   const started = Date.now();
   const rt: Runtime = await startRuntime(config, { embedded: true, log: (l) => console.log(`[start] ${l}`) });

@@ -1,20 +1,11 @@
 // The worker alone, for deployments that run workers apart from the HTTP service (and for the
 // crash tests): `node --import tsx src/worker-main.ts`. Needs TEMPORAL_ADDRESS and MONGODB_URI.
-import { ConfigError, loadConfig } from './config';
+import { loadConfigOrExit } from './config';
 import { startRuntime } from './runtime';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const rt = await startRuntime(config, { embedded: false });
   const worker = await createWorker({ connection: rt.workerConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: rt.activities });
   console.log(`worker polling ${config.temporal.taskQueue}`);

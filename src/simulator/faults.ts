@@ -2,20 +2,12 @@
 // (469 "try again later", 468, 500 …) or hang for a while first, so that client tests can provoke
 // the failures Evrotrust produces only under load.
 
+import { EVROTRUST_ENDPOINTS, type EvrotrustEndpoint } from '../evrotrust/errors';
 import { ControlError } from './errors';
 
-/** The vendor endpoints, relative to `/vendor`. */
-export const VENDOR_ENDPOINTS = [
-  '/user/check/extended',
-  '/document/doc/online',
-  '/document/doc/offline',
-  '/document/doc/offline/activate',
-  '/document/doc/offline/activate/resend',
-  '/document/status',
-  '/document/download',
-  '/document/withdraw',
-] as const;
-export type VendorEndpoint = (typeof VENDOR_ENDPOINTS)[number];
+/** The vendor endpoints, relative to `/vendor`: the same list our client knows. */
+export const VENDOR_ENDPOINTS = EVROTRUST_ENDPOINTS;
+export type VendorEndpoint = EvrotrustEndpoint;
 
 export interface FaultSpec {
   /** Answer this HTTP code instead of doing the call. Without it (only delayMs) the call proceeds after the wait. */
