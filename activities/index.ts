@@ -160,11 +160,16 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable(`the signed download could not be decrypted: ${(err as Error).message}`, 'decrypt-failed');
       }
+      const original = (await signing(input.signingId)).document.filename;
+      const extension = (name: string) => /\.[^.]*$/.exec(name)?.[0]?.toLowerCase() ?? '';
       for (const f of files) {
+        // A single signed copy of the same type keeps the caller's file name exactly: the multipart
+        // upload encodes characters such as `"` (as %22), so the name that comes back can differ.
+        const filename = files.length === 1 && extension(f.filename) === extension(original) ? original : f.filename;
         await store.putSignedDocument(input.signingId, {
           transactionId: input.transactionId,
-          filename: f.filename,
-          contentType: contentTypeFor(f.filename),
+          filename,
+          contentType: contentTypeFor(filename),
           sha256: createHash('sha256').update(f.content).digest('hex'),
           size: f.content.byteLength,
         }, f.content);

@@ -2,6 +2,7 @@
 // errors carry their own status and code; Fastify's own 4xx (media type, body size) are given
 // fixed messages, because theirs may quote the request; anything else is a logged 500 that shows
 // the caller only the request id.
+import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SigningError } from '../../signings/errors';
 
@@ -33,6 +34,17 @@ function fastifyClientError(err: FastifyError, request: FastifyRequest): { statu
   return undefined;
 }
 
+/** MongoDB or Temporal cannot be reached right now: the caller should retry, not report a bug. */
+function dependencyUnavailable(err: unknown): boolean {
+  if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+  // Temporal's client wraps gRPC errors; UNAVAILABLE (14) and DEADLINE_EXCEEDED (4) mean "not now".
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (e.name === 'ServiceError' || code === 14 || code === 4) return true;
+  }
+  return false;
+}
+
 export function apiErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof SigningError || err instanceof ApiHttpError) {
     if (err.httpStatus === 401 && 'challenge' in err && typeof err.challenge === 'string') reply.header('www-authenticate', err.challenge);
@@ -49,6 +61,11 @@ export function apiErrorHandler(err: FastifyError, request: FastifyRequest, repl
     // A client error we have no words for: its status is right, its message may quote the request.
     request.log.info({ code: err.code, statusCode: status }, 'signing API: request refused');
     void reply.code(status).send({ error: 'bad-request', message: 'the request could not be read; check the method, headers and JSON body' } satisfies ApiErrorBody);
+    return;
+  }
+  if (dependencyUnavailable(err)) {
+    request.log.warn({ err: { name: err.name, message: err.message.split('\n')[0] } }, 'signing API: a dependency is unavailable');
+    void reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'Temporal or MongoDB cannot be reached right now; retry in a few seconds' } satisfies ApiErrorBody);
     return;
   }
   request.log.error({ err }, 'signing API: unexpected error');
