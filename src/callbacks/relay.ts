@@ -7,11 +7,12 @@
 // signing is final or its workflow closed there is nothing left to tell, and retries stop.
 //
 // Two paths feed it: deliverSoon() right after the HTTP handler stored a callback (the answer does
-// not wait), and a periodic sweep over due pending callbacks. Several service processes may each
-// run a relay on the same store: a sweep claims callbacks by pushing their next attempt time one
-// lease into the future. On FerretDB a claim is not atomic (STACK.md), so two processes can
-// occasionally deliver the same callback: the workflow ignores a repeated callback, so a duplicate
-// signal is harmless by design.
+// not wait), and a periodic sweep over the due entries of `callback_queue` (see store/callbacks.ts).
+// Several service processes may each run a relay on the same store: a sweep claims an entry with a
+// unique insert (atomic on FerretDB too) and pushes its due time one lease into the future. A
+// duplicate signal can still happen — a lease that ran out while its holder was still busy (a signal
+// slower than the lease), or the immediate attempt of the receiving process racing a sweep after a
+// lease ran out — and is harmless by design: the workflow ignores a repeated callback.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -19,7 +20,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { evrotrustCallbackSignal, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 import type { SigningDoc, TransactionDoc } from '../store/documents';
-import { CallbackInbox, type CallbackDoc, type DeliveryState } from '../store/callbacks';
+import { CallbackInbox, type CallbackDoc, type StoppedState } from '../store/callbacks';
 import type { ServiceMetrics } from '../metrics';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 
@@ -55,6 +56,13 @@ export interface CallbackRelayOptions {
   giveUpUnknownAfterMs?: number;
   /** Names this process in `claimedBy` (default host:pid:random). */
   owner?: string;
+  /** A queue entry whose record is still missing after this long is dropped (default 10 min). */
+  orphanGraceMs?: number;
+  /**
+   * At start, queue again any pending callback without a queue entry (default true). Scans
+   * `callbacks` once, which FerretDB does at ~50 µs per callback stored.
+   */
+  requeueOnStart?: boolean;
 }
 
 /** What the HTTP side needs: hand over a freshly stored callback for an immediate attempt. */
@@ -65,7 +73,7 @@ export interface CallbackDeliverer {
 }
 
 export interface CallbackRelay extends CallbackDeliverer {
-  /** Claims due callbacks and delivers them; resolves with how many were claimed. */
+  /** Claims due queue entries and delivers their callbacks; resolves with how many were claimed. */
   sweep(): Promise<number>;
   /** Resolves once nothing is queued or in flight in this process (for tests and shutdown). */
   idle(): Promise<void>;
@@ -75,7 +83,7 @@ export interface CallbackRelay extends CallbackDeliverer {
 type Outcome =
   | { kind: 'delivered'; signingId: string }
   | { kind: 'retry'; reason: string; signingId: string | null }
-  | { kind: 'stop'; state: Exclude<DeliveryState, 'pending' | 'delivered'>; reason: string; signingId: string | null };
+  | { kind: 'stop'; state: StoppedState; reason: string; signingId: string | null };
 
 /** The first line of an error's message: Temporal and driver messages can be long. */
 function brief(err: unknown): string {
@@ -91,7 +99,8 @@ class Relay implements CallbackRelay {
   private readonly metrics: CallbackMetrics | undefined;
   private readonly log: RelayLogger;
   private readonly owner: string;
-  private readonly queue: CallbackDoc[] = [];
+  /** Callbacks waiting for a delivery slot in this process, with the claim (sweeps) they hold. */
+  private readonly waiting: { doc: CallbackDoc; claimId?: string }[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
@@ -110,6 +119,12 @@ class Relay implements CallbackRelay {
   }
 
   start(): void {
+    if (this.opts.requeueOnStart !== false) {
+      void this.inbox.requeuePending(new Date()).then(
+        (n) => n > 0 && this.log.warn({ requeued: n }, 'callback relay: pending callbacks without a queue entry were queued again'),
+        (err: unknown) => this.log.warn({ err: brief(err) }, 'callback relay: could not check for pending callbacks without a queue entry'),
+      );
+    }
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
       await this.sweep().catch((err: unknown) => this.log.warn({ err: brief(err) }, 'callback relay: sweep failed; will try again'));
@@ -130,43 +145,62 @@ class Relay implements CallbackRelay {
 
   private async sweepOnce(): Promise<number> {
     if (this.stopped) return 0;
-    const room = (this.opts.batchSize ?? 100) - this.queue.length;
-    let claimed: CallbackDoc[] = [];
+    const now = new Date();
+    const room = (this.opts.batchSize ?? 100) - this.waiting.length;
+    let claimed = 0;
     if (room > 0) {
-      claimed = await this.inbox.claimDue(new Date(), room, this.leaseMs, this.owner);
-      for (const doc of claimed) this.enqueue(doc);
+      const orphanGraceMs = this.opts.orphanGraceMs ?? 600_000;
+      for (const { entry, doc, claimId } of await this.inbox.claimDue(now, room, this.leaseMs, this.owner)) {
+        claimed += 1;
+        if (doc !== null && doc.deliveryState === 'pending') {
+          if (!this.enqueue(doc, claimId)) await this.inbox.releaseClaim(claimId);
+          continue;
+        }
+        if (doc !== null) {
+          await this.inbox.dequeue(entry._id); // a repeat of a settled callback: nothing to send
+        } else if (now.getTime() - entry.enqueuedAt.getTime() > orphanGraceMs) {
+          // The record's insert failed (the caller got 503); it cannot arrive any more.
+          await this.inbox.dequeue(entry._id);
+        } // else the record may still be on its way: the lease brings the entry back
+        await this.inbox.releaseClaim(claimId);
+      }
     }
     if (this.metrics) this.metrics.undelivered.set(await this.inbox.countUndelivered());
-    return claimed.length;
+    return claimed;
   }
 
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.active.size === 0) return Promise.resolve();
+    if (this.waiting.length === 0 && this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    // Queued callbacks stay claimed until their lease runs out; then any relay takes them again.
-    for (const doc of this.queue.splice(0)) this.queued.delete(doc._id);
+    // Waiting callbacks stay leased until the lease runs out; then any relay takes them again.
+    for (const { doc, claimId } of this.waiting.splice(0)) {
+      this.queued.delete(doc._id);
+      if (claimId) await this.inbox.releaseClaim(claimId).catch(() => undefined);
+    }
     await this.sweeping?.catch(() => undefined);
     await Promise.allSettled([...this.active]);
     this.notifyIdle();
   }
 
-  private enqueue(doc: CallbackDoc): void {
-    if (this.stopped || this.queued.has(doc._id)) return;
+  /** False when the callback is already being handled here (or the relay stopped). */
+  private enqueue(doc: CallbackDoc, claimId?: string): boolean {
+    if (this.stopped || this.queued.has(doc._id)) return false;
     this.queued.add(doc._id);
-    this.queue.push(doc);
+    this.waiting.push({ doc, claimId });
     this.pump();
+    return true;
   }
 
   private pump(): void {
     const limit = this.opts.concurrency ?? 16;
-    while (!this.stopped && this.active.size < limit && this.queue.length > 0) {
-      const doc = this.queue.shift() as CallbackDoc;
-      const run: Promise<void> = this.attempt(doc).finally(() => {
+    while (!this.stopped && this.active.size < limit && this.waiting.length > 0) {
+      const { doc, claimId } = this.waiting.shift() as { doc: CallbackDoc; claimId?: string };
+      const run: Promise<void> = this.attempt(doc, claimId).finally(() => {
         this.active.delete(run);
         this.queued.delete(doc._id);
         this.pump();
@@ -177,13 +211,13 @@ class Relay implements CallbackRelay {
   }
 
   private notifyIdle(): void {
-    if (this.queue.length > 0 || this.active.size > 0) return;
+    if (this.waiting.length > 0 || this.active.size > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
 
-  private async attempt(doc: CallbackDoc): Promise<void> {
+  private async attempt(doc: CallbackDoc, claimId: string | undefined): Promise<void> {
     const at = new Date();
     let outcome: Outcome;
     try {
@@ -219,9 +253,12 @@ class Relay implements CallbackRelay {
         }
       }
     } catch (err) {
-      // Not recorded: the callback stays claimed until its lease ends, then it is tried again
+      // Not recorded: the entry stays leased until the lease ends, then it is tried again
       // (a repeated signal is harmless).
       this.log.warn({ ...ctx, err: brief(err) }, 'callback relay: could not record the delivery outcome');
+    } finally {
+      // The entry has moved on (rescheduled, removed, or leased to a later time): the turn is over.
+      if (claimId) await this.inbox.releaseClaim(claimId).catch(() => undefined);
     }
   }
 

@@ -1,21 +1,35 @@
-// `callbacks`: the durable inbox of Evrotrust callbacks (CONTRACT.md "MongoDB").
-// One document per accepted callback. `_id` is a hash of what makes a callback the same one
-// (capability scope, transactionID, status, rejectReason), so a repeat is an insert that the unique
-// `_id` refuses: idempotent on FerretDB too, which has no atomic conditional updates (STACK.md).
-// Afterwards only the relay writes a document: its delivery state, attempts and next attempt time.
+// The durable inbox of Evrotrust callbacks (CONTRACT.md "MongoDB").
+//
+// `callbacks`: one document per accepted callback, kept for good. `_id` is a hash of what makes a
+// callback the same one (capability scope, transactionID, status, rejectReason), so a repeat is an
+// insert that the unique `_id` refuses: idempotent on FerretDB too, which has no atomic conditional
+// updates (STACK.md). Afterwards only the relay writes it: delivery state, attempts, last error.
+//
+// `callback_queue`: one small document per callback still to be delivered, same `_id`, removed once
+// the callback is delivered or given up. The relay's sweep reads only this collection: FerretDB 1.24
+// answers queries on fields other than `_id` by scanning the collection (measured: ~1.6 s for 30,000
+// callbacks), so a sweep over `callbacks` itself would slow down with every callback ever received.
+//
+// Order of writes for a new callback, with no transactions: the queue entry first, then the record.
+// So a stored record always had a queue entry; a queue entry whose record never came (the insert
+// failed: the caller got 503) is dropped by the relay after a grace time; the entry a repeat of an
+// already settled callback creates is removed again at once (or by the relay, without a signal).
 import { createHash } from 'node:crypto';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
 
 export const CALLBACKS_COLLECTION = 'callbacks';
+export const CALLBACK_QUEUE_COLLECTION = 'callback_queue';
+export const CALLBACK_CLAIMS_COLLECTION = 'callback_claims';
 
 /**
- * pending: to be delivered (again) at `nextAttemptAt`;
+ * pending: to be delivered (again);
  * delivered: the workflow was signalled;
  * signing-final / workflow-closed: nothing left to tell, retries stopped;
  * token-mismatch: came on a capability URL of another signing than its transaction's;
  * unknown-transaction: the transactionID never became known within the give-up time.
  */
 export type DeliveryState = 'pending' | 'delivered' | 'signing-final' | 'workflow-closed' | 'token-mismatch' | 'unknown-transaction';
+export type StoppedState = Exclude<DeliveryState, 'pending' | 'delivered'>;
 
 export interface CallbackDoc {
   _id: string;
@@ -42,11 +56,27 @@ export interface CallbackDoc {
   /** The signing the transaction belongs to, once looked up. */
   signingId: string | null;
   attempts: number;
-  /** When the relay may try next; also a lease: a claimed callback's time is pushed into the future. */
+  /** When the relay tries next (informational; the queue entry decides); null once settled. */
   nextAttemptAt: Date | null;
   lastAttemptAt: Date | null;
   lastError: string | null;
+}
+
+/** `callback_queue`: a callback still to be delivered. */
+export interface CallbackQueueDoc {
+  _id: string;
+  /** Due time; a claim pushes it one lease into the future, so other relays leave it alone meanwhile. */
+  nextAttemptAt: Date;
+  enqueuedAt: Date;
   claimedBy: string | null;
+}
+
+/** `callback_claims`: one relay's turn at a queue entry (`<callback id>@<due time ms>`), while it runs. */
+export interface CallbackClaimDoc {
+  _id: string;
+  callbackId: string;
+  owner: string;
+  at: Date;
 }
 
 export interface NewCallback {
@@ -60,7 +90,7 @@ export interface NewCallback {
   sourceAddress: string;
   peerAddress: string;
   receivedAt: Date;
-  /** When the sweep may pick it up; later than receivedAt when this process delivers it right away. */
+  /** When a sweep may pick it up; later than receivedAt when this process delivers it right away. */
   nextAttemptAt: Date;
 }
 
@@ -94,6 +124,17 @@ function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
+/** Inserts; true if new, false if a document with that `_id` exists. */
+async function insertIfAbsent<T extends { _id: string }>(collection: Collection<T>, doc: T): Promise<boolean> {
+  try {
+    await collection.insertOne(doc as Parameters<Collection<T>['insertOne']>[0]);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
+
 /** Rejects after `ms`: a store that hangs must become a 503 well within Evrotrust's 30 s. */
 function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -104,23 +145,35 @@ function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Pro
 }
 
 export interface CallbackInboxOptions {
-  /** Upper bound for one store operation of the HTTP path (default 10 s). */
+  /** Upper bound for storing one callback (default 10 s). */
   timeoutMs?: number;
 }
 
+export interface ClaimedCallback {
+  entry: CallbackQueueDoc;
+  /** null when the record is missing (its insert failed or is still on its way). */
+  doc: CallbackDoc | null;
+  /** Release with releaseClaim() once the entry was rescheduled or removed. */
+  claimId: string;
+}
+
 export class CallbackInbox {
-  readonly collection: Collection<CallbackDoc>;
+  readonly callbacks: Collection<CallbackDoc>;
+  readonly queue: Collection<CallbackQueueDoc>;
+  readonly claims: Collection<CallbackClaimDoc>;
   private readonly timeoutMs: number;
 
   constructor(db: Db, options: CallbackInboxOptions = {}) {
-    this.collection = db.collection<CallbackDoc>(CALLBACKS_COLLECTION);
+    this.callbacks = db.collection<CallbackDoc>(CALLBACKS_COLLECTION);
+    this.queue = db.collection<CallbackQueueDoc>(CALLBACK_QUEUE_COLLECTION);
+    this.claims = db.collection<CallbackClaimDoc>(CALLBACK_CLAIMS_COLLECTION);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
   /**
-   * Stores a callback durably; a repeat is recognized by its key and changes nothing.
-   * Throws CallbackStoreUnavailableError when the store does not confirm the write (the caller
-   * answers 503; if the write landed after all, Evrotrust's retry is then a harmless repeat).
+   * Stores a callback durably; a repeat is recognized by its key and leaves the record unchanged.
+   * Throws CallbackStoreUnavailableError when the store does not confirm both writes (the caller
+   * answers 503; if a write landed after all, Evrotrust's retry is then a harmless repeat).
    */
   async store(input: NewCallback): Promise<{ doc: CallbackDoc; duplicate: boolean }> {
     const storable = storableAsDocument(input.extra);
@@ -146,72 +199,109 @@ export class CallbackInbox {
       nextAttemptAt: input.nextAttemptAt,
       lastAttemptAt: null,
       lastError: null,
-      claimedBy: null,
+    };
+    const write = async (): Promise<boolean> => {
+      const queued = await insertIfAbsent(this.queue, { _id: doc._id, nextAttemptAt: input.nextAttemptAt, enqueuedAt: input.receivedAt, claimedBy: null });
+      const inserted = await insertIfAbsent(this.callbacks, doc);
+      if (queued && !inserted) {
+        // A repeat of a callback whose queue entry is gone: normally it is settled, and the entry we
+        // just made goes again; if it is still pending (see requeuePending) the entry stays.
+        const existing = await this.callbacks.findOne({ _id: doc._id }, { projection: { deliveryState: 1 } });
+        if (existing && existing.deliveryState !== 'pending') await this.dequeue(doc._id);
+      }
+      return inserted;
     };
     try {
-      await withTimeout(this.collection.insertOne(doc), this.timeoutMs, 'callback');
-      return { doc, duplicate: false };
+      const inserted = await withTimeout(write(), this.timeoutMs, 'callback');
+      return { doc, duplicate: !inserted };
     } catch (err) {
-      if (isDuplicateKey(err)) return { doc, duplicate: true };
       if (err instanceof CallbackStoreUnavailableError) throw err;
       throw new CallbackStoreUnavailableError('callback', { cause: err });
     }
   }
 
   get(id: string): Promise<CallbackDoc | null> {
-    return this.collection.findOne({ _id: id });
+    return this.callbacks.findOne({ _id: id });
   }
 
   /**
-   * Claims up to `limit` pending callbacks that are due, by pushing their next attempt time past
-   * `leaseMs`: another process's sweep skips them until the lease runs out (a crashed claimer's
-   * callbacks are picked up again then). On FerretDB two claimers can both win one document; the
-   * result is a duplicate signal, which the workflow ignores.
+   * Claims up to `limit` due queue entries. A claim is an insert with a unique key — the entry's id
+   * and the due time it was seen with — so exactly one relay wins each turn, on FerretDB too (whose
+   * conditional updates are not atomic). The winner then pushes the due time one lease ahead: other
+   * relays skip the entry until the lease runs out (a crashed claimer's callbacks come back then).
    */
-  async claimDue(now: Date, limit: number, leaseMs: number, owner: string): Promise<CallbackDoc[]> {
-    const due = await this.collection
-      .find({ deliveryState: 'pending', nextAttemptAt: { $lte: now } })
-      .sort({ nextAttemptAt: 1 })
-      .limit(limit)
-      .toArray();
+  async claimDue(now: Date, limit: number, leaseMs: number, owner: string): Promise<ClaimedCallback[]> {
+    const due = await this.queue.find({ nextAttemptAt: { $lte: now } }).sort({ nextAttemptAt: 1 }).limit(limit).toArray();
     const leaseUntil = new Date(now.getTime() + leaseMs);
-    const claimed: CallbackDoc[] = [];
-    for (const doc of due) {
-      const res = await this.collection.updateOne(
-        { _id: doc._id, deliveryState: 'pending', nextAttemptAt: doc.nextAttemptAt },
-        { $set: { nextAttemptAt: leaseUntil, claimedBy: owner } },
-      );
-      if (res.modifiedCount === 1) claimed.push({ ...doc, nextAttemptAt: leaseUntil, claimedBy: owner });
+    const claimed: ClaimedCallback[] = [];
+    for (const entry of due) {
+      const claimId = `${entry._id}@${entry.nextAttemptAt.getTime()}`;
+      if (!(await insertIfAbsent(this.claims, { _id: claimId, callbackId: entry._id, owner, at: now }))) continue;
+      // Another relay may have had this turn and finished it since we read the entry (its claim is
+      // released only after the entry moved on): then the turn is over.
+      const current = await this.queue.findOne({ _id: entry._id });
+      if (!current || current.nextAttemptAt.getTime() !== entry.nextAttemptAt.getTime()) {
+        await this.releaseClaim(claimId);
+        continue;
+      }
+      await this.queue.updateOne({ _id: entry._id }, { $set: { nextAttemptAt: leaseUntil, claimedBy: owner } });
+      // One read by _id each: FerretDB answers those without a scan, unlike $in.
+      const doc = await this.callbacks.findOne({ _id: entry._id });
+      claimed.push({ entry: { ...current, nextAttemptAt: leaseUntil, claimedBy: owner }, doc, claimId });
     }
     return claimed;
   }
 
+  /** Ends a claim; call after the entry was updated or removed. */
+  async releaseClaim(claimId: string): Promise<void> {
+    await this.claims.deleteOne({ _id: claimId });
+  }
+
   async markDelivered(id: string, at: Date, signingId: string): Promise<void> {
-    await this.collection.updateOne(
+    await this.callbacks.updateOne(
       { _id: id },
       {
         $set: { delivered: true, deliveredAt: at, deliveryState: 'delivered', signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: null },
         $inc: { attempts: 1 },
       },
     );
+    await this.dequeue(id);
   }
 
   /** Stops retrying: there is nothing (more) to deliver this callback to. */
-  async markStopped(id: string, state: Exclude<DeliveryState, 'pending' | 'delivered'>, at: Date, reason: string, signingId: string | null): Promise<void> {
-    await this.collection.updateOne(
+  async markStopped(id: string, state: StoppedState, at: Date, reason: string, signingId: string | null): Promise<void> {
+    await this.callbacks.updateOne(
       { _id: id },
       { $set: { deliveryState: state, signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: reason }, $inc: { attempts: 1 } },
     );
+    await this.dequeue(id);
   }
 
   async scheduleRetry(id: string, at: Date, nextAttemptAt: Date, reason: string, signingId: string | null): Promise<void> {
-    await this.collection.updateOne(
-      { _id: id, deliveryState: 'pending' },
-      { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } },
-    );
+    await this.callbacks.updateOne({ _id: id }, { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } });
+    await this.queue.updateOne({ _id: id }, { $set: { nextAttemptAt, claimedBy: null } });
   }
 
+  /** Removes a queue entry (its callback is settled, or its record never came). */
+  async dequeue(id: string): Promise<void> {
+    await this.queue.deleteOne({ _id: id });
+  }
+
+  /** Callbacks waiting for delivery (the queue's size). */
   countUndelivered(): Promise<number> {
-    return this.collection.countDocuments({ deliveryState: 'pending' });
+    return this.queue.countDocuments({});
+  }
+
+  /**
+   * Re-queues every pending record that lost its queue entry (only possible if a record insert
+   * landed after its queue entry was already dropped as orphaned). Scans `callbacks` once: for the
+   * relay's start, not for every sweep. Returns how many entries it created.
+   */
+  async requeuePending(now: Date): Promise<number> {
+    let created = 0;
+    for await (const { _id } of this.callbacks.find({ deliveryState: 'pending' }, { projection: { _id: 1 } })) {
+      if (await insertIfAbsent(this.queue, { _id, nextAttemptAt: now, enqueuedAt: now, claimedBy: null })) created += 1;
+    }
+    return created;
   }
 }

@@ -26,7 +26,8 @@ export async function ensureIndexes(db: Db): Promise<void> {
     db.collection('signing_events').createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
     db.collection('callbacks').createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
     db.collection('callbacks').createIndex({ transactionID: 1 }, { name: 'transactionID' }),
-    // The callback relay's sweep: pending callbacks whose next attempt is due.
-    db.collection('callbacks').createIndex({ deliveryState: 1, nextAttemptAt: 1 }, { name: 'deliveryState_nextAttemptAt' }),
+    // The callback relay: due entries of its queue, and pending callbacks (checked once at start).
+    db.collection('callback_queue').createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' }),
+    db.collection('callbacks').createIndex({ deliveryState: 1 }, { name: 'deliveryState' }),
   ]);
 }

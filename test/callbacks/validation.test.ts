@@ -195,6 +195,7 @@ describe('callback input', () => {
     const docs = await callbacksOf(mongo.db).find({ transactionID: s.transactionId }).toArray();
     assert.equal(docs.length, 1);
     assert.deepEqual(docs[0], delivered, 'the stored document is unchanged');
+    assert.equal(await mongo.db.collection('callback_queue').countDocuments({ _id: delivered._id as never }), 0, 'nothing queued again');
     // The relay is idle once the duplicate answers are out; a sweep finds nothing to do.
     await relay.sweep();
     await relay.idle();
