@@ -43,6 +43,18 @@ function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isR
   return null;
 }
 
+/** Retries a store write a few times (about 15 s in all) before letting the error through. */
+async function persist(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
@@ -111,7 +123,9 @@ export function createActivities(deps: ActivityDeps) {
           threadId = r.threadID;
           transactionIds = r.transactions.map((t) => t.transactionID);
         }
-        await store.recordSent(input.signingId, workflowId, threadId, transactionIds);
+        // Evrotrust has the request now: recording it must not give up on a brief store hiccup,
+        // since a retry of this activity could no longer tell what was sent.
+        await persist(() => store.recordSent(input.signingId, workflowId, threadId, transactionIds));
         await store.event(input.signingId, 'sent', 'sent', { threadId, transactionIds });
         log().info('document sent', { signingId: input.signingId, threadId, transactions: transactionIds.length });
         return { threadId, transactionIds };
