@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { buildServer } from '../../src/http/server';
-import { registerCallbacks, type CallbackRoutesOptions } from '../../src/http/callbacks';
+import { registerCallbacks, type RegisterCallbacksOptions } from '../../src/http/callbacks';
 import { metricsRoutes, ServiceMetrics } from '../../src/metrics';
 import { hashCallbackToken } from '../../src/callbacks/tokens';
 import type { CallbackDoc } from '../../src/store/callbacks';
@@ -24,7 +24,7 @@ export interface CallbackApp {
   close(): Promise<void>;
 }
 
-export interface CallbackAppOptions extends Partial<Omit<CallbackRoutesOptions, 'db'>> {
+export interface CallbackAppOptions extends Partial<Omit<RegisterCallbacksOptions, 'db'>> {
   db: Db;
   /** Where to listen: '::' (dual stack: IPv4 peers appear IPv4-mapped, ::1 works) or '127.0.0.1'. */
   host?: string;

@@ -85,6 +85,21 @@ describe('callback relay', () => {
     }
   });
 
+  it('registerCallbacks with a temporalClient runs its own relay, with the app’s logger, until the app closes', async () => {
+    const app = await startCallbackApp({ db: mongo.db, temporalClient: temporal.client, relayOptions: { sweepIntervalMs: 600_000 } });
+    let closed = false;
+    try {
+      const s = await signing();
+      assert.equal((await post(app.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
+      await waitFor(async () => (await doc(s.transactionId))?.delivered, 'delivery by the app’s relay');
+      assert.match(app.logs.join(''), /"component":"callback-relay".*callback delivered to its workflow/);
+      await app.close();
+      closed = true;
+    } finally {
+      if (!closed) await app.close();
+    }
+  });
+
   it('a callback that arrives before its transaction is registered is delivered once it is', async () => {
     const s = await signing({ register: false });
     const lagBefore = await histogramCount(metrics, 'evrotrust_callback_delivery_lag_seconds');

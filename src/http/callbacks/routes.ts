@@ -8,7 +8,8 @@
 // the relay delivers to the workflow in the background.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from 'mongodb';
-import type { CallbackDeliverer } from '../../callbacks/relay';
+import type { Client } from '@temporalio/client';
+import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type CallbackRelayOptions } from '../../callbacks/relay';
 import { callbackMetrics, type CallbackMetrics } from '../../callbacks/metrics';
 import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from '../../callbacks/tokens';
 import type { ServiceMetrics } from '../../metrics';
@@ -205,7 +206,32 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   });
 };
 
-/** Registers the callback routes on the service's app (call before app.listen / app.ready). */
-export async function registerCallbacks(app: FastifyInstance, options: CallbackRoutesOptions): Promise<void> {
-  await app.register(callbackRoutes, options);
+export interface RegisterCallbacksOptions extends CallbackRoutesOptions {
+  /**
+   * Given (and no `relay`), a relay is started for this app with the app's logger and these options,
+   * and stopped when the app closes.
+   */
+  temporalClient?: Client;
+  relayOptions?: Omit<CallbackRelayOptions, 'db' | 'temporalClient' | 'metrics' | 'logger'>;
+}
+
+/**
+ * Registers the callback routes on the service's app (before app.listen / app.ready). With a
+ * `temporalClient` (and no `relay`), also runs the relay that delivers stored callbacks to the
+ * workflows, and stops it when the app closes.
+ */
+export async function registerCallbacks(app: FastifyInstance, options: RegisterCallbacksOptions): Promise<void> {
+  const { temporalClient, relayOptions, ...routeOptions } = options;
+  if (temporalClient && !routeOptions.relay) {
+    const relay: CallbackRelay = startCallbackRelay({
+      ...relayOptions,
+      db: options.db,
+      temporalClient,
+      metrics: options.metrics,
+      logger: app.log.child({ component: 'callback-relay' }),
+    });
+    routeOptions.relay = relay;
+    app.addHook('onClose', () => relay.stop());
+  }
+  await app.register(callbackRoutes, routeOptions);
 }
