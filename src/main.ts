@@ -1,7 +1,6 @@
 // `npm start`: the whole service. Starts what the configuration does not point elsewhere
 // (Temporal dev server, FerretDB, the Evrotrust simulator), then the worker, the callback relay and
 // the HTTP server, prints the URLs, and stops everything cleanly on Ctrl-C / SIGTERM.
-import { startCallbackRelay } from './callbacks';
 import { loadConfigOrExit } from './config';
 import { signingApiRoutes } from './http/api';
 import { registerCallbacks } from './http/callbacks';
@@ -26,7 +25,6 @@ async function main(): Promise<void> {
 
   const metrics = new ServiceMetrics();
   const logger = { level: process.env.LOG_LEVEL ?? 'info' };
-  const relay = startCallbackRelay({ db: rt.mongo.db, temporalClient: rt.temporal, metrics });
   const service = new SigningService({
     db: rt.mongo.db,
     temporal: rt.temporal,
@@ -46,7 +44,8 @@ async function main(): Promise<void> {
     },
     plugins: [
       async (a) => void (await a.register(metricsRoutes, { metrics })),
-      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, relay }),
+      // With the Temporal client, registerCallbacks also runs the relay (with the app's logger).
+      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, temporalClient: rt.temporal }),
       async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
     ],
   });
@@ -71,8 +70,7 @@ Press Ctrl-C to stop.`);
     }
     stopping = true;
     console.log(`\n[stop] ${signal}: stopping…`);
-    await app.close().catch(() => {});
-    await relay.stop().catch(() => {});
+    await app.close().catch(() => {}); // also stops the callback relay
     // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => {});

@@ -23,6 +23,7 @@ export async function ensureIndexes(db: Db): Promise<void> {
     db.collection('signings').createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' }),
     // transactionID → signing: _id is the transactionID, so the mapping is unique by construction.
     db.collection('transactions').createIndex({ signingId: 1 }, { name: 'signingId' }),
+    db.collection('callback_tokens').createIndex({ signingId: 1 }, { name: 'signingId' }),
     db.collection('signing_events').createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
     db.collection('callbacks').createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
     db.collection('callbacks').createIndex({ transactionID: 1 }, { name: 'transactionID' }),
