@@ -99,7 +99,8 @@ const transactionSchema = z.object({
   signed: z.object({ filename: z.string(), sha256: z.string(), size: z.number() }).optional(),
 });
 
-const userFlagsSchema = z.object({
+/** A user's profile flags, as persisted and as the controls accept them (partially). */
+export const userFlagsSchema = z.object({
   isRegistered: z.boolean(),
   isIdentified: z.boolean(),
   isRejected: z.boolean(),

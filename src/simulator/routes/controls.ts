@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SimulatorControls } from '../controls';
 import { ControlError } from '../errors';
 import type { TransactionView } from '../sandbox';
+import { userFlagsSchema } from '../state';
 
 export interface ControlRoutesOptions {
   controls: SimulatorControls;
@@ -32,19 +33,7 @@ const failNextBody = z.object({
   body: z.unknown().optional(),
 });
 const userParams = z.object({ identifier: z.string().min(1) });
-const userBody = z
-  .object({
-    isRegistered: z.boolean(),
-    isIdentified: z.boolean(),
-    isRejected: z.boolean(),
-    isSupervised: z.boolean(),
-    isReadyToSign: z.boolean(),
-    hasConfirmedPhone: z.boolean(),
-    hasConfirmedEmail: z.boolean(),
-    hasCertificate: z.boolean(),
-  })
-  .partial()
-  .strict();
+const userBody = userFlagsSchema.partial().strict();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
