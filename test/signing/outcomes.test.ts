@@ -4,7 +4,25 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { OtpRejectedError } from '../../src/signings/errors';
+import { signingStatusKey, transactionIdKey } from '../../workflows/search-attributes';
+
+/** A history's JSON with every payload's Base64 `data` decoded beside it, so a text search sees the values. */
+function readableHistory(json: string): string {
+  const decoded: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'data' && typeof x === 'string') decoded.push(Buffer.from(x, 'base64').toString('utf8'));
+        walk(x);
+      }
+    }
+  };
+  walk(JSON.parse(json));
+  return `${json}\n${decoded.join('\n')}`;
+}
 
 describe('signingWorkflow outcomes (polling)', () => {
   const env = useSigningEnv({ pollIntervalMs: 300 });
@@ -70,6 +88,28 @@ describe('signingWorkflow outcomes (polling)', () => {
     const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
     const file = await env.service.signedDocument(id);
     assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(simSigned?.content ?? [])), 0);
+  });
+
+  it('no personal data reaches Temporal: history, search attributes and summary hold ids only', async () => {
+    const signer = { ...OTP_SIGNER, email: 'ivan.petrov@example.bg' };
+    const { id } = await env.service.start(body({ method: 'otp', signers: [signer] }));
+    const [tx] = await sentTransactions(env, id);
+    await env.service.submitOtp(id, { code: env.sim.controls.transaction(tx as string)?.otpCode as string });
+    assert.equal((await finalSigning(env, id)).status, 'signed');
+    const handle = env.temporal.workflow.getHandle(`signing-${id}`);
+    const history = readableHistory(historyToJSON(await handle.fetchHistory()));
+    const description = await handle.describe();
+    const summary = await description.staticSummary();
+    const metadata = JSON.stringify([summary, await description.staticDetails()]);
+    assert.match(summary ?? '', new RegExp(`Signing ${id}`));
+    for (const secret of [signer.identificationNumber, signer.phone, signer.phone.replace('+', ''), signer.email]) {
+      assert.ok(!history.includes(secret), 'history holds no personal data');
+      assert.ok(!metadata.includes(secret), 'summary and static details hold no personal data');
+      assert.ok(!JSON.stringify(description.searchAttributes).includes(secret), 'search attributes hold no personal data');
+    }
+    assert.equal(description.typedSearchAttributes.get(signingStatusKey), 'signed');
+    assert.equal(description.typedSearchAttributes.get(transactionIdKey), tx);
+    assert.ok(history.includes(tx as string), 'the history does carry the transaction id (sanity check of the search)');
   });
 
   it('two signers: signed only when both signed', async () => {
