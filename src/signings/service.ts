@@ -207,6 +207,12 @@ export class SigningService {
     await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(resendOtpUpdate));
   }
 
+  /** The signing's event history, oldest first: created, sent, confirmed statuses, withdrawals, the end. */
+  async events(id: string): Promise<{ type: string; at: string; data?: Record<string, unknown> }[]> {
+    if (!(await this.store.get(id))) throw new SigningNotFoundError(id);
+    return (await this.store.history(id)).map((e) => ({ type: e.type, at: e.at.toISOString(), ...(e.data ? { data: e.data } : {}) }));
+  }
+
   async signedDocument(id: string): Promise<{ filename: string; contentType: string; content: Uint8Array }> {
     const doc = await this.store.get(id);
     if (!doc) throw new SigningNotFoundError(id);

@@ -282,6 +282,21 @@ describe('business HTTP API /v1/signings', () => {
     });
   });
 
+  describe('events', () => {
+    it('GET /:id/events lists the history oldest first, without personal data; 404 for an unknown id', async () => {
+      const { id } = (await call({ method: 'POST', url: '/v1/signings', payload: body() })).json<{ id: string }>();
+      await sentTransactions(env, id);
+      const res = await call({ method: 'GET', url: `/v1/signings/${id}/events` });
+      assert.equal(res.statusCode, 200, res.body);
+      const { events } = res.json<{ events: { type: string; at: string }[] }>();
+      assert.deepEqual(events.map((e) => e.type).slice(0, 2), ['created', 'sent']);
+      assert.ok(events.every((e) => !Number.isNaN(Date.parse(e.at))));
+      assert.equal(res.body.includes(SIGNER_A.identificationNumber), false);
+      assertError(await call({ method: 'GET', url: `/v1/signings/${randomUUID()}/events` }), 404, 'not-found');
+      await env.service.withdraw(id);
+    });
+  });
+
   describe('unexpected failures', () => {
     it('a store that is gone gives 500 { error: internal } with the request id, and a log line without personal data', async () => {
       const lines: string[] = [];

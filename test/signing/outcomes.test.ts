@@ -45,6 +45,8 @@ describe('signingWorkflow outcomes (polling)', () => {
     assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(simSigned.content)), 0);
     assert.equal(s.signedDocument?.sha256, createHash('sha256').update(simSigned.content).digest('hex'));
     assert.ok(s.finalizedAt);
+    const events = await env.service.events(id);
+    assert.deepEqual(events.map((e) => e.type), ['created', 'sent', 'status', 'signed-document-stored', 'signed']);
   });
 
   it('rejected with the signer\'s reason', async () => {

@@ -110,6 +110,11 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
         return noStore(reply).send(await service.get(id));
       });
 
+      api.get('/:id/events', async (request, reply) => {
+        const { id } = parseInput(idParams, request.params);
+        return noStore(reply).send({ id, events: await service.events(id) });
+      });
+
       api.get('/:id/signed-document', async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         const file = await service.signedDocument(id);
