@@ -22,6 +22,10 @@ export interface SigningWorkflowInput {
   pollIntervalMs: number;
   /** How soon to ask again when Evrotrust says "signed, still processing" (ms). */
   processingRecheckMs: number;
+  /** Continue as new past this many history events (default 4000), so long waits keep a small history. */
+  continueAsNewAfterEvents?: number;
+  /** Set by continue-as-new: the document was sent already; carry on waiting with this state. */
+  resume?: { threadId: string | null; signers: SignerView[]; withdrawRequested: boolean };
 }
 
 /** What Evrotrust told us in a callback: a hint to confirm with /document/status, never trusted alone. */

@@ -8,13 +8,16 @@
 // because everything a workflow sees is written into Temporal's history.
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
   log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { signingStatusKey, transactionIdKey } from './search-attributes';
@@ -60,13 +63,13 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     signingId: input.signingId,
     status: 'pending',
     method: input.method,
-    threadId: null,
-    signers: Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' })),
+    threadId: input.resume?.threadId ?? null,
+    signers: input.resume?.signers ?? Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' })),
   };
   const hints: EvrotrustCallback[] = [];
   const seenHints = new Set<string>();
-  let withdrawRequested = false;
-  let sent = false;
+  let withdrawRequested = input.resume?.withdrawRequested ?? false;
+  let sent = input.resume !== undefined;
 
   const publish = () => {
     upsertSearchAttributes([
@@ -132,22 +135,24 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   publish();
 
   // 1. Every signer must be able to sign in the Evrotrust app before we send anything.
-  if (input.method === 'app') {
+  if (input.method === 'app' && !input.resume) {
     const check = await quick.checkSigners({ signingId: input.signingId });
     if (!check.ready) return finish('failed', 'signer-not-ready');
   }
 
   // 2. Send. A send whose outcome is unknown is never retried (a signer could get two requests).
-  try {
-    const result = await transfer.sendDocument({ signingId: input.signingId, method: input.method, expiresAt: input.expiresAt });
-    view.threadId = result.threadId;
-    result.transactionIds.forEach((tx, i) => {
-      const signer = view.signers[i];
-      if (signer) signer.transactionId = tx;
-    });
-    sent = true;
-  } catch (err) {
-    return finish('failed', failureType(err));
+  if (!input.resume) {
+    try {
+      const result = await transfer.sendDocument({ signingId: input.signingId, method: input.method, expiresAt: input.expiresAt });
+      view.threadId = result.threadId;
+      result.transactionIds.forEach((tx, i) => {
+        const signer = view.signers[i];
+        if (signer) signer.transactionId = tx;
+      });
+      sent = true;
+    } catch (err) {
+      return finish('failed', failureType(err));
+    }
   }
   publish();
 
@@ -175,7 +180,8 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
 
   // 3. Wait for the outcome.
   const deadline = input.expiresAt + input.expiryGraceMs;
-  let nextPoll = Date.now() + input.pollIntervalMs;
+  // A resumed run asks at once: hints that came in while the last run continued as new were not carried.
+  let nextPoll = input.resume ? Date.now() : Date.now() + input.pollIntervalMs;
   let outcome: Outcome | undefined;
   while (!outcome) {
     const relevant = () => hints.some((h) => ours.has(h.transactionID));
@@ -207,6 +213,13 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       if (processing) nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
     }
     outcome = outcomeOf(view.signers);
+
+    // A signing can wait for days: keep the history small by continuing as new with what we know.
+    const info = workflowInfo();
+    if (!outcome && (info.continueAsNewSuggested || info.historyLength > (input.continueAsNewAfterEvents ?? 4000))) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof signingWorkflow>({ ...input, resume: { threadId: view.threadId, signers: view.signers, withdrawRequested } });
+    }
   }
 
   // One signer's refusal or expiry ends the signing: take the request back from the others.

@@ -30,6 +30,8 @@ export interface SigningServiceOptions {
   /** Wait after expiry for Evrotrust's own verdict before we expire the signing ourselves. */
   expiryGraceMs?: number;
   processingRecheckMs?: number;
+  /** History length past which a waiting signing continues as new (default 4000 events). */
+  continueAsNewAfterEvents?: number;
 }
 
 export interface SigningResponse {
@@ -153,6 +155,7 @@ export class SigningService {
       expiryGraceMs: this.opts.expiryGraceMs ?? 5 * 60_000,
       pollIntervalMs: this.opts.pollIntervalMs,
       processingRecheckMs: this.opts.processingRecheckMs ?? 2000,
+      ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
     };
     await this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, {
       taskQueue: this.opts.taskQueue,

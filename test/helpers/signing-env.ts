@@ -41,6 +41,7 @@ export interface SigningEnvOptions {
   callbacks?: boolean;
   pollIntervalMs?: number;
   expiryGraceMs?: number;
+  continueAsNewAfterEvents?: number;
 }
 
 export const SIGNER_A = { identificationNumber: '7501010010' };
@@ -94,6 +95,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       pollIntervalMs: options.pollIntervalMs ?? 60_000,
       expiryGraceMs: options.expiryGraceMs ?? 1000,
       processingRecheckMs: 150,
+      continueAsNewAfterEvents: options.continueAsNewAfterEvents,
     });
   });
   after(async () => {
