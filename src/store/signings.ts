@@ -7,10 +7,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';
 import type { SigningStatus } from '../../workflows/definitions';
+import { CALLBACK_TOKENS_COLLECTION, hashCallbackToken } from '../callbacks/tokens';
 import type {
   CallbackTokenDoc,
   SignedDocumentRef,
   SignerPerson,
+  SignerState,
   SigningDoc,
   SigningEventDoc,
   SigningPeopleDoc,
@@ -36,7 +38,7 @@ export class SigningStore {
     this.signings = db.collection('signings');
     this.people = db.collection('signing_people');
     this.transactions = db.collection('transactions');
-    this.tokens = db.collection('callback_tokens');
+    this.tokens = db.collection(CALLBACK_TOKENS_COLLECTION);
     this.events = db.collection('signing_events');
     this.references = db.collection('signing_references');
     this.sendAttempts = db.collection('send_attempts');
@@ -99,7 +101,7 @@ export class SigningStore {
   /** A new capability token for urlCallback; only its hash is stored. */
   async issueCallbackToken(signingId: string): Promise<string> {
     const token = randomBytes(24).toString('base64url');
-    await this.tokens.insertOne({ _id: sha256Hex(token), signingId, createdAt: new Date(), revokedAt: null });
+    await this.tokens.insertOne({ _id: hashCallbackToken(token), signingId, createdAt: new Date(), revokedAt: null });
     return token;
   }
 
@@ -113,25 +115,23 @@ export class SigningStore {
         if (!isDuplicateKey(err)) throw err;
       }
     }
-    const signing = await this.get(signingId);
-    if (!signing) throw new Error(`signing ${signingId} not found`);
-    const signers = signing.signers.map((s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }));
-    await this.signings.updateOne({ _id: signingId }, { $set: { threadId, signers } });
+    await this.updateSigners(signingId, (s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }), { threadId });
   }
 
   async recordReadiness(signingId: string, readiness: { index: number; reason: string | null }[]): Promise<void> {
-    const signing = await this.get(signingId);
-    if (!signing) throw new Error(`signing ${signingId} not found`);
-    const signers = signing.signers.map((s, i) => ({ ...s, readiness: readiness.find((r) => r.index === i)?.reason ?? null }));
-    await this.signings.updateOne({ _id: signingId }, { $set: { signers } });
+    await this.updateSigners(signingId, (s, i) => ({ ...s, readiness: readiness.find((r) => r.index === i)?.reason ?? null }));
   }
 
   /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing. */
   async recordSignerStatus(signingId: string, transactionId: string, status: string, rejectReason: string | null): Promise<void> {
+    await this.updateSigners(signingId, (s) => (s.transactionId === transactionId ? { ...s, status, rejectReason } : s));
+  }
+
+  /** Rewrites the signers array (read-modify-write: safe because the workflow is the one writer). */
+  private async updateSigners(signingId: string, change: (s: SignerState, index: number) => SignerState, also: Partial<SigningDoc> = {}): Promise<void> {
     const signing = await this.get(signingId);
     if (!signing) throw new Error(`signing ${signingId} not found`);
-    const signers = signing.signers.map((s) => (s.transactionId === transactionId ? { ...s, status, rejectReason } : s));
-    await this.signings.updateOne({ _id: signingId }, { $set: { signers } });
+    await this.signings.updateOne({ _id: signingId }, { $set: { ...also, signers: signing.signers.map(change) } });
   }
 
   // ---- signed documents ----
