@@ -9,8 +9,9 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import { decryptDownload } from '../src/evrotrust/decrypt';
 import { SigningStore, sha256Hex } from '../src/store/signings';
-import { workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
+import { signerStatusOf, workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
+import { failureText } from '../src/signings/failures';
 import { isEvrotrustError } from '../src/evrotrust/errors';
 
 export interface ActivityDeps {
@@ -20,19 +21,6 @@ export interface ActivityDeps {
   privateKeyPem: string;
   /** Base URL at which Evrotrust reaches our callback routes. */
   publicBaseUrl: string;
-}
-
-const FAILURE_TEXT: Record<string, string> = {
-  'signer-not-ready': 'a signer cannot sign with Evrotrust yet (see signers[].readiness)',
-  'send-outcome-unknown': 'sending to Evrotrust timed out or failed after upload; it was not retried, to avoid a second request. Start a new signing if needed',
-  'evrotrust-failed': 'Evrotrust reported the signing as failed',
-  undeliverable: 'Evrotrust could not deliver the request to a signer',
-};
-
-function failureText(code: string): string {
-  if (FAILURE_TEXT[code]) return FAILURE_TEXT[code];
-  if (code.startsWith('download-')) return `the document was signed, but the signed file could not be retrieved (${code.slice('download-'.length)})`;
-  return `Evrotrust refused the request (${code})`;
 }
 
 function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isRejected?: boolean; isReadyToSign: boolean }): string | null {
@@ -65,9 +53,17 @@ export function createActivities(deps: ActivityDeps) {
     return doc;
   }
 
+  /** The signing, which must still be pending: a run that raced a repair (or the reconciler) stops here. */
+  async function pendingSigning(signingId: string) {
+    const doc = await signing(signingId);
+    if (doc.status !== 'pending') throw ApplicationFailure.nonRetryable(`signing ${signingId} is already ${doc.status}`, 'signing-already-final');
+    return doc;
+  }
+
   return {
     /** user/check/extended for every signer; records why anyone cannot sign. */
     async checkSigners(input: { signingId: string }): Promise<{ ready: boolean; notReady: { index: number; reason: string }[] }> {
+      await pendingSigning(input.signingId);
       const people = await store.requirePeople(input.signingId);
       const readiness: { index: number; reason: string | null }[] = [];
       for (const [index, person] of people.entries()) {
@@ -86,27 +82,34 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Sends the document once. The transaction → signing mapping is stored before this returns,
-     * so a callback that comes at once finds its signing. A retry after an attempt whose outcome is
-     * unknown fails for good instead of sending again.
+     * Sends the document once. Everything the upload needs is read first and the send is claimed
+     * right before it, so a store error before the upload leaves the send free to retry. The
+     * transaction → signing mapping is stored before this returns when the store takes it
+     * (`recorded`); otherwise the workflow records it with recordSent, from the ids it got here.
+     * A retry after an attempt whose outcome is unknown fails for good instead of sending again.
      */
-    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number }): Promise<{ threadId: string | null; transactionIds: string[] }> {
-      const doc = await signing(input.signingId);
+    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number; signatureType?: string }): Promise<{ threadId: string | null; transactionIds: string[]; recorded: boolean }> {
+      const doc = await pendingSigning(input.signingId);
       const workflowId = workflowIdFor(input.signingId);
       if (doc.signers.every((s) => s.transactionId)) {
-        return { threadId: doc.threadId, transactionIds: doc.signers.map((s) => s.transactionId as string) };
-      }
-      if (!(await store.claimSend(input.signingId))) {
-        throw ApplicationFailure.nonRetryable('an earlier send attempt has an unknown outcome', 'send-outcome-unknown');
+        return { threadId: doc.threadId, transactionIds: doc.signers.map((s) => s.transactionId as string), recorded: true };
       }
       const people = await store.requirePeople(input.signingId);
       const content = await store.readSource(input.signingId);
       const token = await store.issueCallbackToken(input.signingId);
       const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
       const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
+      const signatureType = input.signatureType ?? doc.signatureType;
+      const signInfo = signatureType ? { signInfo: { type: signatureType, algorithm: 'SHA256' } } : {};
+      if (!(await store.claimSend(input.signingId))) {
+        // An earlier attempt uploaded; if it got as far as recording Evrotrust's answer, use that.
+        const before = await store.sentBefore(input.signingId, doc.signers.length);
+        if (before) return { ...before, recorded: false };
+        throw ApplicationFailure.nonRetryable('an earlier send attempt has an unknown outcome', 'send-outcome-unknown');
+      }
+      let threadId: string | null = null;
+      let transactionIds: string[];
       try {
-        let threadId: string | null = null;
-        let transactionIds: string[];
         if (input.method === 'otp') {
           const person = people[0];
           if (!person?.identificationNumber || !person.phone) {
@@ -116,23 +119,19 @@ export function createActivities(deps: ActivityDeps) {
             document,
             signer: { identificationNumber: person.identificationNumber, phone: person.phone, ...(person.email ? { email: person.email } : {}) },
             urlCallback,
+            ...signInfo,
           });
           transactionIds = [r.transactionID];
         } else {
-          const r = await deps.evrotrust.sendOnline({ document: { ...document, dateExpire: new Date(input.expiresAt) }, signers: people, urlCallback });
+          const r = await deps.evrotrust.sendOnline({ document: { ...document, dateExpire: new Date(input.expiresAt) }, signers: people, urlCallback, ...signInfo });
           threadId = r.threadID;
           transactionIds = r.transactions.map((t) => t.transactionID);
         }
-        // Evrotrust has the request now: recording it must not give up on a brief store hiccup,
-        // since a retry of this activity could no longer tell what was sent.
-        await persist(() => store.recordSent(input.signingId, workflowId, threadId, transactionIds));
-        await store.event(input.signingId, 'sent', 'sent', { threadId, transactionIds });
-        log().info('document sent', { signingId: input.signingId, threadId, transactions: transactionIds.length });
-        return { threadId, transactionIds };
       } catch (err) {
         if (isEvrotrustError(err)) {
           if (err.outcomeUnknown) {
-            log().warn('send outcome unknown; not retrying', { signingId: input.signingId, code: err.code });
+            log().warn('send outcome unknown; not retrying', { signingId: input.signingId, code: err.code, threadKnown: err.threadID !== undefined });
+            // The details carry threadID when Evrotrust named one, so the workflow can withdraw it.
             throw ApplicationFailure.nonRetryable(`send outcome unknown (${err.code})`, 'send-outcome-unknown', err.toJSON());
           }
           // Evrotrust certainly created nothing: a retry may send.
@@ -145,29 +144,74 @@ export function createActivities(deps: ActivityDeps) {
         }
         throw ApplicationFailure.nonRetryable(`send outcome unknown (${(err as Error).name})`, 'send-outcome-unknown');
       }
+      // Evrotrust has the request now. If the store cannot take the ids, they still go back to the
+      // workflow (its history keeps them), which records them with recordSent.
+      let recorded = true;
+      try {
+        await store.recordSent(input.signingId, workflowId, threadId, transactionIds);
+        await store.event(input.signingId, 'sent', 'sent', { threadId, transactionIds });
+      } catch (err) {
+        recorded = false;
+        log().warn('document sent, but its ids could not be recorded yet', { signingId: input.signingId, error: (err as Error).name });
+      }
+      log().info('document sent', { signingId: input.signingId, threadId, transactions: transactionIds.length });
+      return { threadId, transactionIds, recorded };
+    },
+
+    /** Records what Evrotrust answered to the send (when sendDocument could not). Idempotent. */
+    async recordSent(input: { signingId: string; threadId: string | null; transactionIds: string[] }): Promise<void> {
+      await signing(input.signingId);
+      await store.recordSent(input.signingId, workflowIdFor(input.signingId), input.threadId, input.transactionIds);
+      await store.event(input.signingId, 'sent', 'sent', { threadId: input.threadId, transactionIds: input.transactionIds });
     },
 
     /** Asks Evrotrust for a transaction's status and records it (with any reject reason) in MongoDB. */
     async confirmStatus(input: { signingId: string; transactionId: string }): Promise<{ status: number; statusName: string; isProcessing: boolean }> {
-      const r = await evrotrustCall(() => deps.evrotrust.status(input.transactionId));
+      let r;
+      try {
+        r = await deps.evrotrust.status(input.transactionId);
+      } catch (err) {
+        // Evrotrust answers 443 for a while after a document was created (DigitalSofia treats it
+        // as still signing): not yet known is still pending, and the deadline bounds the wait.
+        if (isEvrotrustError(err) && err.code === 'document-not-found') return { status: 1, statusName: 'pending', isProcessing: false };
+        throw toActivityFailure(err);
+      }
       if (r.statusName === 'unknown') log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
       const settled = r.statusName !== 'signed' || !r.isProcessing;
       if (settled && r.statusName !== 'pending') {
-        await store.recordSignerStatus(input.signingId, input.transactionId, r.statusName, r.rejectReason);
+        await store.recordSignerStatus(input.signingId, input.transactionId, signerStatusOf(r.statusName, r.isProcessing), r.rejectReason);
         await store.event(input.signingId, `status:${input.transactionId}:${r.status}`, 'status', { transactionId: input.transactionId, status: r.statusName });
       }
       return { status: r.status, statusName: r.statusName, isProcessing: r.isProcessing };
     },
 
-    async withdrawThread(input: { signingId: string; threadId: string }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn'> {
-      const r = await evrotrustCall(() => deps.evrotrust.withdraw(input.threadId));
+    async withdrawThread(input: { signingId: string; threadId: string }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn' | 'not-found'> {
+      let r;
+      try {
+        r = await deps.evrotrust.withdraw(input.threadId);
+      } catch (err) {
+        if (isEvrotrustError(err) && err.code === 'document-not-found') {
+          await store.event(input.signingId, 'withdraw:not-found', 'withdraw', { result: 'not-found' });
+          return 'not-found';
+        }
+        throw toActivityFailure(err);
+      }
       await store.event(input.signingId, `withdraw:${r.status}`, 'withdraw', { result: r.status });
       return r.status;
     },
 
     /** Downloads, decrypts and stores one signer's signed file(s) in GridFS. */
     async storeSignedDocument(input: { signingId: string; transactionId: string }): Promise<{ files: number }> {
-      const zip = await evrotrustCall(() => deps.evrotrust.download(input.transactionId));
+      let zip;
+      try {
+        zip = await deps.evrotrust.download(input.transactionId);
+      } catch (err) {
+        // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
+        if (isEvrotrustError(err) && (err.code === 'document-not-found' || err.code === 'user-not-found')) {
+          throw ApplicationFailure.create({ type: 'download-not-ready', message: `the signed file is not ready yet (${err.code})`, nextRetryDelay: '2s' });
+        }
+        throw toActivityFailure(err);
+      }
       let files;
       try {
         files = await decryptDownload(zip, deps.privateKeyPem);
@@ -215,11 +259,19 @@ export function createActivities(deps: ActivityDeps) {
       await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone));
     },
 
-    /** Moves the signing from pending to its final state, once, and revokes its callback token. */
-    async finalizeSigning(input: { signingId: string; status: SigningStatus; failure: string | null }): Promise<void> {
-      const doc = await signing(input.signingId);
+    /**
+     * Moves the signing from pending to its final state, once, and revokes its callback token.
+     * Answers the state the record ends in: another run (a repair) may have finalized it first.
+     */
+    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: string | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'>; failure?: string }> {
+      const doc = await store.get(input.signingId);
+      if (!doc) return { status: input.status, ...(input.failure ? { failure: input.failure } : {}) };
       const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
-      await store.finalize(input.signingId, input.status, { rejectReason, failureReason: input.failure ? `${input.failure}: ${failureText(input.failure)}` : null });
+      const failureReason = input.failure ? failureText(input.failure, input.detail ?? null) : null;
+      const after = await store.finalize(input.signingId, input.status, { rejectReason, failureReason });
+      const status = after && after.status !== 'pending' ? after.status : input.status;
+      const failure = status === input.status ? input.failure : (after?.failureReason?.split(':')[0] ?? null);
+      return { status, ...(failure ? { failure } : {}) };
     },
   };
 }

@@ -6,6 +6,7 @@ import { signingApiRoutes } from './http/api';
 import { registerCallbacks } from './http/callbacks';
 import { buildServer } from './http/server';
 import { metricsRoutes, ServiceMetrics } from './metrics';
+import { Reconciler } from './signings/reconciler';
 import { SigningService } from './signings/service';
 import { startRuntime, type Runtime } from './runtime';
 import { createWorker } from './worker';
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     defaultExpiryMs: config.signingDefaultExpiryMs,
     pollIntervalMs: config.signingPollIntervalMs,
+    expiryGraceMs: config.signingExpiryGraceMs,
   });
+
   const app = await buildServer({
     logger,
     health: {
@@ -50,6 +53,9 @@ async function main(): Promise<void> {
     ],
   });
   await app.listen({ host: config.host, port: config.port });
+  // Repairs pending signings that no workflow run looks after (terminated runs, failed starts).
+  const reconciler = new Reconciler({ service, temporal: rt.temporal, taskQueue: config.temporal.taskQueue, logger: app.log });
+  reconciler.start();
 
   const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   console.log(`
@@ -70,6 +76,7 @@ Press Ctrl-C to stop.`);
     }
     stopping = true;
     console.log(`\n[stop] ${signal}: stopping…`);
+    await reconciler.stop();
     await app.close().catch(() => {}); // also stops the callback relay
     // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -1,6 +1,6 @@
 // Names and message types of signingWorkflow, defined once and shared by the workflow and its
-// callers (HTTP API, business client, callback relay). Nothing here may carry personal data:
-// all of it is written into Temporal's history.
+// callers (HTTP API, business client, callback relay, reconciler). Nothing here may carry personal
+// data: all of it is written into Temporal's history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 export const SIGNING_WORKFLOW_TYPE = 'signingWorkflow';
@@ -10,21 +10,59 @@ export type SigningMethod = 'app' | 'otp';
 export type SigningStatus = 'pending' | 'signed' | 'rejected' | 'expired' | 'withdrawn' | 'failed';
 export const FINAL_STATUSES: readonly SigningStatus[] = ['signed', 'rejected', 'expired', 'withdrawn', 'failed'];
 
+/**
+ * One signer's transaction as the workflow knows it. `processing` is Evrotrust's "signed, still
+ * processing" (status 2 with isProcessing): the signer has signed, so it is never withdrawn or
+ * expired, but the file cannot be downloaded yet.
+ */
+export type SignerStatus =
+  | 'pending'
+  | 'processing'
+  | 'onHold'
+  | 'signed'
+  | 'rejected'
+  | 'expired'
+  | 'withdrawn'
+  | 'failed'
+  | 'undeliverable'
+  | 'faceRecognitionFailed'
+  | 'unknown';
+
+/** Statuses after which nothing more happens to the transaction at Evrotrust. */
+export const SETTLED_SIGNER_STATUSES: readonly SignerStatus[] = ['signed', 'rejected', 'expired', 'withdrawn', 'failed', 'undeliverable', 'faceRecognitionFailed'];
+
+/** A signer's status from Evrotrust's status name (statuses.ts) and its isProcessing flag. */
+export function signerStatusOf(statusName: string, isProcessing: boolean): SignerStatus {
+  if (statusName === 'signed') return isProcessing ? 'processing' : 'signed';
+  const known: readonly string[] = [...SETTLED_SIGNER_STATUSES, 'pending', 'onHold'];
+  return (known.includes(statusName) ? statusName : 'unknown') as SignerStatus;
+}
+
 export interface SigningWorkflowInput {
   signingId: string;
   method: SigningMethod;
   signerCount: number;
   /** When the request expires at Evrotrust (epoch ms); sent as dateExpire. */
   expiresAt: number;
-  /** Extra wait after expiresAt before we give up on Evrotrust's own expiry (ms). */
+  /** Extra wait after expiresAt for Evrotrust's own expiry before we withdraw (ms); the signing ends `expired` either way. */
   expiryGraceMs: number;
   /** How often to ask /document/status while no callback comes (ms). */
   pollIntervalMs: number;
   /** How soon to ask again when Evrotrust says "signed, still processing" (ms). */
   processingRecheckMs: number;
+  /**
+   * How long past the deadline the workflow keeps retrying Evrotrust or the store when they fail
+   * (ms, default 1 day); then the signing ends `failed` rather than staying pending for good.
+   */
+  settleGraceMs?: number;
   /** Continue as new past this many history events (default 4000), so long waits keep a small history. */
   continueAsNewAfterEvents?: number;
-  /** Set by continue-as-new: the document was sent already; carry on waiting with this state. */
+  /** The Evrotrust signature type chosen for this signing (e.g. PDF2), when the caller chose one. */
+  signatureType?: string;
+  /**
+   * Set by continue-as-new and by repair runs (reconciler, withdraw of a stopped workflow): the
+   * document was sent already; carry on waiting with this state.
+   */
   resume?: { threadId: string | null; signers: SignerView[]; withdrawRequested: boolean };
 }
 
@@ -37,7 +75,17 @@ export interface EvrotrustCallback {
 
 export interface SignerView {
   transactionId: string | null;
-  status: string;
+  status: SignerStatus;
+}
+
+/** A step that keeps failing while the workflow retries it: shown to operators, never fatal by itself. */
+export interface SigningProblem {
+  step: string;
+  /** The failure type, e.g. `unauthorized`, `server-error`, `activity-failed`. */
+  code: string;
+  attempts: number;
+  /** Epoch ms of the first failure in this streak. */
+  since: number;
 }
 
 export interface SigningView {
@@ -48,6 +96,8 @@ export interface SigningView {
   signers: SignerView[];
   /** A short machine-readable reason of a failed signing, e.g. `signer-not-ready`. */
   failure?: string;
+  /** Set while a step is being retried. */
+  problem?: SigningProblem;
 }
 
 export type OtpResult = { accepted: true } | { accepted: false; code: string; message: string };

@@ -3,6 +3,13 @@
 //   check signers → send → wait (callback hints, status polling, deadline, withdraw) → confirm →
 //   download + store signed files → finalize in MongoDB.
 //
+// The invariant: the run never ends, fails or gives up while the signing's record says `pending`.
+// Every activity call goes through `retrying()`: a failure that is permanent for that step (a
+// deliberate refusal by Evrotrust) ends the signing `failed` with a reason code; anything else is
+// treated as transient, shown in the Web UI's current details and retried with backoff until the
+// signing's deadline (plus `settleGraceMs` once it was sent). Only finalizing is retried forever:
+// the record must say what happened before the run may end.
+//
 // A callback is only a hint: every status is confirmed with /document/status before it counts.
 // No personal data passes through here (it stays in MongoDB; activities read it by signing id),
 // because everything a workflow sees is written into Temporal's history.
@@ -13,9 +20,11 @@ import {
   condition,
   continueAsNew,
   log,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,6 +33,8 @@ import { signingStatusKey, transactionIdKey } from './search-attributes';
 import {
   evrotrustCallbackSignal,
   resendOtpUpdate,
+  SETTLED_SIGNER_STATUSES,
+  signerStatusOf,
   statusQuery,
   submitOtpUpdate,
   withdrawSignal,
@@ -33,23 +44,45 @@ import {
   type SigningView,
   type SigningWorkflowInput,
 } from './definitions';
-import { outcomeOf, type Outcome } from './outcome';
+import { outcomeOf, type EndReason, type Outcome } from './outcome';
 
-// Short timeouts: when a worker dies mid-call, Temporal retries the call only after this timeout.
+// Activities retry a few times on their own (a worker that died mid-call, a brief blip); longer
+// trouble comes back here, where retrying() waits with timers that a withdraw or the deadline can cut.
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '20s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
 });
 // The send carries the document; its own logic makes a retry safe (it never sends twice).
 const transfer = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
 });
 // Reads from Evrotrust that the user waits on (OTP): fail fast, the caller can try again.
 const interactive = proxyActivities<Activities>({
   startToCloseTimeout: '45s',
   retry: { maximumAttempts: 2, initialInterval: '1s' },
 });
+
+/** Refusals that no retry can change, whichever step met them: the signing ends `failed`. */
+const PERMANENT = new Set([
+  'invalid-data', // 400
+  'user-not-found', // 438
+  'no-certificate', // 442
+  'user-data-invalid', // 449
+  'file-too-large', // 450
+  'wrong-coverage', // 454
+  'unsupported-file-type', // 457
+  'unknown-provider-error', // 468 and other undocumented 4xx
+  'invalid-request', // refused by our client before sending
+  'invalid-signer',
+  'send-outcome-unknown', // a resend could reach the signer twice
+  'decrypt-failed',
+]);
+/** The record is gone or already final (a repair raced this run): nothing is left for this run to do. */
+const NOTHING_TO_DO = new Set(['signing-not-found', 'signing-already-final']);
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+const DEFAULT_SETTLE_GRACE_MS = 24 * 3600_000;
 
 /** The failure type an activity gave (its ApplicationFailure type), for a reason the caller can act on. */
 function failureType(err: unknown): string {
@@ -58,18 +91,32 @@ function failureType(err: unknown): string {
   return 'activity-failed';
 }
 
+/** The threadID an activity's failure carries (a send Evrotrust accepted but answered oddly). */
+function threadIdOf(err: unknown): string | null {
+  const details = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.details : undefined;
+  const first = details?.[0] as { threadID?: unknown } | undefined;
+  return typeof first?.threadID === 'string' ? first.threadID : null;
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; code: string; permanent: boolean; cause: unknown };
+
+const stepRetries = metricMeter.createCounter('signing_step_retries', 'retries', 'activity failures a signing retried instead of failing');
+
 export async function signingWorkflow(input: SigningWorkflowInput): Promise<SigningView> {
   const view: SigningView = {
     signingId: input.signingId,
     status: 'pending',
     method: input.method,
     threadId: input.resume?.threadId ?? null,
-    signers: input.resume?.signers ?? Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' })),
+    signers: input.resume?.signers ?? Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' as const })),
   };
+  const signingId = input.signingId;
   const hints: EvrotrustCallback[] = [];
   const seenHints = new Set<string>();
   let withdrawRequested = input.resume?.withdrawRequested ?? false;
   let sent = input.resume !== undefined;
+  const deadline = input.expiresAt + input.expiryGraceMs;
+  const settleBy = deadline + (input.settleGraceMs ?? DEFAULT_SETTLE_GRACE_MS);
 
   const publish = () => {
     upsertSearchAttributes([
@@ -77,11 +124,48 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       ...(view.signers[0]?.transactionId ? [{ key: transactionIdKey, value: view.signers[0].transactionId }] : []),
     ]);
     const rows = view.signers.map((s, i) => `| ${i + 1} | ${s.transactionId ?? '—'} | ${s.status} |`).join('\n');
+    const problem = view.problem
+      ? `\n\n**Retrying:** ${view.problem.step} failed ${view.problem.attempts}× (${view.problem.code}) since ${new Date(view.problem.since).toISOString()}`
+      : '';
     setCurrentDetails(
       `**Status:** ${view.status}${view.failure ? ` (${view.failure})` : ''}  \n**Method:** ${view.method}  \n` +
-        `**Thread:** ${view.threadId ?? '—'}\n\n| signer | transaction | status |\n| --- | --- | --- |\n${rows}`,
+        `**Thread:** ${view.threadId ?? '—'}\n\n| signer | transaction | status |\n| --- | --- | --- |\n${rows}${problem}`,
     );
   };
+
+  /**
+   * Runs an activity until it succeeds, its failure is permanent for this step, `until` passes, or
+   * `interrupt()` turns true. In between: backoff timers, the problem shown in the Web UI and logged.
+   */
+  async function retrying<T>(step: string, call: () => Promise<T>, opts: { until: number; permanent?: ReadonlySet<string>; interrupt?: () => boolean }): Promise<Attempt<T>> {
+    const permanent = opts.permanent ?? PERMANENT;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await call();
+        if (view.problem?.step === step) {
+          view.problem = undefined;
+          publish();
+        }
+        return { ok: true, value };
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const code = failureType(err);
+        if (NOTHING_TO_DO.has(code) || permanent.has(code)) return { ok: false, code, permanent: true, cause: err };
+        view.problem = { step, code, attempts: attempt, since: view.problem?.step === step ? view.problem.since : Date.now() };
+        publish();
+        stepRetries.add(1, { step, code });
+        log.warn('signing step failed; retrying', { signingId, step, code, attempt });
+        const now = Date.now();
+        if (now >= opts.until) return { ok: false, code, permanent: false, cause: err };
+        const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt, 20), opts.until - now);
+        if (opts.interrupt) {
+          if (await condition(opts.interrupt, delay)) return { ok: false, code, permanent: false, cause: err };
+        } else {
+          await sleep(delay);
+        }
+      }
+    }
+  }
 
   setHandler(statusQuery, () => view);
   setHandler(evrotrustCallbackSignal, (cb) => {
@@ -97,7 +181,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     submitOtpUpdate,
     async ({ code }): Promise<OtpResult> => {
       const transactionId = view.signers[0]?.transactionId as string;
-      const result = await interactive.activateOtp({ signingId: input.signingId, transactionId, code });
+      const result = await interactive.activateOtp({ signingId, transactionId, code });
       if (result.accepted) hints.push({ transactionID: transactionId, status: 0 }); // ask Evrotrust now
       return result;
     },
@@ -113,7 +197,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   setHandler(
     resendOtpUpdate,
     async () => {
-      await interactive.resendOtp({ signingId: input.signingId, transactionId: view.signers[0]?.transactionId as string });
+      await interactive.resendOtp({ signingId, transactionId: view.signers[0]?.transactionId as string });
     },
     {
       validator: () => {
@@ -123,121 +207,169 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     },
   );
 
-  const finish = async (status: SigningStatus, failure?: string): Promise<SigningView> => {
-    await quick.finalizeSigning({ signingId: input.signingId, status, failure: failure ?? null });
-    view.status = status;
-    if (failure) view.failure = failure;
+  /** Writes the final state; retried until the store takes it, because the record must not stay pending. */
+  const finish = async (status: Exclude<SigningStatus, 'pending'>, failure?: string, detail?: string): Promise<SigningView> => {
+    const r = await retrying('finalize', () => quick.finalizeSigning({ signingId, status, failure: failure ?? null, detail: detail ?? null }), {
+      until: Number.POSITIVE_INFINITY,
+      permanent: new Set(),
+    });
+    if (r.ok) {
+      view.status = r.value.status;
+      if (r.value.failure) view.failure = r.value.failure;
+    }
     publish();
-    log.info('signing final', { signingId: input.signingId, status, failure });
+    log.info('signing final', { signingId, status: view.status, failure: view.failure });
+    return view;
+  };
+  /** The record was final already or is gone (a repair run raced this one): end without touching it. */
+  const stand = (): SigningView => {
+    log.info('signing needs nothing more from this run', { signingId });
     return view;
   };
 
   publish();
 
+  /** Withdraws the thread at Evrotrust; permanent refusals are logged (the statuses will tell). */
+  const withdrawThread = async (threadId: string, until: number): Promise<void> => {
+    const r = await retrying('withdraw', () => quick.withdrawThread({ signingId, threadId }), { until });
+    if (!r.ok) log.warn('could not withdraw at Evrotrust', { signingId, code: r.code });
+  };
+
   // 1. Every signer must be able to sign in the Evrotrust app before we send anything.
-  if (input.method === 'app' && !input.resume) {
-    const check = await quick.checkSigners({ signingId: input.signingId });
-    if (!check.ready) return finish('failed', 'signer-not-ready');
+  if (!sent && input.method === 'app') {
+    const check = await retrying('check-signers', () => quick.checkSigners({ signingId }), { until: deadline, interrupt: () => withdrawRequested });
+    if (!check.ok) {
+      if (NOTHING_TO_DO.has(check.code)) return stand();
+      if (withdrawRequested) return finish('withdrawn');
+      return finish('failed', check.permanent ? 'send-refused' : 'evrotrust-unavailable', check.code);
+    }
+    if (!check.value.ready) return finish('failed', 'signer-not-ready');
   }
 
-  // 2. Send. A send whose outcome is unknown is never retried (a signer could get two requests).
-  if (!input.resume) {
-    try {
-      const result = await transfer.sendDocument({ signingId: input.signingId, method: input.method, expiresAt: input.expiresAt });
-      view.threadId = result.threadId;
-      result.transactionIds.forEach((tx, i) => {
-        const signer = view.signers[i];
-        if (signer) signer.transactionId = tx;
-      });
-      sent = true;
-    } catch (err) {
-      return finish('failed', failureType(err));
+  // 2. Send once. A send whose outcome is unknown is never retried (a signer could get two requests).
+  if (!sent) {
+    if (withdrawRequested) return finish('withdrawn');
+    const send = await retrying(
+      'send',
+      () => transfer.sendDocument({ signingId, method: input.method, expiresAt: input.expiresAt, ...(input.signatureType ? { signatureType: input.signatureType } : {}) }),
+      { until: deadline, interrupt: () => withdrawRequested },
+    );
+    if (!send.ok) {
+      if (NOTHING_TO_DO.has(send.code)) return stand();
+      // Evrotrust created a thread but its answer was unusable: take it back so nobody can sign it.
+      const orphan = threadIdOf(send.cause);
+      if (orphan) await withdrawThread(orphan, settleBy);
+      if (withdrawRequested && !send.permanent) return finish('withdrawn');
+      if (send.code === 'send-outcome-unknown') return finish('failed', 'send-outcome-unknown');
+      return finish('failed', send.permanent ? 'send-refused' : 'evrotrust-unavailable', send.code);
+    }
+    const { threadId, transactionIds, recorded } = send.value;
+    view.threadId = threadId;
+    transactionIds.forEach((tx, i) => {
+      const signer = view.signers[i];
+      if (signer) signer.transactionId = tx;
+    });
+    sent = true;
+    publish();
+    // Evrotrust has it: the ids are in this history now, so a store outage cannot lose them.
+    if (!recorded) {
+      await retrying('record-sent', () => quick.recordSent({ signingId, threadId, transactionIds }), { until: Number.POSITIVE_INFINITY, permanent: NOTHING_TO_DO });
     }
   }
-  publish();
 
   const ours = new Set(view.signers.map((s) => s.transactionId));
   const signerOf = (tx: string) => view.signers.find((s) => s.transactionId === tx);
-  const pendingSigners = () => view.signers.filter((s) => s.status === 'pending' || s.status === 'onHold' || s.status === 'unknown');
+  const unsettled = () => view.signers.filter((s) => !SETTLED_SIGNER_STATUSES.includes(s.status));
+  /** Not yet signed: these are the ones a withdraw takes back. */
+  const waitingForSigner = () => view.signers.filter((s) => s.status === 'pending' || s.status === 'onHold' || s.status === 'unknown');
 
-  const confirm = async (transactionId: string): Promise<boolean> => {
-    const r = await quick.confirmStatus({ signingId: input.signingId, transactionId });
+  /** Asks Evrotrust for one transaction's status; false when it could not be asked (retried later). */
+  const confirm = async (transactionId: string, until: number): Promise<boolean> => {
+    const r = await retrying('confirm-status', () => quick.confirmStatus({ signingId, transactionId }), {
+      until,
+      permanent: new Set(), // a status read is never a reason to end the signing
+      interrupt: () => withdrawRequested && endReason === undefined,
+    });
+    if (!r.ok) return false;
     const signer = signerOf(transactionId);
-    if (signer && signer.status !== r.statusName) {
-      signer.status = r.statusName === 'signed' && r.isProcessing ? 'pending' : r.statusName;
+    const status = signerStatusOf(r.value.statusName, r.value.isProcessing);
+    if (signer && signer.status !== status) {
+      signer.status = status;
       publish();
     }
-    return r.isProcessing;
-  };
-
-  /** Withdraws the thread at Evrotrust if anyone is still pending; false when Evrotrust says it is too late. */
-  const withdrawAtEvrotrust = async (): Promise<boolean> => {
-    if (pendingSigners().length === 0) return true;
-    if (!view.threadId) return true; // OTP requests have no thread to withdraw; they lapse by themselves
-    const r = await quick.withdrawThread({ signingId: input.signingId, threadId: view.threadId });
-    return r !== 'not-withdrawn';
+    return true;
   };
 
   // 3. Wait for the outcome.
-  const deadline = input.expiresAt + input.expiryGraceMs;
-  // A resumed run asks at once: hints that came in while the last run continued as new were not carried.
+  // A resumed run asks at once: hints that came in while the last run ended were not carried.
   let nextPoll = input.resume ? Date.now() : Date.now() + input.pollIntervalMs;
+  let endReason: EndReason | undefined;
+  /** Transactions confirmed since the end began: the end counts only once each is confirmed. */
+  const confirmedSinceEnd = new Set<string>();
   let outcome: Outcome | undefined;
   while (!outcome) {
-    const relevant = () => hints.some((h) => ours.has(h.transactionID));
-    const now = Date.now();
-    if (!withdrawRequested && now < deadline && !relevant()) {
-      await condition(() => withdrawRequested || relevant(), Math.max(1, Math.min(nextPoll, deadline) - now));
+    if (endReason === undefined && (withdrawRequested || Date.now() >= deadline)) {
+      endReason = withdrawRequested ? 'withdrawn' : 'expired';
+      if (view.threadId && waitingForSigner().length > 0) await withdrawThread(view.threadId, settleBy);
+      nextPoll = Date.now();
     }
 
-    if (withdrawRequested || Date.now() >= deadline) {
-      const reason: SigningStatus = withdrawRequested ? 'withdrawn' : 'expired';
-      const withdrawn = await withdrawAtEvrotrust();
-      // Too late to withdraw means Evrotrust already has a final answer: take that one instead.
-      for (const s of pendingSigners()) if (s.transactionId) await confirm(s.transactionId);
-      outcome = outcomeOf(view.signers) ?? { status: reason };
-      if (!withdrawn && outcome.status === reason) log.warn('withdraw refused but no final status', { signingId: input.signingId });
-      break;
-    }
-
-    // Which transactions to ask Evrotrust about: those a callback named, or all pending at poll time.
+    // Which transactions to ask Evrotrust about: those a callback named, or all unsettled at poll time.
     const toCheck = new Set<string>();
-    for (const h of hints.splice(0)) if (ours.has(h.transactionID)) toCheck.add(h.transactionID);
-    if (toCheck.size === 0 && Date.now() >= nextPoll) {
-      for (const s of pendingSigners()) if (s.transactionId) toCheck.add(s.transactionId);
+    for (const h of hints.splice(0)) if (ours.has(h.transactionID) && !SETTLED_SIGNER_STATUSES.includes(signerOf(h.transactionID)?.status ?? 'pending')) toCheck.add(h.transactionID);
+    if (Date.now() >= nextPoll) {
+      for (const s of unsettled()) if (s.transactionId) toCheck.add(s.transactionId);
       nextPoll = Date.now() + input.pollIntervalMs;
     }
     for (const tx of toCheck) {
-      if (signerOf(tx)?.status === 'signed') continue;
-      const processing = await confirm(tx);
-      if (processing) nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
+      if (await confirm(tx, endReason ? settleBy : deadline)) {
+        if (endReason) confirmedSinceEnd.add(tx);
+      }
+      if (signerOf(tx)?.status === 'processing') nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
     }
-    outcome = outcomeOf(view.signers);
+
+    const candidate = outcomeOf(view.signers, endReason);
+    // At the end, "nobody signed" must be Evrotrust's word for every transaction, not our silence.
+    const endConfirmed = view.signers.every((s) => !s.transactionId || SETTLED_SIGNER_STATUSES.includes(s.status) || confirmedSinceEnd.has(s.transactionId));
+    if (candidate && (candidate.status !== endReason || endConfirmed)) {
+      outcome = candidate;
+      break;
+    }
+    if (endReason && Date.now() >= settleBy) {
+      outcome = { status: 'failed', failure: 'status-unconfirmed' };
+      break;
+    }
 
     // A signing can wait for days: keep the history small by continuing as new with what we know.
     const info = workflowInfo();
-    if (!outcome && (info.continueAsNewSuggested || info.historyLength > (input.continueAsNewAfterEvents ?? 4000))) {
+    if (endReason === undefined && (info.continueAsNewSuggested || info.historyLength > (input.continueAsNewAfterEvents ?? 4000))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof signingWorkflow>({ ...input, resume: { threadId: view.threadId, signers: view.signers, withdrawRequested } });
     }
+
+    const relevant = () => hints.some((h) => ours.has(h.transactionID));
+    const wakeAt = endReason ? Math.min(nextPoll, settleBy) : Math.min(nextPoll, deadline);
+    const now = Date.now();
+    if (!relevant() && now < wakeAt) {
+      await condition(() => relevant() || (withdrawRequested && endReason === undefined), wakeAt - now);
+    }
   }
 
-  // One signer's refusal or expiry ends the signing: take the request back from the others.
-  if (outcome.status !== 'signed' && outcome.status !== 'withdrawn' && pendingSigners().length > 0) {
-    try {
-      await withdrawAtEvrotrust();
-    } catch (err) {
-      log.warn('could not withdraw the remaining requests', { signingId: input.signingId, failure: failureType(err) });
-    }
+  // One signer's refusal ends the signing: take the request back from the others.
+  if (outcome.status !== 'signed' && view.threadId && waitingForSigner().length > 0 && endReason === undefined) {
+    await withdrawThread(view.threadId, Date.now() + 10 * 60_000);
   }
 
   // 4. All signed: download, decrypt and store every signed file before saying "signed".
   if (outcome.status === 'signed') {
-    try {
-      for (const s of view.signers) await transfer.storeSignedDocument({ signingId: input.signingId, transactionId: s.transactionId as string });
-    } catch (err) {
-      return finish('failed', `download-${failureType(err)}`);
+    const until = Math.max(settleBy, Date.now() + 3600_000);
+    for (const s of view.signers) {
+      const stored = await retrying('store-signed-document', () => transfer.storeSignedDocument({ signingId, transactionId: s.transactionId as string }), { until });
+      if (!stored.ok) {
+        if (NOTHING_TO_DO.has(stored.code)) return stand();
+        return finish('failed', 'signed-document-unavailable', stored.code);
+      }
     }
   }
-  return finish(outcome.status, outcome.failure);
+  return finish(outcome.status, outcome.failure, outcome.detail);
 }

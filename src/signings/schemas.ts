@@ -27,6 +27,9 @@ export const startSigningSchema = z
     method: z.enum(['app', 'otp'], 'method must be "app" or "otp"').default('app'),
     expiresIn: z.string().refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d').optional(),
     reference: z.string().min(1).max(200, 'reference is at most 200 characters').optional(),
+    signatureType: z
+      .enum(['PDF1', 'PDF2', 'XML1', 'XML2', 'CAD1', 'CAD2'], 'signatureType must be one of PDF1, PDF2 (PAdES baseline / long-term), XML1, XML2, CAD1, CAD2')
+      .optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -2,7 +2,7 @@
 // result, withdraw, OTP, signed document. Writes the signing's initial records, then hands it to
 // its workflow; everything after that is the workflow's.
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { signingStatusKey } from '../../workflows/search-attributes';
 import { parseDuration } from '../duration';
 import { SigningStore, isDuplicateKey, sha256Hex } from '../store/signings';
@@ -27,8 +27,10 @@ export interface SigningServiceOptions {
   taskQueue: string;
   defaultExpiryMs: number;
   pollIntervalMs: number;
-  /** Wait after expiry for Evrotrust's own verdict before we expire the signing ourselves. */
+  /** Wait after expiry for Evrotrust's own verdict before we expire the signing ourselves (default 1 min). */
   expiryGraceMs?: number;
+  /** How long a `reference` replay waits for the first request to create its signing (default 15 s). */
+  referenceWaitMs?: number;
   processingRecheckMs?: number;
   /** History length past which a waiting signing continues as new (default 4000 events). */
   continueAsNewAfterEvents?: number;
@@ -48,6 +50,13 @@ export interface SigningResponse {
   finalizedAt?: string;
   signedDocument?: { filename: string; sha256: string; size: number };
   signedDocuments?: { transactionId: string; filename: string; sha256: string; size: number }[];
+}
+
+/** JSON with object keys sorted, so the same request always gives the same fingerprint. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }
 
 export function toResponse(doc: SigningDoc): SigningResponse {
@@ -85,7 +94,12 @@ export class SigningService {
 
   /**
    * Starts a signing. With a `reference` (or an idempotency key) the same request twice returns the
-   * same signing: the key is claimed by an insert with a unique _id before anything else happens.
+   * same signing: the key is claimed by an insert with a unique _id before anything else happens,
+   * together with a fingerprint of the request, so the same key with another request is refused
+   * instead of mixing two requests into one signing. Every write after the claim is idempotent, so
+   * a request that finds the key claimed but its signing missing (the first one died) can finish
+   * the job. If the workflow cannot be started, the records are removed again (the caller is told
+   * to retry); what even that leaves behind, the reconciler ends `failed`.
    */
   async start(body: unknown, idempotencyKey?: string): Promise<{ id: string; status: SigningStatus; created: boolean }> {
     const parsed = startSigningSchema.safeParse(body);
@@ -96,20 +110,29 @@ export class SigningService {
 
     let id: string = randomUUID();
     const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;
+    const fingerprint = sha256Hex(canonicalJson(input));
+    let claimedHere = false;
     if (key) {
       try {
-        await this.store.references.insertOne({ _id: key, signingId: id, createdAt: new Date() });
+        await this.store.references.insertOne({ _id: key, signingId: id, fingerprint, createdAt: new Date() });
+        claimedHere = true;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const claimed = await this.store.references.findOne({ _id: key });
         if (!claimed) throw err;
+        if (claimed.fingerprint !== undefined && claimed.fingerprint !== fingerprint) {
+          throw new SigningStateError(
+            `${input.reference ? 'reference' : 'Idempotency-Key'} was already used for a different request; use a new one for a new signing`,
+            'reference-conflict',
+          );
+        }
         id = claimed.signingId;
-        const existing = await this.store.get(id);
+        const existing = await this.waitForSigning(id);
         if (existing) {
           await this.ensureWorkflow(existing); // the first request may have stopped before this step
           return { id, status: existing.status, created: false };
         }
-        // The first request claimed the key but stopped before creating the signing: finish its job.
+        // The first request claimed the key but never created the signing: finish its job.
       }
     }
 
@@ -130,43 +153,88 @@ export class SigningService {
       finalizedAt: null,
       signedDocuments: [],
       workflowId: workflowIdFor(id),
+      ...(input.signatureType ? { signatureType: input.signatureType } : {}),
     };
     await this.store.putSource(id, input.document.filename, content);
     await this.store.people.replaceOne({ _id: id }, { signers: input.signers }, { upsert: true });
+    let created = true;
     try {
       await this.store.signings.insertOne(doc);
       await this.store.event(id, 'created', 'created', { method: doc.method, signers: doc.signers.length });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err; // a concurrent duplicate request got here first
+      created = false;
     }
     const stored = (await this.store.get(id)) as SigningDoc;
-    await this.ensureWorkflow(stored);
-    return { id, status: stored.status, created: true };
+    try {
+      await this.ensureWorkflow(stored);
+    } catch (err) {
+      // The caller is told to retry; a pending record without a workflow must not outlive that.
+      if (created) await this.abandon(id, claimedHere ? key : undefined).catch(() => undefined);
+      throw err;
+    }
+    return { id, status: stored.status, created: key ? created : true };
   }
 
-  /** Starts the signing's workflow unless it runs or ran already. */
-  private async ensureWorkflow(doc: SigningDoc): Promise<void> {
-    if (doc.status !== 'pending') return;
-    const args: SigningWorkflowInput = {
+  /** Waits for a signing another request is creating; undefined if it does not appear. */
+  private async waitForSigning(id: string): Promise<SigningDoc | undefined> {
+    const until = Date.now() + (this.opts.referenceWaitMs ?? 15_000);
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      const doc = await this.store.get(id);
+      if (doc) return doc;
+      if (Date.now() >= until) return undefined;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** Removes a signing that never got a workflow (nothing was sent), so the caller can start it again. */
+  private async abandon(id: string, key: string | undefined): Promise<void> {
+    await this.store.discardUnstarted(id, key);
+  }
+
+  /** The workflow's input for a signing record: a run that resumes from what the store knows once it was sent. */
+  workflowInput(doc: SigningDoc, extra: { withdrawRequested?: boolean } = {}): SigningWorkflowInput {
+    const sent = doc.signers.length > 0 && doc.signers.every((s) => s.transactionId);
+    return {
       signingId: doc._id,
       method: doc.method,
       signerCount: doc.signers.length,
       expiresAt: doc.expiresAt.getTime(),
-      expiryGraceMs: this.opts.expiryGraceMs ?? 5 * 60_000,
+      expiryGraceMs: this.opts.expiryGraceMs ?? 60_000,
       pollIntervalMs: this.opts.pollIntervalMs,
       processingRecheckMs: this.opts.processingRecheckMs ?? 2000,
       ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
+      ...(doc.signatureType ? { signatureType: doc.signatureType } : {}),
+      ...(sent
+        ? {
+            resume: {
+              threadId: doc.threadId,
+              signers: doc.signers.map((s) => ({ transactionId: s.transactionId, status: s.status })),
+              withdrawRequested: extra.withdrawRequested ?? false,
+            },
+          }
+        : {}),
     };
-    await this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, {
+  }
+
+  private startOptions(doc: SigningDoc) {
+    return {
       taskQueue: this.opts.taskQueue,
       workflowId: doc.workflowId,
-      args: [args],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A pending signing whose run ended (terminated from the Web UI, a bug) gets a new run: the
+      // record, not the run, says whether it is done. Never two runs at once.
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE' as const,
       typedSearchAttributes: [{ key: signingStatusKey, value: 'pending' }],
       staticSummary: `Signing ${doc._id} · ${doc.method} · ${doc.signers.length} signer(s)`,
       staticDetails: `Signing id: ${doc._id}\nExpires: ${doc.expiresAt.toISOString()}`,
-    });
+    };
+  }
+
+  /** Starts the signing's workflow unless a run is going; a pending signing whose run ended gets a new one. */
+  async ensureWorkflow(doc: SigningDoc): Promise<void> {
+    if (doc.status !== 'pending') return;
+    await this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, { ...this.startOptions(doc), args: [this.workflowInput(doc)] });
   }
 
   async get(id: string): Promise<SigningResponse> {
@@ -175,23 +243,41 @@ export class SigningService {
     return toResponse(doc);
   }
 
-  /** Waits until the signing is final, then returns it. */
+  /**
+   * Waits until the signing is final, then returns it. The record decides, not the run: a run that
+   * was terminated or failed is repaired (here or by the reconciler) and this keeps waiting.
+   */
   async result(id: string): Promise<SigningResponse> {
-    const doc = await this.store.get(id);
-    if (!doc) throw new SigningNotFoundError(id);
-    if (doc.status === 'pending') {
+    for (let pause = 200; ; pause = Math.min(pause * 2, 5000)) {
+      const doc = await this.store.get(id);
+      if (!doc) throw new SigningNotFoundError(id);
+      if (doc.status !== 'pending') return toResponse(doc);
       try {
         await this.opts.temporal.workflow.getHandle(doc.workflowId).result();
       } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError)) throw err;
       }
+      // The run ended: normally its record is final now. If not, the run was terminated or failed.
+      const again = await this.store.get(id);
+      if (!again) throw new SigningNotFoundError(id);
+      if (again.status !== 'pending') return toResponse(again);
+      if (Date.now() - again.createdAt.getTime() > 5000) await this.ensureWorkflow(again).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, pause));
     }
-    return this.get(id);
   }
 
+  /**
+   * Asks the signing's workflow to withdraw it. With signal-with-start, a pending signing whose run
+   * is gone (terminated, or never started) gets a new run that withdraws it, instead of an error.
+   */
   async withdraw(id: string): Promise<SigningResponse> {
     const doc = await this.pending(id);
-    await this.opts.temporal.workflow.getHandle(doc.workflowId).signal(withdrawSignal);
+    await this.opts.temporal.workflow.signalWithStart(SIGNING_WORKFLOW_TYPE, {
+      ...this.startOptions(doc),
+      args: [this.workflowInput(doc, { withdrawRequested: true })],
+      signal: withdrawSignal,
+      signalArgs: [],
+    });
     return toResponse(doc);
   }
 

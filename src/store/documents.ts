@@ -1,7 +1,7 @@
 // The shapes of the documents in each MongoDB collection (CONTRACT.md "MongoDB").
 // Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
-import type { SigningStatus } from '../../workflows/definitions';
+import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 
 export type SigningMethod = 'app' | 'otp';
 
@@ -16,7 +16,7 @@ export interface SignerState {
   /** Evrotrust's transactionID for this signer; null until the document was sent. */
   transactionId: string | null;
   /** Evrotrust's status name of this signer's transaction: pending, signed, rejected, expired, … */
-  status: string;
+  status: SignerStatus;
   rejectReason?: string | null;
   /** Why user/check/extended said this signer cannot sign (null: ready; absent: not checked). */
   readiness?: string | null;
@@ -49,6 +49,8 @@ export interface SigningDoc {
   finalizedAt: Date | null;
   signedDocuments: SignedDocumentRef[];
   workflowId: string;
+  /** The Evrotrust signature type the caller chose (e.g. PDF2); absent: the configured default. */
+  signatureType?: string;
 }
 
 /** `signing_people`: the personal data of a signing's signers, apart from everything that is read often. */
@@ -63,7 +65,24 @@ export interface TransactionDoc {
   signingId: string;
   workflowId: string;
   signerIndex: number;
+  /** The thread the transaction belongs to (null for OTP), so a later attempt can recover a send. */
+  threadId?: string | null;
   createdAt: Date;
+}
+
+/** `signing_references`: a `reference` / `Idempotency-Key`, claimed by the first request that used it. */
+export interface ReferenceDoc {
+  _id: string; // `reference:<ref>` or `idempotency-key:<key>`
+  signingId: string;
+  /** SHA-256 of the request it was first used with: the same key with another request is refused. */
+  fingerprint?: string;
+  createdAt: Date;
+}
+
+/** `send_attempts`: the one send of a signing, claimed right before the upload. */
+export interface SendAttemptDoc {
+  _id: string; // signing id
+  startedAt: Date;
 }
 
 /** `callback_tokens`: hashes of the per-signing capability tokens in `urlCallback`. */

@@ -6,10 +6,12 @@
 // writer after creation (its workflow's activities), and idempotency is an insert guarded by _id.
 import { createHash, randomBytes } from 'node:crypto';
 import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';
-import type { SigningStatus } from '../../workflows/definitions';
+import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 import { CALLBACK_TOKENS_COLLECTION, hashCallbackToken } from '../callbacks/tokens';
 import type {
   CallbackTokenDoc,
+  ReferenceDoc,
+  SendAttemptDoc,
   SignedDocumentRef,
   SignerPerson,
   SignerState,
@@ -29,8 +31,8 @@ export class SigningStore {
   readonly transactions: Collection<TransactionDoc>;
   readonly tokens: Collection<CallbackTokenDoc>;
   readonly events: Collection<SigningEventDoc>;
-  readonly references: Collection<{ _id: string; signingId: string; createdAt: Date }>;
-  readonly sendAttempts: Collection<{ _id: string; startedAt: Date }>;
+  readonly references: Collection<ReferenceDoc>;
+  readonly sendAttempts: Collection<SendAttemptDoc>;
   readonly sources: GridFSBucket;
   readonly documents: GridFSBucket;
 
@@ -71,9 +73,9 @@ export class SigningStore {
 
   // ---- the document to sign ----
 
+  /** Stores the document to sign; a retry after a crash mid-write clears what that write left. */
   async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
-    await deleteFileIfAny(this.sources, signingId);
-    await writeFile(this.sources, signingId, filename, content);
+    await putFileOnce(this.db, 'sources', signingId, filename, content);
   }
 
   async readSource(signingId: string): Promise<Uint8Array> {
@@ -82,7 +84,11 @@ export class SigningStore {
 
   // ---- sending ----
 
-  /** Claims the one send of a signing; false if a send was already attempted. */
+  /**
+   * Claims the one send of a signing, immediately before the upload (every read it needs is done
+   * first, so a store error before this point leaves nothing behind); false if a send was already
+   * attempted. An insert: atomic on FerretDB too.
+   */
   async claimSend(signingId: string): Promise<boolean> {
     try {
       await this.sendAttempts.insertOne({ _id: signingId, startedAt: new Date() });
@@ -91,6 +97,14 @@ export class SigningStore {
       if (isDuplicateKey(err)) return false;
       throw err;
     }
+  }
+
+  /** What an earlier attempt recorded of a send whose answer this attempt never saw. */
+  async sentBefore(signingId: string, signerCount: number): Promise<{ threadId: string | null; transactionIds: string[] } | undefined> {
+    const rows = await this.transactions.find({ signingId }).toArray();
+    if (rows.length !== signerCount) return undefined;
+    rows.sort((a, b) => a.signerIndex - b.signerIndex);
+    return { threadId: rows[0]?.threadId ?? null, transactionIds: rows.map((r) => r._id) };
   }
 
   /** Gives the claim back when Evrotrust certainly received nothing, so a retry may send. */
@@ -110,7 +124,7 @@ export class SigningStore {
     const now = new Date();
     for (const [signerIndex, tx] of transactionIds.entries()) {
       try {
-        await this.transactions.insertOne({ _id: tx, signingId, workflowId, signerIndex, createdAt: now });
+        await this.transactions.insertOne({ _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now });
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
       }
@@ -123,7 +137,7 @@ export class SigningStore {
   }
 
   /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing. */
-  async recordSignerStatus(signingId: string, transactionId: string, status: string, rejectReason: string | null): Promise<void> {
+  async recordSignerStatus(signingId: string, transactionId: string, status: SignerStatus, rejectReason: string | null): Promise<void> {
     await this.updateSigners(signingId, (s) => (s.transactionId === transactionId ? { ...s, status, rejectReason } : s));
   }
 
@@ -136,11 +150,13 @@ export class SigningStore {
 
   // ---- signed documents ----
 
-  /** Stores one signed file under a deterministic id; a retry finds it there and stores nothing. */
+  /**
+   * Stores one signed file under a deterministic id; a retry finds it there and stores nothing, and
+   * a retry after a crash mid-write first clears the chunks that write left.
+   */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
     const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
-    const existing = await this.documents.find({ _id: fileId as never }).toArray();
-    if (existing.length === 0) await writeFile(this.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
+    await putFileOnce(this.db, 'documents', fileId, ref.filename, content, { contentType: ref.contentType, signingId });
     const full: SignedDocumentRef = { ...ref, fileId };
     const signing = await this.get(signingId);
     if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
@@ -153,12 +169,25 @@ export class SigningStore {
     return readFile(this.documents, fileId);
   }
 
+  /**
+   * Deletes a signing that never got a workflow: its record, people, document and (if given) the
+   * reference it claimed. Order: the record first, so nothing sees a signing without its parts.
+   */
+  async discardUnstarted(signingId: string, referenceKey?: string): Promise<void> {
+    await this.signings.deleteOne({ _id: signingId, status: 'pending', threadId: null });
+    await this.people.deleteOne({ _id: signingId });
+    await this.events.deleteMany({ signingId });
+    const files = await this.sources.find({ _id: signingId as never }).toArray();
+    if (files.length > 0) await this.sources.delete(signingId as never);
+    if (referenceKey) await this.references.deleteOne({ _id: referenceKey, signingId });
+  }
+
   // ---- the end ----
 
   /** Moves the signing from pending to its final state, once; later calls change nothing. */
   async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failureReason: string | null }): Promise<SigningDoc | null> {
     const signing = await this.get(signingId);
-    if (!signing) throw new Error(`signing ${signingId} not found`);
+    if (!signing) return null;
     if (signing.status === 'pending') {
       await this.signings.updateOne(
         { _id: signingId, status: 'pending' },
@@ -172,9 +201,22 @@ export class SigningStore {
   }
 }
 
-async function writeFile(bucket: GridFSBucket, id: string, filename: string, content: Uint8Array, metadata?: Record<string, unknown>): Promise<void> {
+/**
+ * Writes a GridFS file under a fixed id, once. GridFS writes the `files` document after the last
+ * chunk, so an existing `files` document with the same digest means a complete earlier write;
+ * anything else under that id (chunks of a write that crashed, or another content) is removed first,
+ * so a retry never trips over the unique (files_id, n) index.
+ */
+async function putFileOnce(db: Db, bucketName: string, id: string, filename: string, content: Uint8Array, metadata: Record<string, unknown> = {}): Promise<void> {
+  const digest = sha256Hex(content);
+  const files = db.collection<{ _id: string; length: number; metadata?: { sha256?: string } }>(`${bucketName}.files`);
+  const existing = await files.findOne({ _id: id });
+  if (existing && existing.length === content.byteLength && existing.metadata?.sha256 === digest) return;
+  if (existing) await files.deleteOne({ _id: id });
+  await db.collection(`${bucketName}.chunks`).deleteMany({ files_id: id });
+  const bucket = new GridFSBucket(db, { bucketName });
   await new Promise<void>((resolve, reject) => {
-    const up = bucket.openUploadStreamWithId(id as never, filename, metadata ? { metadata } : {});
+    const up = bucket.openUploadStreamWithId(id as never, filename, { metadata: { ...metadata, sha256: digest } });
     up.once('error', reject);
     up.once('finish', () => resolve());
     up.end(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
@@ -185,9 +227,4 @@ async function readFile(bucket: GridFSBucket, id: string): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const chunk of bucket.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
   return new Uint8Array(Buffer.concat(chunks));
-}
-
-async function deleteFileIfAny(bucket: GridFSBucket, id: string): Promise<void> {
-  const found = await bucket.find({ _id: id as never }).toArray();
-  if (found.length > 0) await bucket.delete(id as never);
 }
