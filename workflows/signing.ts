@@ -157,7 +157,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
         log.warn('signing step failed; retrying', { signingId, step, code, attempt });
         const now = Date.now();
         if (now >= opts.until) return { ok: false, code, permanent: false, cause: err };
-        const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt, 20), opts.until - now);
+        const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempt - 1, 20), opts.until - now);
         if (opts.interrupt) {
           if (await condition(opts.interrupt, delay)) return { ok: false, code, permanent: false, cause: err };
         } else {

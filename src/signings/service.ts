@@ -29,6 +29,8 @@ export interface SigningServiceOptions {
   pollIntervalMs: number;
   /** Wait after expiry for Evrotrust's own verdict before we expire the signing ourselves (default 1 min). */
   expiryGraceMs?: number;
+  /** How long starting a workflow may take before the start is given up (default 10 s). */
+  startTimeoutMs?: number;
   /** How long a `reference` replay waits for the first request to create its signing (default 15 s). */
   referenceWaitMs?: number;
   processingRecheckMs?: number;
@@ -234,7 +236,10 @@ export class SigningService {
   /** Starts the signing's workflow unless a run is going; a pending signing whose run ended gets a new one. */
   async ensureWorkflow(doc: SigningDoc): Promise<void> {
     if (doc.status !== 'pending') return;
-    await this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, { ...this.startOptions(doc), args: [this.workflowInput(doc)] });
+    // Bounded, so an unreachable Temporal answers the caller (503) within seconds, not minutes.
+    await this.opts.temporal.withDeadline(Date.now() + (this.opts.startTimeoutMs ?? 10_000), () =>
+      this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, { ...this.startOptions(doc), args: [this.workflowInput(doc)] }),
+    );
   }
 
   async get(id: string): Promise<SigningResponse> {

@@ -178,8 +178,9 @@ describe('business HTTP API /v1/signings', () => {
 
     it('idempotency by header: the same Idempotency-Key gives the same signing (202, then 200 replayed)', async () => {
       const key = `order-${randomUUID()}`;
-      const first = await call({ method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': key }, payload: body() });
-      const second = await call({ method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': `"${key}"` }, payload: body() });
+      const payload = body();
+      const first = await call({ method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': key }, payload });
+      const second = await call({ method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': `"${key}"` }, payload });
       assert.equal(first.statusCode, 202);
       assert.equal(second.statusCode, 200, 'a repeat is answered 200');
       assert.equal(second.json<{ id: string }>().id, first.json<{ id: string }>().id);
@@ -196,12 +197,15 @@ describe('business HTTP API /v1/signings', () => {
 
     it('idempotency by reference: the same reference gives the same signing, and only one is stored', async () => {
       const reference = `invoice-${randomUUID()}`;
-      const first = await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) });
-      const second = await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) });
+      const payload = body({ reference });
+      const first = await call({ method: 'POST', url: '/v1/signings', payload });
+      const second = await call({ method: 'POST', url: '/v1/signings', payload });
       assert.equal(first.statusCode, 202);
       assert.equal(second.statusCode, 200);
       const id = first.json<{ id: string }>().id;
       assert.equal(second.json<{ id: string }>().id, id);
+      // The same reference with another document is refused, not merged into the first signing.
+      assertError(await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) }), 409, 'reference-conflict', /different request/);
       assert.equal(await env.service.store.signings.countDocuments({ reference }), 1);
       assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ reference: string }>().reference, reference);
       await sentTransactions(env, id);

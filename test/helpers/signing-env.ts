@@ -18,6 +18,7 @@ import { registerCallbacks } from '../../src/http/callbacks';
 import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/metrics';
 import type { FastifyInstance } from 'fastify';
+import type { Db } from 'mongodb';
 
 export interface SigningEnv {
   sim: Simulator;
@@ -42,6 +43,11 @@ export interface SigningEnvOptions {
   pollIntervalMs?: number;
   expiryGraceMs?: number;
   continueAsNewAfterEvents?: number;
+  /** Wraps the database the activities / the service use (e.g. to inject store faults). */
+  activityDb?: (db: Db) => Db;
+  serviceDb?: (db: Db) => Db;
+  /** How long a `reference` replay waits for its signing (default 15 s). */
+  referenceWaitMs?: number;
 }
 
 export const SIGNER_A = { identificationNumber: '7501010010' };
@@ -77,7 +83,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     env.privateKeyPem = keys.privateKeyPem;
     const evrotrust = createEvrotrustClient({ baseUrl: env.sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: keys.publicKeyPem, timeoutMs: 5000 });
     const activities = createActivities({
-      db: env.mongo.db,
+      db: options.activityDb ? options.activityDb(env.mongo.db) : env.mongo.db,
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl,
@@ -88,7 +94,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       env.worker = await startTestWorker(activities, env.worker.taskQueue);
     };
     env.service = new SigningService({
-      db: env.mongo.db,
+      db: options.serviceDb ? options.serviceDb(env.mongo.db) : env.mongo.db,
       temporal: env.temporal,
       taskQueue: env.worker.taskQueue,
       defaultExpiryMs: 60_000,
@@ -96,6 +102,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       expiryGraceMs: options.expiryGraceMs ?? 1000,
       processingRecheckMs: 150,
       continueAsNewAfterEvents: options.continueAsNewAfterEvents,
+      ...(options.referenceWaitMs !== undefined ? { referenceWaitMs: options.referenceWaitMs } : {}),
     });
   });
   after(async () => {

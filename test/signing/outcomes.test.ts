@@ -158,8 +158,9 @@ describe('signingWorkflow outcomes (polling)', () => {
 
   it('the same reference twice returns the same signing', async () => {
     const reference = `order-${Math.random()}`;
-    const first = await env.service.start(body({ reference }));
-    const second = await env.service.start(body({ reference }));
+    const request = body({ reference });
+    const first = await env.service.start(request);
+    const second = await env.service.start(request);
     assert.equal(second.id, first.id);
     assert.equal(second.created, false);
     await env.service.withdraw(first.id);
