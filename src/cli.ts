@@ -20,6 +20,7 @@ Commands:
       --method app|otp       how the signer signs (default app)
       --expires <3d>         how long the request lives at Evrotrust (default SIGNING_DEFAULT_EXPIRY)
       --reference <text>     your reference; the same reference again returns the same signing
+      --signature-type <t>   Evrotrust signature type: PDF1, PDF2 (PAdES baseline / long-term), XML1, XML2, CAD1, CAD2
       --idempotency-key <k>  like --reference, without storing a reference on the signing
       --description <text>   shown to the signer
       --filename <name>      the document's name (default: the file's own name)
@@ -93,6 +94,8 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
     ...(method ? { method } : {}),
     ...(str(values.expires) ? { expiresIn: str(values.expires) } : {}),
     ...(str(values.reference) ? { reference: str(values.reference) } : {}),
+    // Checked with the rest of the request by the service's schema (a clear message names the choices).
+    ...(str(values['signature-type']) ? { signatureType: str(values['signature-type']) as StartRequest['signatureType'] } : {}),
   };
   const idempotencyKey = str(values['idempotency-key']);
   return { request, ...(idempotencyKey ? { idempotencyKey } : {}) };
@@ -129,6 +132,7 @@ const COMMANDS: Record<string, Command> = {
       method: { type: 'string' },
       expires: { type: 'string' },
       reference: { type: 'string' },
+      'signature-type': { type: 'string' },
       'idempotency-key': { type: 'string' },
       description: { type: 'string' },
       filename: { type: 'string' },

@@ -43,6 +43,7 @@ export interface SigningResponse {
   status: SigningStatus;
   method: 'app' | 'otp';
   reference?: string;
+  signatureType?: string;
   signers: { transactionId: string | null; status: string; rejectReason?: string; readiness?: string }[];
   threadId?: string;
   rejectReason?: string;
@@ -68,6 +69,7 @@ export function toResponse(doc: SigningDoc): SigningResponse {
     status: doc.status,
     method: doc.method,
     ...(doc.reference ? { reference: doc.reference } : {}),
+    ...(doc.signatureType ? { signatureType: doc.signatureType } : {}),
     signers: doc.signers.map((s) => ({
       transactionId: s.transactionId,
       status: s.status,
