@@ -31,18 +31,6 @@ function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isR
   return null;
 }
 
-/** Retries a store write a few times (about 15 s in all) before letting the error through. */
-async function persist(write: () => Promise<void>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-    }
-  }
-}
-
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
