@@ -114,7 +114,7 @@ describe('callback relay under failures', () => {
             maxInFlight = Math.max(maxInFlight, inFlight);
             await gate;
             inFlight -= 1;
-            signalled.add(payload.callbackId);
+            if (payload.callbackId) signalled.add(payload.callbackId);
           },
         }),
       },
