@@ -6,21 +6,32 @@
 // is unreachable, the callback stays pending and is retried with exponential backoff; once the
 // signing is final or its workflow closed there is nothing left to tell, and retries stop.
 //
-// Two paths feed it: deliverSoon() right after the HTTP handler stored a callback (the answer does
-// not wait), and a periodic sweep over the due entries of `callback_queue` (see store/callbacks.ts).
-// Several service processes may each run a relay on the same store: a sweep claims an entry with a
-// unique insert (atomic on FerretDB too) and pushes its due time one lease into the future. A
-// duplicate signal can still happen — a lease that ran out while its holder was still busy (a signal
-// slower than the lease), or the immediate attempt of the receiving process racing a sweep after a
-// lease ran out — and is harmless by design: the workflow ignores a repeated callback.
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+// Design: at-least-once, with the `callback_queue` entry (same `_id` as the callback) as the only
+// delivery state. No claims and no leases: every sweep reads the due entries (oldest due first,
+// bounded) and tries each; success deletes the entry, a retry moves its due time on by the backoff,
+// a stop deletes it; each outcome is written to the record first. Whatever crashes wherever, the
+// entry is still there and due, so some later sweep tries again — nothing can strand a callback.
+// The price is a possible duplicate signal (two processes sweeping at once, a crash after the signal
+// and before the record update), which the workflow ignores by design; the claims and leases that
+// avoided duplicates were what could strand one (a crash between the claim insert and the lease
+// update), and FerretDB's non-atomic conditional updates rule out a cheaper lock.
+//
+// deliverSoon() gives a freshly stored callback an immediate attempt; its entry is due only after
+// headStartMs, so sweeps (here or in other processes) normally leave it to that attempt, and an
+// attempt a sweep starts first moves its entry's due time the same way (a plain update, not a claim:
+// it only makes duplicates rare, and a crash just leaves the entry due a little later). Memory is
+// bounded: at most maxInMemory callbacks are waiting or in flight here; beyond that deliverSoon()
+// and sweeps leave them in the store, and a later sweep takes them.
+//
+// Unknown transactionIDs are bounded too: retried for giveUpUnknownAfterMs after receipt (1 h), at
+// most maxUnknownPending of them at once (the oldest beyond that are given up), and the records of
+// those given up are deleted after unknownRetentionMs (7 days) or beyond the newest maxUnknownKept.
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { evrotrustCallbackSignal, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 import type { SigningDoc, TransactionDoc } from '../store/documents';
-import { CallbackInbox, type CallbackDoc, type StoppedState } from '../store/callbacks';
+import { CallbackInbox, type CallbackDoc, type CallbackQueueDoc, type StoppedState } from '../store/callbacks';
 import type { ServiceMetrics } from '../metrics';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 
@@ -44,11 +55,14 @@ export interface CallbackRelayOptions {
   retryBaseMs?: number;
   /** Longest retry delay (default 5 min). */
   retryMaxMs?: number;
-  /** How long a claimed callback is left to its claimer before another process may take it (default 60 s). */
-  leaseMs?: number;
+  /**
+   * How long sweeps leave a freshly stored callback to the immediate attempt of the process that
+   * received it (default 10 s). Only a duplicate signal depends on it, never a delivery.
+   */
+  headStartMs?: number;
   /** Upper bound for one signal call (default 10 s). */
   signalTimeoutMs?: number;
-  /** Callbacks claimed per sweep (default 100). */
+  /** Due entries read per sweep (default 100). */
   batchSize?: number;
   /**
    * Deliveries in flight at once in this process (default 4). Low on purpose: on FerretDB every
@@ -56,10 +70,18 @@ export interface CallbackRelayOptions {
    * measured p99 acknowledgement 1.8 s with 4, 4.5 s with 16, under 1,000 callbacks 50 at a time).
    */
   concurrency?: number;
-  /** A transactionID still unknown this long after receipt is given up (default 7 days). */
+  /** Callbacks held in memory (waiting or in flight) at most (default 1,000); the rest wait in the store. */
+  maxInMemory?: number;
+  /** A transactionID still unknown this long after receipt is given up (default 1 h). */
   giveUpUnknownAfterMs?: number;
-  /** Names this process in `claimedBy` (default host:pid:random). */
-  owner?: string;
+  /** Callbacks for unknown transactionIDs retried at once at most (default 1,000); the oldest beyond are given up. */
+  maxUnknownPending?: number;
+  /** Records of callbacks given up as unknown-transaction are deleted this long after (default 7 days). */
+  unknownRetentionMs?: number;
+  /** …and beyond the newest this many (default 10,000). */
+  maxUnknownKept?: number;
+  /** How often to prune those records (default 1 h; it scans `callbacks` on FerretDB). */
+  pruneIntervalMs?: number;
   /** A queue entry whose record is still missing after this long is dropped (default 10 min). */
   orphanGraceMs?: number;
   /**
@@ -72,13 +94,16 @@ export interface CallbackRelayOptions {
 /** What the HTTP side needs: hand over a freshly stored callback for an immediate attempt. */
 export interface CallbackDeliverer {
   /** The stored callback's first `nextAttemptAt` is this far ahead, so sweeps leave it to us meanwhile. */
-  readonly leaseMs: number;
+  readonly headStartMs: number;
+  /** Tries it soon if there is room in memory; otherwise (or if this process dies) a sweep does. */
   deliverSoon(doc: CallbackDoc): void;
 }
 
 export interface CallbackRelay extends CallbackDeliverer {
-  /** Claims due queue entries and delivers their callbacks; resolves with how many were claimed. */
+  /** Takes due queue entries (as many as memory allows) for delivery; resolves with how many it took. */
   sweep(): Promise<number>;
+  /** Callbacks this process holds in memory: waiting for a delivery slot or in flight. */
+  inMemory(): number;
   /** Resolves once nothing is queued or in flight in this process (for tests and shutdown). */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -86,8 +111,11 @@ export interface CallbackRelay extends CallbackDeliverer {
 
 type Outcome =
   | { kind: 'delivered'; signingId: string }
-  | { kind: 'retry'; reason: string; signingId: string | null }
+  | { kind: 'retry'; reason: string; signingId: string | null; unknownTransaction: boolean }
   | { kind: 'stop'; state: StoppedState; reason: string; signingId: string | null };
+
+/** A callback to try: from deliverSoon() with its record, or from a sweep with its queue entry. */
+type Job = { id: string; doc: CallbackDoc; entry?: undefined } | { id: string; doc?: undefined; entry: CallbackQueueDoc };
 
 /** The first line of an error's message: Temporal and driver messages can be long. */
 function brief(err: unknown): string {
@@ -96,30 +124,31 @@ function brief(err: unknown): string {
 }
 
 class Relay implements CallbackRelay {
-  readonly leaseMs: number;
+  readonly headStartMs: number;
   private readonly inbox: CallbackInbox;
   private readonly transactions;
   private readonly signings;
   private readonly metrics: CallbackMetrics | undefined;
   private readonly log: RelayLogger;
-  private readonly owner: string;
-  /** Callbacks waiting for a delivery slot in this process, with the claim (sweeps) they hold. */
-  private readonly waiting: { doc: CallbackDoc; claimId?: string }[] = [];
-  private readonly queued = new Set<string>();
+  private readonly maxInMemory: number;
+  private readonly waiting: Job[] = [];
+  /** Ids waiting or in flight here: one attempt per callback at a time in this process. */
+  private readonly held = new Set<string>();
   private readonly active = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
+  private lastPruneAt = -Infinity;
   private stopped = false;
 
   constructor(private readonly opts: CallbackRelayOptions) {
-    this.leaseMs = opts.leaseMs ?? 60_000;
+    this.headStartMs = opts.headStartMs ?? 10_000;
+    this.maxInMemory = Math.max(1, opts.maxInMemory ?? 1000);
     this.inbox = new CallbackInbox(opts.db);
     this.transactions = opts.db.collection<TransactionDoc>('transactions');
     this.signings = opts.db.collection<SigningDoc>('signings');
     this.metrics = opts.metrics ? callbackMetrics(opts.metrics) : undefined;
     this.log = opts.logger ?? silent;
-    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   }
 
   start(): void {
@@ -131,6 +160,7 @@ class Relay implements CallbackRelay {
     }
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
+      // A store error is logged and the sweep runs again next interval: nothing was taken from the store.
       await this.sweep().catch((err: unknown) => this.log.warn({ err: brief(err) }, 'callback relay: sweep failed; will try again'));
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.sweepIntervalMs ?? 5000);
     };
@@ -138,7 +168,13 @@ class Relay implements CallbackRelay {
   }
 
   deliverSoon(doc: CallbackDoc): void {
-    this.enqueue(doc);
+    if (!this.enqueue({ id: doc._id, doc }) && !this.stopped && !this.held.has(doc._id)) {
+      this.log.debug({ callbackId: doc._id.slice(0, 12), inMemory: this.held.size }, 'callback relay: memory bound reached; a sweep will deliver it');
+    }
+  }
+
+  inMemory(): number {
+    return this.held.size;
   }
 
   sweep(): Promise<number> {
@@ -150,27 +186,33 @@ class Relay implements CallbackRelay {
   private async sweepOnce(): Promise<number> {
     if (this.stopped) return 0;
     const now = new Date();
-    const room = (this.opts.batchSize ?? 100) - this.waiting.length;
-    let claimed = 0;
-    if (room > 0) {
-      const orphanGraceMs = this.opts.orphanGraceMs ?? 600_000;
-      for (const { entry, doc, claimId } of await this.inbox.claimDue(now, room, this.leaseMs, this.owner)) {
-        claimed += 1;
-        if (doc !== null && doc.deliveryState === 'pending') {
-          if (!this.enqueue(doc, claimId)) await this.inbox.releaseClaim(claimId);
-          continue;
-        }
-        if (doc !== null) {
-          await this.inbox.dequeue(entry._id); // a repeat of a settled callback: nothing to send
-        } else if (now.getTime() - entry.enqueuedAt.getTime() > orphanGraceMs) {
-          // The record's insert failed (the caller got 503); it cannot arrive any more.
-          await this.inbox.dequeue(entry._id);
-        } // else the record may still be on its way: the lease brings the entry back
-        await this.inbox.releaseClaim(claimId);
+    let taken = 0;
+    if (this.held.size < this.maxInMemory) {
+      // Entries held here already are skipped (their attempt is under way), the rest taken while there is room.
+      for (const entry of await this.inbox.due(now, this.opts.batchSize ?? 100)) {
+        if (this.held.size >= this.maxInMemory) break;
+        if (this.enqueue({ id: entry._id, entry })) taken += 1;
       }
     }
+    await this.capUnknown(now);
+    if (now.getTime() - this.lastPruneAt >= (this.opts.pruneIntervalMs ?? 3_600_000)) {
+      this.lastPruneAt = now.getTime();
+      const pruned = await this.inbox.pruneUnknown(new Date(now.getTime() - (this.opts.unknownRetentionMs ?? 7 * 86_400_000)), this.opts.maxUnknownKept ?? 10_000);
+      if (pruned > 0) this.log.info({ pruned }, 'callback relay: records of callbacks for unknown transactionIDs pruned');
+    }
     if (this.metrics) this.metrics.undelivered.set(await this.inbox.countUndelivered());
-    return claimed;
+    return taken;
+  }
+
+  /** Gives up the oldest callbacks for unknown transactionIDs beyond maxUnknownPending. */
+  private async capUnknown(now: Date): Promise<void> {
+    const cap = this.opts.maxUnknownPending ?? 1000;
+    for (const entry of await this.inbox.unknownBeyondCap(cap)) {
+      if (this.held.has(entry._id)) continue; // its attempt here decides; the next sweep looks again
+      await this.inbox.markStopped(entry._id, 'unknown-transaction', now, `given up: more than ${cap} callbacks for unknown transactionIDs were waiting (cap)`, null, false);
+      this.metrics?.deliveries.inc({ result: 'unknown-transaction' });
+      this.log.warn({ callbackId: entry._id.slice(0, 12), cap }, 'callback not delivered; given up: too many callbacks for unknown transactionIDs waiting');
+    }
   }
 
   idle(): Promise<void> {
@@ -181,21 +223,18 @@ class Relay implements CallbackRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    // Waiting callbacks stay leased until the lease runs out; then any relay takes them again.
-    for (const { doc, claimId } of this.waiting.splice(0)) {
-      this.queued.delete(doc._id);
-      if (claimId) await this.inbox.releaseClaim(claimId).catch(() => undefined);
-    }
+    // Waiting callbacks simply stay in the store, due: any relay takes them later.
+    for (const job of this.waiting.splice(0)) this.held.delete(job.id);
     await this.sweeping?.catch(() => undefined);
     await Promise.allSettled([...this.active]);
     this.notifyIdle();
   }
 
-  /** False when the callback is already being handled here (or the relay stopped). */
-  private enqueue(doc: CallbackDoc, claimId?: string): boolean {
-    if (this.stopped || this.queued.has(doc._id)) return false;
-    this.queued.add(doc._id);
-    this.waiting.push({ doc, claimId });
+  /** False when the callback is already held here, memory is full, or the relay stopped. */
+  private enqueue(job: Job): boolean {
+    if (this.stopped || this.held.has(job.id) || this.held.size >= this.maxInMemory) return false;
+    this.held.add(job.id);
+    this.waiting.push(job);
     this.pump();
     return true;
   }
@@ -203,10 +242,10 @@ class Relay implements CallbackRelay {
   private pump(): void {
     const limit = this.opts.concurrency ?? 4;
     while (!this.stopped && this.active.size < limit && this.waiting.length > 0) {
-      const { doc, claimId } = this.waiting.shift() as { doc: CallbackDoc; claimId?: string };
-      const run: Promise<void> = this.attempt(doc, claimId).finally(() => {
+      const job = this.waiting.shift() as Job;
+      const run: Promise<void> = this.attempt(job).finally(() => {
         this.active.delete(run);
-        this.queued.delete(doc._id);
+        this.held.delete(job.id);
         this.pump();
         this.notifyIdle();
       });
@@ -221,14 +260,48 @@ class Relay implements CallbackRelay {
     for (const w of waiters) w();
   }
 
-  private async attempt(doc: CallbackDoc, claimId: string | undefined): Promise<void> {
+  /** The record to deliver from, or null when there is nothing to deliver (handled here). */
+  private async pendingRecord(job: Job, at: Date): Promise<CallbackDoc | null> {
+    if (job.doc) return job.doc;
+    // Not a claim, only a courtesy: other relays' sweeps leave the entry alone while this attempt
+    // runs. It cannot strand anything — the entry stays queued and comes due again by itself.
+    await this.inbox.postpone(job.id, new Date(at.getTime() + this.headStartMs));
+    const doc = await this.inbox.get(job.id);
+    if (doc === null) {
+      const orphanGraceMs = this.opts.orphanGraceMs ?? 600_000;
+      if (at.getTime() - job.entry.enqueuedAt.getTime() > orphanGraceMs) {
+        // The record's insert failed (the caller got 503); it cannot arrive any more.
+        await this.inbox.dequeue(job.id);
+      } else {
+        // It may still be on its way: look again later, without holding the head of the queue.
+        await this.inbox.postpone(job.id, new Date(at.getTime() + Math.min(this.opts.retryMaxMs ?? 300_000, 30_000)));
+      }
+      return null;
+    }
+    if (doc.deliveryState !== 'pending') {
+      await this.inbox.dequeue(job.id); // settled (by another relay, or a repeat's entry): nothing to send
+      return null;
+    }
+    return doc;
+  }
+
+  private async attempt(job: Job): Promise<void> {
     const at = new Date();
+    let doc: CallbackDoc | null;
+    try {
+      doc = await this.pendingRecord(job, at);
+    } catch (err) {
+      // The entry is untouched and still due: a later sweep tries again.
+      this.log.warn({ callbackId: job.id.slice(0, 12), err: brief(err) }, 'callback relay: could not read the callback; will try again');
+      return;
+    }
+    if (doc === null) return;
     let outcome: Outcome;
     try {
       outcome = await this.deliver(doc, at);
     } catch (err) {
       // The store failed us while looking things up: keep the callback pending.
-      outcome = { kind: 'retry', reason: `store: ${brief(err)}`, signingId: doc.signingId };
+      outcome = { kind: 'retry', reason: `store: ${brief(err)}`, signingId: doc.signingId, unknownTransaction: false };
     }
     const ctx = { callbackId: doc._id.slice(0, 12), transactionID: doc.transactionID, status: doc.status, attempt: doc.attempts + 1 };
     try {
@@ -250,23 +323,20 @@ class Relay implements CallbackRelay {
           return;
         case 'retry': {
           const delay = this.backoff(doc.attempts);
-          await this.inbox.scheduleRetry(doc._id, at, new Date(at.getTime() + delay), outcome.reason, outcome.signingId);
+          await this.inbox.scheduleRetry(doc._id, at, new Date(at.getTime() + delay), outcome.reason, outcome.signingId, outcome.unknownTransaction);
           this.metrics?.deliveries.inc({ result: 'retry' });
           this.log.warn({ ...ctx, retryInMs: delay, reason: outcome.reason }, 'callback not delivered yet; will retry');
           return;
         }
       }
     } catch (err) {
-      // Not recorded: the entry stays leased until the lease ends, then it is tried again
+      // Not recorded: the entry is still due (or due after its head start), so it is tried again
       // (a repeated signal is harmless).
       this.log.warn({ ...ctx, err: brief(err) }, 'callback relay: could not record the delivery outcome');
-    } finally {
-      // The entry has moved on (rescheduled, removed, or leased to a later time): the turn is over.
-      if (claimId) await this.inbox.releaseClaim(claimId).catch(() => undefined);
     }
   }
 
-  /** Exponential backoff with jitter (±25 %), capped. */
+/** Exponential backoff with jitter (±25 %), capped. */
   private backoff(previousAttempts: number): number {
     const base = this.opts.retryBaseMs ?? 1000;
     const max = this.opts.retryMaxMs ?? 300_000;
@@ -278,10 +348,10 @@ class Relay implements CallbackRelay {
     const tx = await this.transactions.findOne({ _id: doc.transactionID });
     if (!tx) {
       const waited = at.getTime() - doc.receivedAt.getTime();
-      if (waited > (this.opts.giveUpUnknownAfterMs ?? 7 * 86_400_000)) {
+      if (waited > (this.opts.giveUpUnknownAfterMs ?? 3_600_000)) {
         return { kind: 'stop', state: 'unknown-transaction', reason: `transactionID unknown after ${Math.round(waited / 1000)} s`, signingId: null };
       }
-      return { kind: 'retry', reason: 'transactionID not registered (yet)', signingId: null };
+      return { kind: 'retry', reason: 'transactionID not registered (yet)', signingId: null, unknownTransaction: true };
     }
     const signingId = tx.signingId;
     if (doc.tokenSigningId !== null && doc.tokenSigningId !== signingId) {
@@ -302,7 +372,7 @@ class Relay implements CallbackRelay {
     } catch (err) {
       // Not found = the workflow has completed (or never existed): nothing will ever take the signal.
       if (err instanceof WorkflowNotFoundError) return { kind: 'stop', state: 'workflow-closed', reason: brief(err), signingId };
-      return { kind: 'retry', reason: `temporal: ${brief(err)}`, signingId };
+      return { kind: 'retry', reason: `temporal: ${brief(err)}`, signingId, unknownTransaction: false };
     }
     return { kind: 'delivered', signingId };
   }

@@ -6,9 +6,11 @@
 // updates (STACK.md). Afterwards only the relay writes it: delivery state, attempts, last error.
 //
 // `callback_queue`: one small document per callback still to be delivered, same `_id`, removed once
-// the callback is delivered or given up. The relay's sweep reads only this collection: FerretDB 1.24
+// the callback is delivered or given up. It is the relay's only delivery state (no claims, no
+// leases: see src/callbacks/relay.ts). The relay's sweep reads only this collection: FerretDB 1.24
 // answers queries on fields other than `_id` by scanning the collection (measured: ~1.6 s for 30,000
 // callbacks), so a sweep over `callbacks` itself would slow down with every callback ever received.
+// (`callback_claims`, the claims of earlier versions, is no longer read or written.)
 //
 // Order of writes for a new callback, with no transactions: the queue entry first, then the record.
 // So a stored record always had a queue entry; a queue entry whose record never came (the insert
@@ -19,14 +21,14 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
 
 export const CALLBACKS_COLLECTION = 'callbacks';
 export const CALLBACK_QUEUE_COLLECTION = 'callback_queue';
-export const CALLBACK_CLAIMS_COLLECTION = 'callback_claims';
 
 /**
  * pending: to be delivered (again);
  * delivered: the workflow was signalled;
  * signing-final / workflow-closed: nothing left to tell, retries stopped;
  * token-mismatch: came on a capability URL of another signing than its transaction's;
- * unknown-transaction: the transactionID never became known within the give-up time.
+ * unknown-transaction: the transactionID did not become known within the give-up time, or too many
+ *   callbacks for unknown transactionIDs were waiting (the oldest go first); pruned after a retention time.
  */
 export type DeliveryState = 'pending' | 'delivered' | 'signing-final' | 'workflow-closed' | 'token-mismatch' | 'unknown-transaction';
 export type StoppedState = Exclude<DeliveryState, 'pending' | 'delivered'>;
@@ -65,18 +67,11 @@ export interface CallbackDoc {
 /** `callback_queue`: a callback still to be delivered. */
 export interface CallbackQueueDoc {
   _id: string;
-  /** Due time; a claim pushes it one lease into the future, so other relays leave it alone meanwhile. */
+  /** When any relay should try it (next); moved on by every attempt. */
   nextAttemptAt: Date;
   enqueuedAt: Date;
-  claimedBy: string | null;
-}
-
-/** `callback_claims`: one relay's turn at a queue entry (`<callback id>@<due time ms>`), while it runs. */
-export interface CallbackClaimDoc {
-  _id: string;
-  callbackId: string;
-  owner: string;
-  at: Date;
+  /** Set once an attempt found the transactionID unknown: these are capped (relay's maxUnknownPending). */
+  unknownTransaction?: boolean;
 }
 
 export interface NewCallback {
@@ -90,7 +85,7 @@ export interface NewCallback {
   sourceAddress: string;
   peerAddress: string;
   receivedAt: Date;
-  /** When a sweep may pick it up; later than receivedAt when this process delivers it right away. */
+  /** When a sweep may pick it up; later than receivedAt when this process tries it right away. */
   nextAttemptAt: Date;
 }
 
@@ -149,24 +144,14 @@ export interface CallbackInboxOptions {
   timeoutMs?: number;
 }
 
-export interface ClaimedCallback {
-  entry: CallbackQueueDoc;
-  /** null when the record is missing (its insert failed or is still on its way). */
-  doc: CallbackDoc | null;
-  /** Release with releaseClaim() once the entry was rescheduled or removed. */
-  claimId: string;
-}
-
 export class CallbackInbox {
   readonly callbacks: Collection<CallbackDoc>;
   readonly queue: Collection<CallbackQueueDoc>;
-  readonly claims: Collection<CallbackClaimDoc>;
   private readonly timeoutMs: number;
 
   constructor(db: Db, options: CallbackInboxOptions = {}) {
     this.callbacks = db.collection<CallbackDoc>(CALLBACKS_COLLECTION);
     this.queue = db.collection<CallbackQueueDoc>(CALLBACK_QUEUE_COLLECTION);
-    this.claims = db.collection<CallbackClaimDoc>(CALLBACK_CLAIMS_COLLECTION);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -201,7 +186,7 @@ export class CallbackInbox {
       lastError: null,
     };
     const write = async (): Promise<boolean> => {
-      const queued = await insertIfAbsent(this.queue, { _id: doc._id, nextAttemptAt: input.nextAttemptAt, enqueuedAt: input.receivedAt, claimedBy: null });
+      const queued = await insertIfAbsent(this.queue, { _id: doc._id, nextAttemptAt: input.nextAttemptAt, enqueuedAt: input.receivedAt });
       const inserted = await insertIfAbsent(this.callbacks, doc);
       if (queued && !inserted) {
         // A repeat of a callback whose queue entry is gone: normally it is settled, and the entry we
@@ -225,36 +210,12 @@ export class CallbackInbox {
   }
 
   /**
-   * Claims up to `limit` due queue entries. A claim is an insert with a unique key — the entry's id
-   * and the due time it was seen with — so exactly one relay wins each turn, on FerretDB too (whose
-   * conditional updates are not atomic). The winner then pushes the due time one lease ahead: other
-   * relays skip the entry until the lease runs out (a crashed claimer's callbacks come back then).
+   * Up to `limit` due queue entries, the longest due first: an entry that keeps failing is pushed
+   * back by its backoff, so it cannot hold the head of the queue. Nothing is claimed — several relays
+   * may read the same entry and each deliver it, which the workflow ignores.
    */
-  async claimDue(now: Date, limit: number, leaseMs: number, owner: string): Promise<ClaimedCallback[]> {
-    const due = await this.queue.find({ nextAttemptAt: { $lte: now } }).sort({ nextAttemptAt: 1 }).limit(limit).toArray();
-    const leaseUntil = new Date(now.getTime() + leaseMs);
-    const claimed: ClaimedCallback[] = [];
-    for (const entry of due) {
-      const claimId = `${entry._id}@${entry.nextAttemptAt.getTime()}`;
-      if (!(await insertIfAbsent(this.claims, { _id: claimId, callbackId: entry._id, owner, at: now }))) continue;
-      // Another relay may have had this turn and finished it since we read the entry (its claim is
-      // released only after the entry moved on): then the turn is over.
-      const current = await this.queue.findOne({ _id: entry._id });
-      if (!current || current.nextAttemptAt.getTime() !== entry.nextAttemptAt.getTime()) {
-        await this.releaseClaim(claimId);
-        continue;
-      }
-      await this.queue.updateOne({ _id: entry._id }, { $set: { nextAttemptAt: leaseUntil, claimedBy: owner } });
-      // One read by _id each: FerretDB answers those without a scan, unlike $in.
-      const doc = await this.callbacks.findOne({ _id: entry._id });
-      claimed.push({ entry: { ...current, nextAttemptAt: leaseUntil, claimedBy: owner }, doc, claimId });
-    }
-    return claimed;
-  }
-
-  /** Ends a claim; call after the entry was updated or removed. */
-  async releaseClaim(claimId: string): Promise<void> {
-    await this.claims.deleteOne({ _id: claimId });
+  due(now: Date, limit: number): Promise<CallbackQueueDoc[]> {
+    return this.queue.find({ nextAttemptAt: { $lte: now } }).sort({ nextAttemptAt: 1 }).limit(limit).toArray();
   }
 
   async markDelivered(id: string, at: Date, signingId: string): Promise<void> {
@@ -268,18 +229,28 @@ export class CallbackInbox {
     await this.dequeue(id);
   }
 
-  /** Stops retrying: there is nothing (more) to deliver this callback to. */
-  async markStopped(id: string, state: StoppedState, at: Date, reason: string, signingId: string | null): Promise<void> {
+  /**
+   * Stops retrying: there is nothing (more) to deliver this callback to. Only a pending record is
+   * changed (a concurrent delivery wins); `attempted` false when no delivery was tried (the cap).
+   */
+  async markStopped(id: string, state: StoppedState, at: Date, reason: string, signingId: string | null, attempted = true): Promise<void> {
     await this.callbacks.updateOne(
-      { _id: id },
-      { $set: { deliveryState: state, signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: reason }, $inc: { attempts: 1 } },
+      { _id: id, deliveryState: 'pending' },
+      { $set: { deliveryState: state, signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: reason }, $inc: { attempts: attempted ? 1 : 0 } },
     );
     await this.dequeue(id);
   }
 
-  async scheduleRetry(id: string, at: Date, nextAttemptAt: Date, reason: string, signingId: string | null): Promise<void> {
-    await this.callbacks.updateOne({ _id: id }, { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } });
-    await this.queue.updateOne({ _id: id }, { $set: { nextAttemptAt, claimedBy: null } });
+  /** Record first, then the entry: a crash between the two only brings the attempt back early. */
+  async scheduleRetry(id: string, at: Date, nextAttemptAt: Date, reason: string, signingId: string | null, unknownTransaction: boolean): Promise<void> {
+    await this.callbacks.updateOne({ _id: id, deliveryState: 'pending' }, { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } });
+    // No upsert: an entry another relay removed meanwhile (delivered, given up) stays removed.
+    await this.queue.updateOne({ _id: id }, { $set: { nextAttemptAt, unknownTransaction } });
+  }
+
+  /** Moves an entry's due time without an attempt (a record that may still be on its way). */
+  async postpone(id: string, nextAttemptAt: Date): Promise<void> {
+    await this.queue.updateOne({ _id: id }, { $set: { nextAttemptAt } });
   }
 
   /** Removes a queue entry (its callback is settled, or its record never came). */
@@ -293,6 +264,33 @@ export class CallbackInbox {
   }
 
   /**
+   * The queued callbacks for unknown transactionIDs beyond the first `cap`, oldest first (those are
+   * given up). Counts only the queue, which holds just what is still to be delivered.
+   */
+  async unknownBeyondCap(cap: number): Promise<CallbackQueueDoc[]> {
+    const count = await this.queue.countDocuments({ unknownTransaction: true });
+    if (count <= cap) return [];
+    return this.queue.find({ unknownTransaction: true }).sort({ enqueuedAt: 1 }).limit(count - cap).toArray();
+  }
+
+  /**
+   * Deletes the records of callbacks given up as `unknown-transaction` longer than the retention
+   * ago, and beyond the newest `maxKept` of them. Scans `callbacks` on FerretDB: for a periodic
+   * job, not for every sweep. Returns how many records it deleted.
+   */
+  async pruneUnknown(givenUpBefore: Date, maxKept: number): Promise<number> {
+    const state: DeliveryState = 'unknown-transaction';
+    const expired = await this.callbacks.deleteMany({ deliveryState: state, lastAttemptAt: { $lt: givenUpBefore } });
+    let deleted = expired.deletedCount;
+    const kept = await this.callbacks.countDocuments({ deliveryState: state });
+    if (kept > maxKept) {
+      const oldest = await this.callbacks.find({ deliveryState: state }, { projection: { _id: 1 } }).sort({ receivedAt: 1 }).limit(kept - maxKept).toArray();
+      deleted += (await this.callbacks.deleteMany({ _id: { $in: oldest.map((d) => d._id) }, deliveryState: state })).deletedCount;
+    }
+    return deleted;
+  }
+
+  /**
    * Re-queues every pending record that lost its queue entry (only possible if a record insert
    * landed after its queue entry was already dropped as orphaned). Scans `callbacks` once: for the
    * relay's start, not for every sweep. Returns how many entries it created.
@@ -300,7 +298,7 @@ export class CallbackInbox {
   async requeuePending(now: Date): Promise<number> {
     let created = 0;
     for await (const { _id } of this.callbacks.find({ deliveryState: 'pending' }, { projection: { _id: 1 } })) {
-      if (await insertIfAbsent(this.queue, { _id, nextAttemptAt: now, enqueuedAt: now, claimedBy: null })) created += 1;
+      if (await insertIfAbsent(this.queue, { _id, nextAttemptAt: now, enqueuedAt: now })) created += 1;
     }
     return created;
   }

@@ -27,8 +27,10 @@ export async function ensureIndexes(db: Db): Promise<void> {
     db.collection('signing_events').createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
     db.collection('callbacks').createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
     db.collection('callbacks').createIndex({ transactionID: 1 }, { name: 'transactionID' }),
-    // The callback relay: due entries of its queue, and pending callbacks (checked once at start).
+    // The callback relay: due entries of its queue, its callbacks for unknown transactionIDs (capped,
+    // oldest first), and pending or given-up callbacks (requeued at start, pruned hourly).
     db.collection('callback_queue').createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' }),
+    db.collection('callback_queue').createIndex({ unknownTransaction: 1, enqueuedAt: 1 }, { name: 'unknownTransaction_enqueuedAt' }),
     db.collection('callbacks').createIndex({ deliveryState: 1 }, { name: 'deliveryState' }),
   ]);
 }

@@ -1,6 +1,7 @@
 // Outages, with server instances of this file's own (the shared ones are never stopped):
 // - Temporal stopped: callbacks are still answered 200 at once, and delivered after it is back;
-// - the store stopped: 503 (so Evrotrust retries), nothing stored; 200 again once it is back.
+// - the store stopped: 503 (so Evrotrust retries), nothing stored; 200 again once it is back; the
+//   relay's failing sweeps are logged and it delivers what was stored once the store is back.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, startFerretDb, startTemporal, type ManagedServer } from '../../scripts/lib/stack';
-import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
+import { startCallbackRelay, type CallbackRelay, type RelayLogger } from '../../src/callbacks';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
-import { testDatabase } from '../helpers/stack';
-import { callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, waitFor, type CallbackApp } from './helpers';
+import { CallbackInbox } from '../../src/store/callbacks';
+import { temporalClient, testDatabase } from '../helpers/stack';
+import { callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, waitFor, type CallbackApp } from './helpers';
 
 const PATH = '/evrotrust/callback/document/ready';
 
@@ -119,5 +121,32 @@ describe('the store stopped', () => {
     }, 'a 200 after the restart', 20_000, 200);
     assert.equal(retried.text, '');
     assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID: 'outage-1' }), 1);
+  });
+
+  it('the relay logs its failing sweeps while the store is down, and delivers what was stored once it is back', async () => {
+    const temporal = await temporalClient();
+    const warnings: string[] = [];
+    const logger: RelayLogger = { debug() {}, info() {}, warn: (_obj, msg) => void warnings.push(msg), error: (_obj, msg) => void warnings.push(msg) };
+    let relay: CallbackRelay | undefined;
+    const s = await fakeSigning(mongo.db, temporal.client);
+    try {
+      const { doc } = await new CallbackInbox(mongo.db).store({
+        transactionID: s.transactionId, status: 2, rejectReason: null, extra: {}, path: PATH, form: 'plain', tokenSigningId: null,
+        sourceAddress: '127.0.0.2', peerAddress: '127.0.0.2', receivedAt: new Date(), nextAttemptAt: new Date(),
+      });
+      await ferret.stop();
+      relay = startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, logger, sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 300 });
+      await waitFor(() => warnings.filter((w) => w.includes('sweep failed')).length >= 2, 'two failed sweeps logged', 20_000);
+      ferret = await startFerretDb({ port, logDir: dir, dataDir: join(dir, 'data') });
+      const d = await waitFor(async () => {
+        const x = await callbacksOf(mongo.db).findOne({ _id: doc._id });
+        return x?.delivered && x;
+      }, 'delivery once the store is back', 30_000, 100);
+      assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
+    } finally {
+      await relay?.stop();
+      await terminateQuietly(temporal.client, s.workflowId);
+      await temporal.close();
+    }
   });
 });

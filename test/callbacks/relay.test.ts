@@ -1,6 +1,7 @@
 // The relay, against the real dev server and FerretDB: delivery from the stored record, a callback
 // that arrives before its transaction is registered, signings already final, closed workflows,
 // give-up for transactions that never become known, and several relays sharing one inbox.
+// Crash leftovers, memory bounds and the unknown-transaction cap: relay-failures.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
@@ -63,7 +64,7 @@ describe('callback relay', () => {
   });
 
   it('delivers right after storing, without waiting for a sweep, and records the lag', async () => {
-    const slow = startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, sweepIntervalMs: 600_000, leaseMs: 600_000 });
+    const slow = startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, sweepIntervalMs: 600_000, headStartMs: 600_000 });
     const app = await startCallbackApp({ db: mongo.db, relay: slow });
     try {
       const s = await signing();
@@ -171,7 +172,7 @@ describe('callback relay', () => {
     }
   });
 
-  it('several relays on one inbox deliver everything, each callback once: a claim is a unique insert', async (t) => {
+  it('several relays on one inbox deliver everything, with no claims: a repeated signal is possible and harmless', async (t) => {
     const inbox = new CallbackInbox(mongo.db);
     const signings: FakeSigning[] = [];
     for (let i = 0; i < 12; i++) signings.push(await signing());
@@ -179,16 +180,16 @@ describe('callback relay', () => {
     const now = new Date();
     for (const s of signings) await inbox.store(newCallback(s.transactionId, now));
     // Three more relays, sweeping in step with each other and with the suite's one.
-    const relays = [1, 2, 3].map((n) => startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, ...FAST, owner: `relay-${n}` }));
+    const relays = [1, 2, 3].map(() => startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, ...FAST }));
     try {
-      await waitFor(async () => (await callbacksOf(mongo.db).countDocuments({ transactionID: { $in: signings.map((s) => s.transactionId) }, delivered: true })) === signings.length, 'all delivered', 20_000);
+      const ids = signings.map((s) => s.transactionId);
+      await waitFor(async () => (await callbacksOf(mongo.db).countDocuments({ transactionID: { $in: ids }, delivered: true })) === signings.length, 'all delivered', 20_000);
+      const docs = await callbacksOf(mongo.db).find({ transactionID: { $in: ids } }).toArray();
+      await waitFor(async () => (await queue().countDocuments({ _id: { $in: docs.map((d) => d._id) } })) === 0, 'every entry off the queue');
+      await Promise.all(relays.map((r) => r.idle()));
       const counts = await Promise.all(signings.map(async (s) => (await callbackSignals(temporal.client, s.workflowId)).length));
       t.diagnostic(`signals per callback: ${counts.join(' ')}`);
-      // A duplicate would need a lease (60 s) to run out while its holder is busy; none here.
-      assert.deepEqual(counts, signings.map(() => 1));
-      const docs = await callbacksOf(mongo.db).find({ transactionID: { $in: signings.map((s) => s.transactionId) } }).toArray();
-      assert.ok(docs.every((d) => d.attempts === 1), 'one attempt each');
-      await waitFor(async () => (await inbox.claims.countDocuments({})) === 0, 'every claim released');
+      assert.ok(counts.every((n) => n >= 1), 'each callback signalled at least once');
     } finally {
       await Promise.all(relays.map((r) => r.stop()));
     }
@@ -200,12 +201,12 @@ describe('callback relay', () => {
     const old = callbackId({ transactionID: 'orphan-old', status: 2, rejectReason: null, tokenSigningId: null });
     const now = new Date();
     await queue().insertMany([
-      { _id: young, nextAttemptAt: now, enqueuedAt: now, claimedBy: null },
-      { _id: old, nextAttemptAt: now, enqueuedAt: new Date(now.getTime() - 3_600_000), claimedBy: null },
+      { _id: young, nextAttemptAt: now, enqueuedAt: now },
+      { _id: old, nextAttemptAt: now, enqueuedAt: new Date(now.getTime() - 3_600_000) },
     ]);
     await waitFor(async () => (await queue().countDocuments({ _id: old })) === 0, 'the old orphan dropped');
     const kept = await queue().findOne({ _id: young });
-    assert.ok(kept && kept.nextAttemptAt > now, 'the young one is kept, leased: its record may still be on its way');
+    assert.ok(kept && kept.nextAttemptAt > now, 'the young one is kept, postponed: its record may still be on its way');
     await queue().deleteOne({ _id: young });
   });
 

@@ -154,8 +154,8 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
           sourceAddress: caller.address ?? caller.peer,
           peerAddress: caller.peer,
           receivedAt,
-          // With a relay here the first attempt is ours; sweeps elsewhere wait one lease for it.
-          nextAttemptAt: new Date(receivedAt.getTime() + (opts.relay?.leaseMs ?? 0)),
+          // With a relay here the first attempt is ours; sweeps wait its head start for it.
+          nextAttemptAt: new Date(receivedAt.getTime() + (opts.relay?.headStartMs ?? 0)),
         });
       } catch (err) {
         throw err instanceof CallbackStoreUnavailableError ? new StoreUnavailableError({ cause: err.cause ?? err }) : err;
