@@ -2,9 +2,10 @@
 //
 // Responses: tolerant where Evrotrust is known to be loose (ids as string or integer, flags as 0/1 or
 // booleans, null vs missing text), strict where a decision depends on the value.
-// Requests: structure plus the value lists the Swagger states outright (coverage, signInfo.type,
-// description length, the OTP phone pattern); identifier formats and file types stay with Evrotrust,
-// the authority, and its 4xx answers are mapped to typed errors. Facts: docs/evrotrust.md.
+// Requests: structure, plus the two rules that decide what we send (signInfo.type from the Swagger's
+// list, the OTP phone pattern "+[0-9]"). Other business rules (coverage values, description length,
+// identifier formats, file types) stay with Evrotrust, the authority; its 4xx answers are mapped to
+// typed errors. Facts: docs/evrotrust.md.
 import { z } from 'zod';
 
 // ---------- shared pieces ----------
@@ -140,8 +141,9 @@ export const signInfoSchema = z.object({ type: signatureTypeSchema, algorithm: n
 const documentBase = {
   filename: nonEmpty,
   content: z.instanceof(Uint8Array).refine((c) => c.byteLength > 0, { message: 'must not be empty' }),
-  description: z.string().max(4000, 'at most 4000 characters (Swagger /document/doc/online)'),
-  coverage: coverageSchema.optional(),
+  // Value rules (4000 characters, the coverage list) stay with Evrotrust, which answers 400/454.
+  description: z.string(),
+  coverage: z.number().int().nonnegative().optional(),
 };
 
 /**

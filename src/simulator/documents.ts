@@ -16,9 +16,15 @@ export type FileKind = (typeof FILE_KINDS)[number];
 
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
 
-/** The kind of an upload by its first bytes; undefined for an empty file (457). */
+const EXECUTABLE_MAGICS = [Buffer.from('MZ', 'latin1'), Buffer.from('\x7fELF', 'latin1')];
+
+/**
+ * The kind of an upload by its first bytes; undefined (457) for an empty file or a program
+ * (Windows MZ, ELF): the simulator's stand-in for Evrotrust's unpublished list of refused types.
+ */
 export function detectFileType(content: Uint8Array): FileKind | undefined {
   if (content.length === 0) return undefined;
+  if (EXECUTABLE_MAGICS.some((m) => content.length >= m.length && Buffer.from(content.subarray(0, m.length)).equals(m))) return undefined;
   if (content.length >= PDF_MAGIC.length && Buffer.from(content.subarray(0, PDF_MAGIC.length)).equals(PDF_MAGIC)) return 'pdf';
   // An XML declaration or a root element after an optional BOM and whitespace.
   const head = Buffer.from(content.subarray(0, 256)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
