@@ -252,3 +252,16 @@ export function errorForHttpStatus(
 export function isEvrotrustError(value: unknown): value is EvrotrustError {
   return value instanceof EvrotrustError;
 }
+
+/**
+ * True for the answers Evrotrust gives while a document is not visible yet: 443 from
+ * `/document/status` shortly after a create, and 443 or 438 from `/document/download` right after
+ * status 2 (DigitalSofia treats both as "still signing"; docs/evrotrust.md). The error stays a
+ * non-retryable typed error; callers that poll may read it as "not yet" and ask again later.
+ */
+export function isNotYetVisible(error: unknown): error is EvrotrustHttpError {
+  if (!(error instanceof EvrotrustHttpError)) return false;
+  if (error.endpoint === '/document/status') return error.httpStatus === 443;
+  if (error.endpoint === '/document/download') return error.httpStatus === 443 || error.httpStatus === 438;
+  return false;
+}

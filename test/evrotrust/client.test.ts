@@ -31,6 +31,7 @@ import {
   EvrotrustRateLimitError,
   EvrotrustRequestError,
   errorForHttpStatus,
+  isNotYetVisible,
   type EvrotrustEndpoint,
   type EvrotrustErrorCode,
 } from '../../src/evrotrust/errors';
@@ -270,6 +271,18 @@ describe('error mapping (errorForHttpStatus)', () => {
     expectError(errorForHttpStatus('/document/doc/offline/activate', 500), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
     expectError(errorForHttpStatus('/document/withdraw', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
     expectError(errorForHttpStatus('/document/doc/offline/activate/resend', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+  });
+
+  it('isNotYetVisible: 443 on status, 443/438 on download; nothing else', () => {
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 443, { transactionID: 't' })), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/download', 443)), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/download', 438)), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 438)), false);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/withdraw', 443)), false);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 500)), false);
+    assert.equal(isNotYetVisible(new Error('x')), false);
+    const e = errorForHttpStatus('/document/status', 443, { transactionID: 't' });
+    assert.deepEqual([e.code, e.httpStatus, e.retryable, e.transactionID], ['document-not-found', 443, false, 't'], 'retry semantics unchanged');
   });
 
   it('survives JSON and structuredClone with every decision field (for Temporal failure details)', () => {
