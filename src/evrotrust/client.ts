@@ -246,6 +246,14 @@ function isXml(file: { filename: string; contentType?: string }): boolean {
   return type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml');
 }
 
+/** `application/pdf` or `application/xml` when the first bytes say so, else undefined (the name decides). */
+export function sniffContentType(content: Uint8Array): string | undefined {
+  const head = Buffer.from(content.buffer, content.byteOffset, Math.min(content.byteLength, 256)).toString('latin1');
+  if (head.startsWith('%PDF-')) return 'application/pdf';
+  if (/^(\xef\xbb\xbf)?\s*<\?xml[\s?]/.test(head)) return 'application/xml';
+  return undefined;
+}
+
 /**
  * The `signInfo` for a file, by its content type (given, or from the file name's extension):
  * PDF → `pdfType`, XML → `xmlType`, anything else → `otherType` (CAD: "sign any file type"), as
@@ -550,8 +558,10 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     return { kind: 'json', text: asciiJson(value) };
   }
 
-  function signInfoBody(file: { filename: string }, override: { type: SignatureType; algorithm?: string | undefined } | undefined): { type: SignatureType; algorithm: string } {
-    const picked = signInfoFor(file, signing);
+  function signInfoBody(file: { filename: string; content: Uint8Array }, override: { type: SignatureType; algorithm?: string | undefined } | undefined): { type: SignatureType; algorithm: string } {
+    // The content decides when it is recognizable (a PDF named without ".pdf" is still a PDF).
+    const sniffed = sniffContentType(file.content);
+    const picked = signInfoFor(sniffed ? { filename: file.filename, contentType: sniffed } : file, signing);
     return override ? { type: override.type, algorithm: override.algorithm ?? signing.algorithm } : picked;
   }
 

@@ -13,8 +13,13 @@ import type { AddressInfo } from 'node:net';
 import { unzipSync } from 'fflate';
 import { authorizationHeader } from '../../src/evrotrust/auth';
 import {
+  asciiJson,
   createEvrotrustClient,
   matchTransactions,
+  pickIdentifier,
+  signInfoFor,
+  sniffContentType,
+  uploadFilename,
   type EvrotrustClient,
   type EvrotrustClientOptions,
   type EvrotrustLogger,
@@ -300,6 +305,49 @@ describe('error mapping (errorForHttpStatus)', () => {
       transactionID: 'tx-9',
     });
     assert.deepEqual(structuredClone(e.toJSON()), viaJson);
+  });
+});
+
+describe('request helpers', () => {
+  it('signInfoFor: PDF → pdfType, XML → xmlType, anything else → otherType; always the algorithm', () => {
+    assert.deepEqual(signInfoFor({ filename: 'a.PDF' }), { type: 'PDF2', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.xml' }), { type: 'XML1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a', contentType: 'text/xml; charset=utf-8' }), { type: 'XML1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.docx' }), { type: 'CAD1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.pdf' }, { pdfType: 'PDF1' }), { type: 'PDF1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'scan' }, { otherType: 'CAD2' }), { type: 'CAD2', algorithm: 'SHA256' });
+    assert.equal(sniffContentType(Buffer.from('%PDF-1.7 ...')), 'application/pdf');
+    assert.equal(sniffContentType(Buffer.from('<?xml version="1.0"?><a/>')), 'application/xml');
+    assert.equal(sniffContentType(Buffer.from('plain')), undefined);
+  });
+
+  it('pickIdentifier: ЕГН (with country when given) else phone else e-mail, exactly one', () => {
+    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, country: 'bg', phone: PHONE, email: EMAIL }), { identificationNumber: EGN_A, country: 'BG' });
+    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, phone: PHONE }), { identificationNumber: EGN_A });
+    assert.deepEqual(pickIdentifier({ phone: PHONE, email: EMAIL }), { phone: PHONE });
+    assert.deepEqual(pickIdentifier({ email: EMAIL, country: 'BG' }), { email: EMAIL }, 'country only qualifies an identificationNumber');
+  });
+
+  it('asciiJson: equivalent JSON in ASCII bytes, \\uXXXX for everything else (astral as surrogate pairs)', () => {
+    const value = { d: 'Договор № 5 — 😀', n: 1 };
+    const text = asciiJson(value);
+    assert.ok(/^[\x00-\x7f]*$/.test(text));
+    assert.deepEqual(JSON.parse(text), value);
+    assert.ok(text.includes('\\u0414') && text.includes('\\ud83d\\ude00'));
+    assert.equal(asciiJson({ a: 'plain' }), JSON.stringify({ a: 'plain' }), 'ASCII input is unchanged');
+  });
+
+  it('uploadFilename: ASCII, safe characters, at most 100 characters, extension kept', () => {
+    assert.equal(uploadFilename('Договор за наем №5.pdf'), 'Dogovor_za_naem_No5.pdf');
+    assert.equal(uploadFilename('résumé "final".PDF'), 'resume_final.PDF');
+    assert.equal(uploadFilename('C:\\Users\\x\\..\\a;b.docx'), 'a_b.docx');
+    assert.equal(uploadFilename('../../etc/passwd'), 'passwd');
+    assert.equal(uploadFilename('.pdf'), 'document.pdf');
+    assert.equal(uploadFilename('😀😀'), 'document');
+    const long = uploadFilename(`${'я'.repeat(300)}.xlsx`);
+    assert.equal(long.length, 100);
+    assert.ok(long.endsWith('.xlsx'));
+    assert.match(long, /^[A-Za-z0-9._-]+$/);
   });
 });
 
