@@ -1,9 +1,10 @@
-// Reads and validates the environment once, at start (CONTRACT.md "Configuration").
+// Reads and validates the environment once, at start (README "Configuration").
 // Sandbox mode — EVROTRUST_BASE_URL unset — runs against the project's simulator and fills in
 // credentials, the key file, the allowlist and the API token itself; otherwise they are required.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, readonly expectation: string) {
@@ -17,7 +18,22 @@ export interface Config {
   sandbox: boolean;
   temporal: { address?: string; namespace: string; taskQueue: string };
   mongodb: { uri?: string; dbName: string };
-  evrotrust: { baseUrl?: string; vendorNumber?: string; apiKey?: string; privateKeyFile?: string };
+  evrotrust: {
+    baseUrl?: string;
+    vendorNumber?: string;
+    apiKey?: string;
+    privateKeyFile?: string;
+    /** What every send carries unless a signing overrides it (docs/evrotrust.md). */
+    signing: {
+      pdfType: SignatureType;
+      xmlType: SignatureType;
+      otherType: SignatureType;
+      algorithm: string;
+      coverage: 0 | 500 | 20000 | 100000 | 250000;
+      /** null: not sent. */
+      certificateType: number | null;
+    };
+  };
   publicBaseUrl: string;
   callbackAllowedIps: string[];
   trustProxy: string[];
@@ -68,6 +84,18 @@ export function mongoDbName(uri: string): string | undefined {
   return m?.[1] ? decodeURIComponent(m[1]) : undefined;
 }
 
+const signatureType = z.enum(SIGNATURE_TYPES, { message: `one of ${SIGNATURE_TYPES.join(', ')}` });
+const coverage = z
+  .string()
+  .trim()
+  .refine((s) => (COVERAGES as readonly number[]).map(String).includes(s), { message: `one of ${COVERAGES.join(', ')} (euro; 0 = unlimited)` })
+  .transform((s) => Number(s) as (typeof COVERAGES)[number]);
+const certificateType = z
+  .string()
+  .trim()
+  .regex(/^(\d{1,3}|none)$/, 'a non-negative integer such as 1 (qualified), or none to leave it out')
+  .transform((s) => (s === 'none' ? null : Number(s)));
+
 const schema = {
   TEMPORAL_ADDRESS: nonEmpty.regex(/^[^\s:]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').optional(),
   TEMPORAL_NAMESPACE: nonEmpty.default('default'),
@@ -77,6 +105,12 @@ const schema = {
   EVROTRUST_VENDOR_NUMBER: nonEmpty.optional(),
   EVROTRUST_API_KEY: nonEmpty.optional(),
   EVROTRUST_PRIVATE_KEY_FILE: nonEmpty.optional(),
+  EVROTRUST_SIGNATURE_TYPE_PDF: signatureType.default('PDF2'),
+  EVROTRUST_SIGNATURE_TYPE_XML: signatureType.default('XML1'),
+  EVROTRUST_SIGNATURE_TYPE_OTHER: signatureType.default('CAD1'),
+  EVROTRUST_SIGNATURE_ALGORITHM: z.literal('SHA256', { message: 'SHA256 (the only algorithm Evrotrust documents)' }).default('SHA256'),
+  EVROTRUST_COVERAGE: coverage.default(20000),
+  EVROTRUST_CERTIFICATE_TYPE: certificateType.default(1),
   PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
   CALLBACK_ALLOWED_IPS: addressList.optional(),
   TRUST_PROXY: addressList.optional(),
@@ -101,6 +135,12 @@ const EXPECTED: Record<keyof Schema, string> = {
   EVROTRUST_VENDOR_NUMBER: 'your Evrotrust vendor number',
   EVROTRUST_API_KEY: 'your Evrotrust API key',
   EVROTRUST_PRIVATE_KEY_FILE: 'the path of an RSA-2048 private key (PKCS#8 PEM)',
+  EVROTRUST_SIGNATURE_TYPE_PDF: `a signature type for PDF files, one of ${SIGNATURE_TYPES.join(', ')}`,
+  EVROTRUST_SIGNATURE_TYPE_XML: `a signature type for XML files, one of ${SIGNATURE_TYPES.join(', ')}`,
+  EVROTRUST_SIGNATURE_TYPE_OTHER: `a signature type for other files, one of ${SIGNATURE_TYPES.join(', ')}`,
+  EVROTRUST_SIGNATURE_ALGORITHM: 'SHA256',
+  EVROTRUST_COVERAGE: `one of ${COVERAGES.join(', ')}`,
+  EVROTRUST_CERTIFICATE_TYPE: 'a non-negative integer such as 1 (qualified), or none',
   PUBLIC_BASE_URL: 'the http(s) URL at which Evrotrust reaches this service',
   CALLBACK_ALLOWED_IPS: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges',
   TRUST_PROXY: 'a comma-separated list of proxy addresses or CIDR ranges',
@@ -143,6 +183,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       vendorNumber: p.EVROTRUST_VENDOR_NUMBER,
       apiKey: p.EVROTRUST_API_KEY,
       privateKeyFile: p.EVROTRUST_PRIVATE_KEY_FILE,
+      signing: {
+        pdfType: p.EVROTRUST_SIGNATURE_TYPE_PDF,
+        xmlType: p.EVROTRUST_SIGNATURE_TYPE_XML,
+        otherType: p.EVROTRUST_SIGNATURE_TYPE_OTHER,
+        algorithm: p.EVROTRUST_SIGNATURE_ALGORITHM,
+        coverage: p.EVROTRUST_COVERAGE,
+        certificateType: p.EVROTRUST_CERTIFICATE_TYPE,
+      },
     },
     publicBaseUrl: p.PUBLIC_BASE_URL.replace(/\/+$/, ''),
     callbackAllowedIps: p.CALLBACK_ALLOWED_IPS ?? ['127.0.0.1', '::1'],

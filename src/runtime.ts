@@ -109,6 +109,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
       apiKey: config.evrotrust.apiKey ?? SANDBOX_API_KEY,
       publicKeyPem: keys.publicKeyPem,
       timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
+      signing: config.evrotrust.signing,
     });
     const activities = createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: config.publicBaseUrl });
     return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, simulator, temporalUiUrl, close };

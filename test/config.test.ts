@@ -29,6 +29,17 @@ describe('config', () => {
     assert.equal(c.publicBaseUrl, 'http://127.0.0.1:3000');
   });
 
+  it('signature defaults follow the production integrations, and each can be set', () => {
+    assert.deepEqual(loadConfig({}).evrotrust.signing, {
+      pdfType: 'PDF2', xmlType: 'XML1', otherType: 'CAD1', algorithm: 'SHA256', coverage: 20000, certificateType: 1,
+    });
+    const c = loadConfig({
+      EVROTRUST_SIGNATURE_TYPE_PDF: 'PDF1', EVROTRUST_SIGNATURE_TYPE_XML: 'XML2', EVROTRUST_SIGNATURE_TYPE_OTHER: 'CAD2',
+      EVROTRUST_COVERAGE: '0', EVROTRUST_CERTIFICATE_TYPE: 'none',
+    });
+    assert.deepEqual(c.evrotrust.signing, { pdfType: 'PDF1', xmlType: 'XML2', otherType: 'CAD2', algorithm: 'SHA256', coverage: 0, certificateType: null });
+  });
+
   it('production mode reads everything it is given', () => {
     const c = loadConfig({ ...PROD, MONGODB_URI: 'mongodb://db:27017/signing', TEMPORAL_ADDRESS: 'temporal:7233', SIGNING_POLL_INTERVAL: '90s' });
     assert.equal(c.sandbox, false);
@@ -49,6 +60,11 @@ describe('config', () => {
     [{ API_TOKEN: 'short' }, 'API_TOKEN', /16 characters/],
     [{ ...PROD, API_TOKEN: '' }, 'API_TOKEN', /required when EVROTRUST_BASE_URL is set/],
     [{ ...PROD, EVROTRUST_API_KEY: '' }, 'EVROTRUST_API_KEY', /required/],
+    [{ EVROTRUST_SIGNATURE_TYPE_PDF: 'PAdES' }, 'EVROTRUST_SIGNATURE_TYPE_PDF', /one of PDF1, PDF2/],
+    [{ EVROTRUST_SIGNATURE_TYPE_OTHER: 'cad1' }, 'EVROTRUST_SIGNATURE_TYPE_OTHER', /CAD1/],
+    [{ EVROTRUST_SIGNATURE_ALGORITHM: 'SHA1' }, 'EVROTRUST_SIGNATURE_ALGORITHM', /SHA256/],
+    [{ EVROTRUST_COVERAGE: '1000' }, 'EVROTRUST_COVERAGE', /one of 0, 500, 20000, 100000, 250000/],
+    [{ EVROTRUST_CERTIFICATE_TYPE: 'qualified' }, 'EVROTRUST_CERTIFICATE_TYPE', /integer such as 1/],
   ];
   for (const [env, variable, expectation] of bad) {
     it(`${variable}=${JSON.stringify(env[variable] ?? '')} → ConfigError naming ${variable}`, () => {

@@ -1,4 +1,4 @@
-// The Evrotrust `Authorization` header (shared/evrotrust-api.md, "Authorization header"):
+// The Evrotrust `Authorization` header (docs/evrotrust.md, "Authorization header"):
 // lowercase hex HMAC-SHA256 whose key is the raw 32-byte SHA-256 of the API key. The message is the
 // exact bytes sent (for multipart calls: the `data` string only), so callers must sign the very
 // string or buffer they put on the wire, never a re-serialisation of it.

@@ -1,4 +1,4 @@
-// Typed client of the Evrotrust vendor API (see shared/evrotrust-api.md).
+// Typed client of the Evrotrust vendor API (facts and their sources: docs/evrotrust.md).
 //
 // Every call: one POST, `vendorNumber` in the body, `Authorization: <hex HMAC>` over the exact bytes
 // sent (for multipart, the `data` string), a per-call timeout, the answer validated with zod, and any
@@ -21,6 +21,9 @@ import {
   type RequestRefs,
 } from './errors';
 import {
+  COVERAGES,
+  OTP_PHONE_PATTERN,
+  SIGNATURE_TYPES,
   firstIssue,
   sendOfflineInputSchema,
   sendOfflineResponseSchema,
@@ -30,6 +33,7 @@ import {
   statusResponseSchema,
   userCheckResponseSchema,
   withdrawResponseSchema,
+  type SignatureType,
 } from './schemas';
 import { isFinalStatus, isKnownStatus, statusName, type StatusName } from './statuses';
 
@@ -54,7 +58,37 @@ export interface EvrotrustClientOptions {
   /** Timeout of calls that carry a file (send online/offline, download). Default 120 s. */
   transferTimeoutMs?: number;
   logger?: EvrotrustLogger;
+  /** What every send carries unless the call overrides it; defaults in DEFAULT_SIGNING_OPTIONS. */
+  signing?: Partial<SigningOptions>;
 }
+
+/**
+ * Signature defaults (docs/evrotrust.md "Signature type, coverage, certificate type").
+ * The type is picked per file by `signInfoFor`: PDF → pdfType, XML → xmlType, anything else → otherType.
+ */
+export interface SigningOptions {
+  /** `PDF2` (PAdES baseline + long term), as EPZEU sends; DigitalSofia sends `PDF1`. */
+  pdfType: SignatureType;
+  /** `XML1` (XAdES baseline), the Swagger's; DigitalSofia sends the undocumented `XML3`. */
+  xmlType: SignatureType;
+  /** `CAD1` ("sign any file type"), as DigitalSofia sends for other files. */
+  otherType: SignatureType;
+  /** `SHA256`, the only algorithm the Swagger names. */
+  algorithm: string;
+  /** Euro; 20000 as both production integrations send (0 would mean unlimited). */
+  coverage: EvrotrustCoverage;
+  /** `document.certificateType`: 1 = qualified signature (DigitalSofia); null = not sent. */
+  certificateType: number | null;
+}
+
+export const DEFAULT_SIGNING_OPTIONS: Readonly<SigningOptions> = {
+  pdfType: 'PDF2',
+  xmlType: 'XML1',
+  otherType: 'CAD1',
+  algorithm: 'SHA256',
+  coverage: 20000,
+  certificateType: 1,
+};
 
 export interface CallOptions {
   /** Overrides the client's timeout for this call. */
@@ -63,7 +97,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A person at Evrotrust: at least one of identificationNumber (ЕГН), phone, email. `country` is ISO 3166 alpha-2. */
+/**
+ * A person at Evrotrust: at least one of identificationNumber (ЕГН), phone, email. `country` is ISO
+ * 3166 alpha-2 and qualifies identificationNumber only. Requests name the person by exactly one of
+ * them (`pickIdentifier`).
+ */
 export interface EvrotrustSigner {
   identificationNumber?: string;
   country?: string;
@@ -73,11 +111,16 @@ export interface EvrotrustSigner {
 
 export interface UserCheckResult {
   isRegistered: boolean;
-  /** Gate on this before sending a document [S1]. */
+  /** Gate on this before sending a document. Derived when Evrotrust omits it (see `isReadyToSignDerived`). */
   isReadyToSign: boolean;
+  /** True when the answer had no `isReadyToSign` and the client derived it: registered, identified, not rejected. */
+  isReadyToSignDerived: boolean;
   isIdentified?: boolean;
   isRejected?: boolean;
+  /** The reason as text; an integer code is kept in its string form (`0` → `"0"`). */
   rejectReason: string | null;
+  /** The reason as an integer code when Evrotrust sent one (the help portal answers `0`), else null. */
+  rejectReasonCode: number | null;
   isSupervised?: boolean;
   hasConfirmedPhone?: boolean;
   hasConfirmedEmail?: boolean;
@@ -87,10 +130,10 @@ export interface UserCheckResult {
 export type EvrotrustCoverage = 0 | 500 | 20000 | 100000 | 250000;
 
 export interface SignInfo {
-  /** e.g. `PDF1` */
-  type: string;
-  /** e.g. `SHA256` */
-  algorithm: string;
+  /** e.g. `PDF2`; see SIGNATURE_TYPES. */
+  type: SignatureType;
+  /** Default: the client's `signing.algorithm` (SHA256). */
+  algorithm?: string;
 }
 
 export interface SendOnlineInput {
@@ -101,16 +144,16 @@ export interface SendOnlineInput {
     description: string;
     /** When Evrotrust expires the request (status 4): a Date, or Unix seconds. */
     dateExpire: Date | number;
-    /** Default 0. */
+    /** Default: the client's `signing.coverage` (20000). */
     coverage?: EvrotrustCoverage;
-    /** Default 1 (the signer can see the document in the app). */
+    /** PDF only: default 1 (the signer previews it in the app). Other files always go with 0. */
     preview?: boolean | 0 | 1;
   };
   /** One transaction per signer, returned in the same order. */
   signers: EvrotrustSigner[];
   /** Evrotrust POSTs to this URL plus `/document/ready`. */
   urlCallback: string;
-  /** Sent only when given. */
+  /** Overrides the type picked by `signInfoFor` (e.g. a per-signing PAdES level). */
   signInfo?: SignInfo;
 }
 
@@ -124,13 +167,14 @@ export interface SendOfflineInput {
     filename: string;
     content: Uint8Array;
     description: string;
-    /** Default 0. */
+    /** Default: the client's `signing.coverage` (20000). */
     coverage?: EvrotrustCoverage;
   };
-  /** OTP signing: Evrotrust texts the code to `phone`. */
+  /** OTP signing: Evrotrust texts the code to `phone`, which must match the Swagger's "+[0-9]" (e.g. +359888123456). */
   signer: { identificationNumber: string; documentNumber?: string; phone: string; email?: string };
   /** Evrotrust POSTs to this URL plus `/document/offline/ready`. */
   urlCallback: string;
+  /** Overrides the type picked by `signInfoFor`. */
   signInfo?: SignInfo;
 }
 
@@ -139,7 +183,7 @@ export interface StatusResult {
   status: number;
   statusName: StatusName;
   isProcessing: boolean;
-  /** Final per statuses.ts: 2 only once not processing, 3–7 always. */
+  /** Final per statuses.ts: 2 only once not processing, 3–8 always. */
   isFinal: boolean;
   rejectReason: string | null;
 }
@@ -191,6 +235,102 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export function contentTypeFor(filename: string): string {
   const ext = /\.([^.]+)$/.exec(filename)?.[1]?.toLowerCase();
   return (ext && CONTENT_TYPES[ext]) || 'application/octet-stream';
+}
+
+export function isPdf(file: { filename: string; contentType?: string }): boolean {
+  return (file.contentType ?? contentTypeFor(file.filename)).toLowerCase().split(';')[0]?.trim() === 'application/pdf';
+}
+
+function isXml(file: { filename: string; contentType?: string }): boolean {
+  const type = (file.contentType ?? contentTypeFor(file.filename)).toLowerCase().split(';')[0]?.trim() ?? '';
+  return type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml');
+}
+
+/** `application/pdf` or `application/xml` when the first bytes say so, else undefined (the name decides). */
+export function sniffContentType(content: Uint8Array): string | undefined {
+  const head = Buffer.from(content.buffer, content.byteOffset, Math.min(content.byteLength, 256)).toString('latin1');
+  if (head.startsWith('%PDF-')) return 'application/pdf';
+  if (/^(\xef\xbb\xbf)?\s*<\?xml[\s?]/.test(head)) return 'application/xml';
+  return undefined;
+}
+
+/**
+ * The `signInfo` for a file, by its content type (given, or from the file name's extension):
+ * PDF → `pdfType`, XML → `xmlType`, anything else → `otherType` (CAD: "sign any file type"), as
+ * DigitalSofia picks by content type. Pure; exported for the workflow side and tests.
+ */
+export function signInfoFor(
+  file: { filename: string; contentType?: string },
+  options: Partial<SigningOptions> = {},
+): { type: SignatureType; algorithm: string } {
+  const o = { ...DEFAULT_SIGNING_OPTIONS, ...options };
+  const type = isPdf(file) ? o.pdfType : isXml(file) ? o.xmlType : o.otherType;
+  return { type, algorithm: o.algorithm };
+}
+
+/**
+ * The one identifier a request names a person by: Swagger `/document/doc/online`, users: "in every
+ * item of the array has to be added only one of the parameters". ЕГН first (with `country` when the
+ * caller gave one: the Swagger pairs it with identificationNumber only), else phone, else e-mail.
+ */
+export function pickIdentifier(user: EvrotrustSigner): EvrotrustSigner {
+  if (user.identificationNumber !== undefined) {
+    return user.country !== undefined
+      ? { identificationNumber: user.identificationNumber, country: user.country.toUpperCase() }
+      : { identificationNumber: user.identificationNumber };
+  }
+  if (user.phone !== undefined) return { phone: user.phone };
+  if (user.email !== undefined) return { email: user.email };
+  return {};
+}
+
+/**
+ * JSON text with every non-ASCII character written as a \\uXXXX escape (UTF-16 units, so astral
+ * characters become surrogate pairs). Equivalent JSON, ASCII bytes only: neither production
+ * integration ever sent raw UTF-8 (DigitalSofia's Jackson escapes, EPZEU transliterates), and the
+ * HMAC is computed over these exact bytes.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// Bulgarian Streamlined System (the official transliteration), for file names only.
+const BG_LATIN: Readonly<Record<string, string>> = {
+  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ж: 'zh', з: 'z', и: 'i', й: 'y', к: 'k', л: 'l', м: 'm',
+  н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'ts', ч: 'ch', ш: 'sh',
+  щ: 'sht', ъ: 'a', ь: 'y', ю: 'yu', я: 'ya',
+};
+
+/** Longest multipart file name the client sends (the Swagger sets none; 100 keeps clear of every common limit). */
+export const MAX_UPLOAD_FILENAME_CHARS = 100;
+
+/**
+ * The file name sent in the multipart `document` part: the base name, Cyrillic transliterated,
+ * accents dropped, every character outside `A-Z a-z 0-9 . _ -` replaced by `_` (runs collapsed),
+ * capped at 100 characters with the extension kept; `document` when nothing is left.
+ * Evrotrust documents no rule; this keeps the name ASCII, quote-free and short (docs/evrotrust.md).
+ */
+export function uploadFilename(name: string): string {
+  const base = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+  const latin = [...base.normalize('NFC')]
+    .map((c) => {
+      const lower = c.toLowerCase();
+      const t = BG_LATIN[lower];
+      if (t === undefined) return c;
+      return c === lower ? t : t.charAt(0).toUpperCase() + t.slice(1);
+    })
+    .join('')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '');
+  const clean = (part: string): string => part.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/_+/g, '_').replace(/^[._-]+|[._-]+$/g, '');
+  const dot = latin.lastIndexOf('.');
+  const rawExt = dot >= 0 ? latin.slice(dot + 1) : '';
+  const ext = /^[A-Za-z0-9]{1,10}$/.test(rawExt) ? rawExt : '';
+  let stem = clean(ext ? latin.slice(0, dot) : latin);
+  if (stem === '') stem = 'document';
+  const room = MAX_UPLOAD_FILENAME_CHARS - (ext ? ext.length + 1 : 0);
+  stem = stem.slice(0, room).replace(/[._-]+$/, '') || 'document';
+  return ext ? `${stem}.${ext}` : stem;
 }
 
 /** Error codes of Node's fetch (undici) that mean the connection was never made: nothing was sent. */
@@ -261,7 +401,8 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   if (!options.publicKeyPem.includes('-----BEGIN PUBLIC KEY-----')) {
     throw new TypeError('createEvrotrustClient: publicKeyPem must be an SPKI "BEGIN PUBLIC KEY" PEM');
   }
-  const publicKey = publicKeyParam(options.publicKeyPem); // Base64 of the whole PEM text [S5, S6]
+  const publicKey = publicKeyParam(options.publicKeyPem); // Base64 of the whole PEM text (docs/evrotrust.md)
+  const signing = resolveSigningOptions(options.signing);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const transferTimeoutMs = options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
 
@@ -359,7 +500,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     } else {
       const form = new FormData();
       form.append('data', payload.data);
-      form.append('document', new Blob([payload.file.content], { type: contentTypeFor(payload.file.filename) }), payload.file.filename);
+      form.append('document', new Blob([payload.file.content], { type: contentTypeFor(payload.file.filename) }), uploadFilename(payload.file.filename));
       headers.authorization = authorizationHeader(apiKey, payload.data);
       body = form;
     }
@@ -414,17 +555,14 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   }
 
   function json(value: unknown): Payload {
-    return { kind: 'json', text: JSON.stringify(value) };
+    return { kind: 'json', text: asciiJson(value) };
   }
 
-  function userBody(user: EvrotrustSigner): EvrotrustSigner {
-    // Only the fields given, in a stable order; never `undefined` keys.
-    const out: EvrotrustSigner = {};
-    if (user.identificationNumber !== undefined) out.identificationNumber = user.identificationNumber;
-    if (user.country !== undefined) out.country = user.country;
-    if (user.email !== undefined) out.email = user.email;
-    if (user.phone !== undefined) out.phone = user.phone;
-    return out;
+  function signInfoBody(file: { filename: string; content: Uint8Array }, override: { type: SignatureType; algorithm?: string | undefined } | undefined): { type: SignatureType; algorithm: string } {
+    // The content decides when it is recognizable (a PDF named without ".pdf" is still a PDF).
+    const sniffed = sniffContentType(file.content);
+    const picked = signInfoFor(sniffed ? { filename: file.filename, contentType: sniffed } : file, signing);
+    return override ? { type: override.type, algorithm: override.algorithm ?? signing.algorithm } : picked;
   }
 
   return {
@@ -433,11 +571,14 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const input = signerSchema.safeParse(user);
       if (!input.success) invalidInput(endpoint, {}, input.error);
       const ctx = context(endpoint, {}, call, false);
-      const { value: r } = await sendJson(ctx, json({ vendorNumber, user: userBody(input.data) }), userCheckResponseSchema);
+      // The same single identifier a send would use, so the check is about the person we send to.
+      const { value: r } = await sendJson(ctx, json({ vendorNumber, user: pickIdentifier(input.data) }), userCheckResponseSchema);
       const out: UserCheckResult = {
         isRegistered: r.isRegistered,
         isReadyToSign: r.isReadyToSign,
-        rejectReason: r.rejectReason ?? null,
+        isReadyToSignDerived: r.isReadyToSignDerived,
+        rejectReason: r.rejectReason.text,
+        rejectReasonCode: r.rejectReason.code,
       };
       if (r.isIdentified !== undefined) out.isIdentified = r.isIdentified;
       if (r.isRejected !== undefined) out.isRejected = r.isRejected;
@@ -452,20 +593,24 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const parsed = sendOnlineInputSchema.safeParse(input);
       if (!parsed.success) invalidInput(endpoint, {}, parsed.error);
       const { document, signers, urlCallback, signInfo } = parsed.data;
-      const preview = document.preview === undefined ? 1 : document.preview === true || document.preview === 1 ? 1 : 0;
-      const data = JSON.stringify({
+      const sign = signInfoBody(document, signInfo);
+      // Preview is for PDFs (the app shows them); DigitalSofia sends 0 for XML and CAD files.
+      const pdfSignature = sign.type.startsWith('PDF');
+      const preview = !pdfSignature ? 0 : document.preview === undefined || document.preview === true || document.preview === 1 ? 1 : 0;
+      const data = asciiJson({
         vendorNumber,
         publicKey,
         urlCallback,
         document: {
           description: document.description,
           dateExpire: toUnixSeconds(document.dateExpire),
-          coverage: document.coverage ?? 0,
+          coverage: document.coverage ?? signing.coverage,
           preview,
           checksumDocument: sha512Hex(document.content),
+          ...(signing.certificateType !== null ? { certificateType: signing.certificateType } : {}),
         },
-        ...(signInfo ? { signInfo: { type: signInfo.type, algorithm: signInfo.algorithm } } : {}),
-        users: signers.map(userBody),
+        signInfo: sign,
+        users: signers.map(pickIdentifier),
       });
       const ctx = context(endpoint, {}, call, true);
       const startedAt = performance.now();
@@ -487,21 +632,23 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const parsed = sendOfflineInputSchema.safeParse(input);
       if (!parsed.success) invalidInput(endpoint, {}, parsed.error);
       const { document, signer, urlCallback, signInfo } = parsed.data;
+      // The OTP user carries every field the Swagger lists for it (the one-identifier rule is the `users[]` one).
       const user: Record<string, string> = { identificationNumber: signer.identificationNumber };
       if (signer.documentNumber !== undefined) user.documentNumber = signer.documentNumber;
       user.phone = signer.phone;
       if (signer.email !== undefined) user.email = signer.email;
-      const data = JSON.stringify({
+      const data = asciiJson({
         vendorNumber,
         publicKey,
         urlCallback,
         user,
         document: {
           description: document.description,
-          coverage: document.coverage ?? 0,
+          coverage: document.coverage ?? signing.coverage,
           checksumDocument: sha512Hex(document.content),
+          ...(signing.certificateType !== null ? { certificateType: signing.certificateType } : {}),
         },
-        ...(signInfo ? { signInfo: { type: signInfo.type, algorithm: signInfo.algorithm } } : {}),
+        signInfo: signInfoBody(document, signInfo),
       });
       const ctx = context(endpoint, {}, call, true);
       const { value: r } = await sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOfflineResponseSchema);
@@ -521,6 +668,11 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       const endpoint = '/document/doc/offline/activate/resend';
       requireId(endpoint, 'transactionID', transactionID);
       requireId(endpoint, 'phone', phone);
+      if (!OTP_PHONE_PATTERN.test(phone)) {
+        throw new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, phone must match the Swagger pattern "+[0-9]" (a leading + and digits)`, {
+          code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field: 'phone', transactionID,
+        });
+      }
       const ctx = context(endpoint, { transactionID }, call, false);
       await send(ctx, json({ vendorNumber, transactionID, phone }), 'empty');
     },
@@ -564,6 +716,24 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
       return { status: WITHDRAW_STATUS[r.status], code: r.status };
     },
   };
+}
+
+/** Merges and checks the signing defaults; a bad value fails at start-up, naming the option. */
+export function resolveSigningOptions(given: Partial<SigningOptions> | undefined): SigningOptions {
+  const o: SigningOptions = { ...DEFAULT_SIGNING_OPTIONS, ...given };
+  for (const key of ['pdfType', 'xmlType', 'otherType'] as const) {
+    if (!(SIGNATURE_TYPES as readonly string[]).includes(o[key])) {
+      throw new TypeError(`createEvrotrustClient: signing.${key} must be one of ${SIGNATURE_TYPES.join(', ')}`);
+    }
+  }
+  if (!(COVERAGES as readonly number[]).includes(o.coverage)) {
+    throw new TypeError(`createEvrotrustClient: signing.coverage must be one of ${COVERAGES.join(', ')}`);
+  }
+  if (o.certificateType !== null && (!Number.isInteger(o.certificateType) || o.certificateType < 0)) {
+    throw new TypeError('createEvrotrustClient: signing.certificateType must be a non-negative integer or null');
+  }
+  if (o.algorithm.trim() === '') throw new TypeError('createEvrotrustClient: signing.algorithm must not be empty');
+  return o;
 }
 
 /**

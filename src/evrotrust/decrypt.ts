@@ -1,4 +1,4 @@
-// Decrypts a `/document/download` answer (shared/evrotrust-api.md, "The /document/download answer").
+// Decrypts a `/document/download` answer (docs/evrotrust.md, "The /document/download answer").
 //
 // Outer ZIP: `<tx>_OUT.enc` (Base64 text), `<tx>_OUT.enc.key` (Base64 of the RSA PKCS#1 v1.5 wrapped
 // 32-byte key), `<tx>_OUT.enc.iv` (IV as text), `<tx>_OUT.enc.filename` (original file name).
@@ -161,6 +161,17 @@ async function decryptSlices(encText: Uint8Array, key: Uint8Array, iv: Uint8Arra
   return Buffer.concat(pieces);
 }
 
+/**
+ * Whether an inner entry is Evrotrust's signature report rather than a signed document. Entry names
+ * may carry a prefix (`<tx>_OUT_SIGNED_HASH.xml`); DigitalSofia cuts each name at `OUT` and skips
+ * `OUT_SIGNED_HASH.xml`, so any name ending in it, bare or prefixed, is the report.
+ */
+export function isSignedHashReport(name: string): boolean {
+  const base = baseName(name).toLowerCase();
+  const report = SIGNED_HASH_ENTRY.toLowerCase();
+  return base === report || base.endsWith(`_${report}`) || base.slice(base.indexOf('out')) === report;
+}
+
 function baseName(name: string): string {
   return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
 }
@@ -185,7 +196,8 @@ function safeFileName(name: string): string {
  * inner entry's (the signed form may be another format, e.g. `.p7m`), in which case the inner
  * entry's name is used. Several documents keep their inner entry names, since `.filename` names only
  * one. Names are reduced to a bare file name (no directories, no control characters).
- * `OUT_SIGNED_HASH.xml` (Evrotrust's signature report) and directory entries are skipped.
+ * Evrotrust's signature report (`OUT_SIGNED_HASH.xml`, bare or prefixed, see isSignedHashReport)
+ * and directory entries are skipped.
  */
 export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): Promise<DecryptedFile[]> {
   // A configuration problem first: it is not the download's fault and retrying will not fix it.
@@ -218,7 +230,7 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): P
     throw new DecryptError('corrupt-ciphertext', `the decrypted content is not a valid ZIP archive (${detail}); the download is damaged`);
   }
 
-  const documents = [...inner].filter(([name]) => baseName(name).toLowerCase() !== SIGNED_HASH_ENTRY.toLowerCase());
+  const documents = [...inner].filter(([name]) => !isSignedHashReport(name));
   if (documents.length === 0) throw new DecryptError('no-document', 'the decrypted archive holds no signed document');
 
   const originalName = filenameEntry ? Buffer.from(filenameEntry).toString('utf8').trim() : '';

@@ -1,4 +1,4 @@
-// Builds a `/document/download` answer exactly as Evrotrust does (see shared/evrotrust-api.md):
+// Builds a `/document/download` answer exactly as Evrotrust does (see docs/evrotrust.md):
 // the reverse of decrypt.ts. Used by the sandbox simulator and by the decryption tests.
 
 import { constants, createHash, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
@@ -24,6 +24,13 @@ export interface DownloadFile {
 export interface EncryptDownloadOptions {
   /** 32 (default): Rijndael-256-CBC as Evrotrust does; 16: AES-256-CBC (the documented fallback). */
   ivLength?: 32 | 16;
+  /**
+   * Name of the signature-report entry in the inner ZIP. Default the bare `OUT_SIGNED_HASH.xml`;
+   * the simulator passes `<tx>_OUT_SIGNED_HASH.xml`, the prefixed form DigitalSofia handles.
+   */
+  signedHashEntry?: string;
+  /** What `<tx>_OUT.enc.filename` holds (the original upload's name). Default: the first file's name. */
+  originalFilename?: string;
 }
 
 /** Thrown for arguments the encrypter cannot turn into a valid download ZIP. */
@@ -86,15 +93,16 @@ export async function encryptDownload(
     throw new EncryptError('publicKeyPem is not a usable RSA public key');
   }
 
+  const reportName = options?.signedHashEntry ?? SIGNED_HASH_ENTRY;
   // A Map, not an object: an uploaded file may well be called "__proto__".
   const inner = new Map<string, Uint8Array>();
   for (const file of files) {
     if (file.filename === '' || file.filename.endsWith('/')) throw new EncryptError('every file needs a non-empty file name');
-    if (file.filename === SIGNED_HASH_ENTRY) throw new EncryptError(`"${SIGNED_HASH_ENTRY}" is reserved`);
+    if (file.filename === reportName || file.filename === SIGNED_HASH_ENTRY) throw new EncryptError(`"${file.filename}" is reserved for the signature report`);
     if (inner.has(file.filename)) throw new EncryptError('file names must be unique');
     inner.set(file.filename, file.content);
   }
-  inner.set(SIGNED_HASH_ENTRY, signedHashXml(files));
+  inner.set(reportName, signedHashXml(files));
   const innerZip = zipEntries([...inner], deflateLevel(files.reduce((sum, f) => sum + f.content.length, 0)));
 
   const iv = ivLength === RIJNDAEL_IV_BYTES ? randomPrintableIv(RIJNDAEL_IV_BYTES) : randomPrintableIv(AES_IV_BYTES);
@@ -116,7 +124,7 @@ export async function encryptDownload(
       [entryName(transactionId, 'iv'), iv],
       // The entry holds one name; with several files it names the first (Evrotrust's own
       // multi-document downloads are a different endpoint).
-      [entryName(transactionId, 'filename'), strToU8(files[0]?.filename ?? '')],
+      [entryName(transactionId, 'filename'), strToU8(options?.originalFilename ?? files[0]?.filename ?? '')],
     ],
     deflateLevel(slices.length * ENCRYPTED_SLICE_CHARS),
   );

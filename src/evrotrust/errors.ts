@@ -44,7 +44,7 @@ export function isCreateEndpoint(endpoint: EvrotrustEndpoint): boolean {
 
 /** Stable codes: safe to switch on, to show (OTP ones), and to use as a Temporal failure type. */
 export type EvrotrustErrorCode =
-  // documented HTTP answers [S6]
+  // documented HTTP answers (Swagger v1.0.154; docs/evrotrust.md "HTTP codes")
   | 'invalid-data' // 400
   | 'unauthorized' // 401
   | 'wrong-activation-code' // 432
@@ -184,7 +184,7 @@ const DOCUMENTED: Readonly<Record<number, { code: EvrotrustErrorCode; what: stri
   469: { code: 'try-again-later', what: 'try again in 60 seconds' },
 };
 
-/** 469 says "try again in 60 seconds" [S6]; a Retry-After header, if Evrotrust ever sends one, is more precise. */
+/** 469 says "try again in 60 seconds" (Swagger /document/doc/offline); a Retry-After header, if Evrotrust ever sends one, is more precise. */
 export const RATE_LIMIT_RETRY_AFTER_MS = 60_000;
 
 function parseRetryAfter(header: string | null | undefined): number | undefined {
@@ -251,4 +251,17 @@ export function errorForHttpStatus(
 
 export function isEvrotrustError(value: unknown): value is EvrotrustError {
   return value instanceof EvrotrustError;
+}
+
+/**
+ * True for the answers Evrotrust gives while a document is not visible yet: 443 from
+ * `/document/status` shortly after a create, and 443 or 438 from `/document/download` right after
+ * status 2 (DigitalSofia treats both as "still signing"; docs/evrotrust.md). The error stays a
+ * non-retryable typed error; callers that poll may read it as "not yet" and ask again later.
+ */
+export function isNotYetVisible(error: unknown): error is EvrotrustHttpError {
+  if (!(error instanceof EvrotrustHttpError)) return false;
+  if (error.endpoint === '/document/status') return error.httpStatus === 443;
+  if (error.endpoint === '/document/download') return error.httpStatus === 443 || error.httpStatus === 438;
+  return false;
 }

@@ -2,9 +2,10 @@
 //
 // Responses: tolerant where Evrotrust is known to be loose (ids as string or integer, flags as 0/1 or
 // booleans, null vs missing text), strict where a decision depends on the value.
-// Requests: structural checks only (types, presence). Business rules (coverage values, description
-// length, identifier formats, file types) stay with Evrotrust, the authority; its 4xx answers are
-// mapped to typed errors.
+// Requests: structure, plus the two rules that decide what we send (signInfo.type from the Swagger's
+// list, the OTP phone pattern "+[0-9]"). Other business rules (coverage values, description length,
+// identifier formats, file types) stay with Evrotrust, the authority; its 4xx answers are mapped to
+// typed errors. Facts: docs/evrotrust.md.
 import { z } from 'zod';
 
 // ---------- shared pieces ----------
@@ -24,17 +25,48 @@ const optionalText = z.string().nullish();
 
 // ---------- responses ----------
 
-/** `/user/check/extended` 200. `isRegistered` and `isReadyToSign` drive decisions; the rest is informative. */
-export const userCheckResponseSchema = z.object({
-  isRegistered: flagSchema,
-  isIdentified: flagSchema.optional(),
-  isRejected: flagSchema.optional(),
-  rejectReason: optionalText,
-  isSupervised: flagSchema.optional(),
-  isReadyToSign: flagSchema,
-  hasConfirmedPhone: flagSchema.optional(),
-  hasConfirmedEmail: flagSchema.optional(),
-});
+/**
+ * `rejectReason` of a user check: text, an integer code (the help-portal example answers `0`), or
+ * null/absent. Normalized to `{ text, code }`: `text` is the string form (an integer `0` becomes
+ * `"0"`), `code` the integer when there is one (docs/evrotrust.md "User check").
+ */
+export const rejectReasonSchema = z
+  .union([z.string(), z.number().int(), z.null()])
+  .optional()
+  .transform((v): { text: string | null; code: number | null } => {
+    if (v === undefined || v === null) return { text: null, code: null };
+    if (typeof v === 'number') return { text: String(v), code: v };
+    return { text: v, code: /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : null };
+  });
+
+/**
+ * `/user/check/extended` 200. `isRegistered` and `isReadyToSign` drive decisions; the rest is informative.
+ * Two published shapes: the 2022 Swagger (`ResultUserExtendedCheck`: isRegistered, isIdentified,
+ * isSupervised, hasConfirmedPhone, hasConfirmedEmail, booleans) and the help portal / newer clients
+ * (adds isRejected, rejectReason, isReadyToSign; 0/1 integers). `isReadyToSign` is derived when
+ * absent: registered AND identified AND not rejected (docs/evrotrust.md "User check").
+ */
+export const userCheckResponseSchema = z
+  .object({
+    isRegistered: flagSchema,
+    isIdentified: flagSchema.optional(),
+    isRejected: flagSchema.optional(),
+    rejectReason: rejectReasonSchema,
+    isSupervised: flagSchema.optional(),
+    isReadyToSign: flagSchema.optional(),
+    hasConfirmedPhone: flagSchema.optional(),
+    hasConfirmedEmail: flagSchema.optional(),
+  })
+  .transform((r) => ({
+    ...r,
+    isReadyToSignDerived: r.isReadyToSign === undefined,
+    isReadyToSign: r.isReadyToSign ?? deriveReadyToSign(r),
+  }));
+
+/** The rule for answers without `isReadyToSign`: an unknown `isIdentified` counts as not identified. */
+export function deriveReadyToSign(r: { isRegistered: boolean; isIdentified?: boolean; isRejected?: boolean }): boolean {
+  return r.isRegistered && r.isIdentified === true && r.isRejected !== true;
+}
 
 /** One signer's entry in the `/document/doc/online` answer (Evrotrust echoes the identifiers; country may be an integer). */
 export const transactionEntrySchema = z.object({
@@ -75,11 +107,15 @@ export const withdrawResponseSchema = z.object({
 
 const nonEmpty = z.string().min(1);
 
-/** A signer or a user to check: at least one of identificationNumber, phone, email. */
+/**
+ * A signer or a user to check: at least one of identificationNumber, phone, email. The client
+ * sends exactly one of them (see `pickIdentifier` in client.ts); `country` only qualifies
+ * identificationNumber (Swagger `/document/doc/online`: "used only if identificationNumber is send").
+ */
 export const signerSchema = z
   .object({
     identificationNumber: nonEmpty.optional(),
-    country: nonEmpty.optional(),
+    country: z.string().regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 code such as BG').optional(),
     phone: nonEmpty.optional(),
     email: nonEmpty.optional(),
   })
@@ -87,11 +123,25 @@ export const signerSchema = z
     message: 'needs at least one of identificationNumber, phone, email',
   });
 
-export const signInfoSchema = z.object({ type: nonEmpty, algorithm: nonEmpty });
+/** Signature types of the Swagger (`signInfo.type`); XML3 is sent by DigitalSofia for XML, though undocumented. */
+export const SIGNATURE_TYPES = ['PDF1', 'PDF2', 'XML1', 'XML2', 'XML3', 'CAD1', 'CAD2'] as const;
+export type SignatureType = (typeof SIGNATURE_TYPES)[number];
+export const signatureTypeSchema = z.enum(SIGNATURE_TYPES, { message: `one of ${SIGNATURE_TYPES.join(', ')}` });
+
+/** Coverage amounts in euro the Swagger allows; 0 means unlimited. */
+export const COVERAGES = [0, 500, 20000, 100000, 250000] as const;
+export const coverageSchema = z
+  .number()
+  .int()
+  .refine((n) => (COVERAGES as readonly number[]).includes(n), { message: `one of ${COVERAGES.join(', ')} (euro; 0 = unlimited)` });
+
+/** An explicit signInfo on a send; `algorithm` defaults to the client's (SHA256). */
+export const signInfoSchema = z.object({ type: signatureTypeSchema, algorithm: nonEmpty.optional() });
 
 const documentBase = {
   filename: nonEmpty,
   content: z.instanceof(Uint8Array).refine((c) => c.byteLength > 0, { message: 'must not be empty' }),
+  // Value rules (4000 characters, the coverage list) stay with Evrotrust, which answers 400/454.
   description: z.string(),
   coverage: z.number().int().nonnegative().optional(),
 };
@@ -116,12 +166,15 @@ export const sendOnlineInputSchema = z.object({
   signInfo: signInfoSchema.optional(),
 });
 
+/** The Swagger's pattern for the OTP phone ("+[0-9]"): a leading + and digits only (E.164, up to 15). */
+export const OTP_PHONE_PATTERN = /^\+[0-9]{6,15}$/;
+
 export const sendOfflineInputSchema = z.object({
   document: z.object(documentBase),
   signer: z.object({
     identificationNumber: nonEmpty,
     documentNumber: nonEmpty.optional(),
-    phone: nonEmpty,
+    phone: z.string().regex(OTP_PHONE_PATTERN, 'must match the Swagger pattern "+[0-9]": a leading + and 6-15 digits, no spaces'),
     email: nonEmpty.optional(),
   }),
   urlCallback: z.url(),

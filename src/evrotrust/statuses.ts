@@ -1,6 +1,7 @@
-// Evrotrust transaction status codes (/document/status and callbacks).
-// Sources: the vendor Swagger (1–6, 99) and the Digital Sofia integration (7). Evrotrust adds codes
-// over time (newer sources mention 8), so an unknown code is a value to log and carry, never a crash.
+// Evrotrust transaction status codes (/document/status and callbacks); docs/evrotrust.md "Statuses".
+// Sources: the vendor Swagger v1.0.154 `/document/status` (1–6, 99), the DigitalSofia integration
+// (7 undeliverable) and newer third-party clients (8 failed face recognition). Evrotrust adds codes
+// over time, so an unknown code is a value to log and carry, never a crash.
 
 export const EVROTRUST_STATUS = {
   pending: 1,
@@ -10,6 +11,9 @@ export const EVROTRUST_STATUS = {
   failed: 5,
   withdrawn: 6,
   undeliverable: 7,
+  /** The signer's face recognition failed: the transaction cannot be signed any more (final). */
+  faceRecognitionFailed: 8,
+  /** On hold at Evrotrust: not final, it can still be signed or rejected later. */
   onHold: 99,
 } as const;
 
@@ -21,7 +25,7 @@ const NAME_BY_CODE: ReadonlyMap<number, KnownStatusName> = new Map(
   (Object.entries(EVROTRUST_STATUS) as [KnownStatusName, KnownStatusCode][]).map(([name, code]) => [code, name]),
 );
 
-/** Final codes: nothing more happens to the transaction at Evrotrust (2–7). */
+/** Final codes: nothing more happens to the transaction at Evrotrust (2–8). */
 const FINAL_CODES: ReadonlySet<number> = new Set<number>([
   EVROTRUST_STATUS.signed,
   EVROTRUST_STATUS.rejected,
@@ -29,6 +33,7 @@ const FINAL_CODES: ReadonlySet<number> = new Set<number>([
   EVROTRUST_STATUS.failed,
   EVROTRUST_STATUS.withdrawn,
   EVROTRUST_STATUS.undeliverable,
+  EVROTRUST_STATUS.faceRecognitionFailed,
 ]);
 
 export function isKnownStatus(code: number): code is KnownStatusCode {
@@ -42,7 +47,7 @@ export function statusName(code: number): StatusName {
 
 /**
  * Whether a status is final. `signed` counts only once Evrotrust has stopped processing
- * (`isProcessing` false): before that the signed file may not be downloadable yet [S6, S8].
+ * (`isProcessing` false): before that the signed file may not be downloadable yet (docs/evrotrust.md).
  * Pass `isProcessing` when you have it (status answers); callbacks do not carry it, so a callback
  * saying 2 should be confirmed with `/document/status` before downloading.
  * Unknown codes and 1/99 are not final.

@@ -1,5 +1,5 @@
 // The container format of a `/document/download` answer, shared by encrypt.ts and decrypt.ts so
-// that the simulator and the real decrypter can never drift apart (see shared/evrotrust-api.md).
+// that the simulator and the real decrypter can never drift apart (see docs/evrotrust.md).
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { crc32 } from 'node:zlib';

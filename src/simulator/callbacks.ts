@@ -1,4 +1,4 @@
-// Sends callbacks the way Evrotrust does [S3]: POST JSON, from a configurable local address (so
+// Sends callbacks the way Evrotrust does (help portal "Receive a Callback From Evrotrust"; docs/evrotrust.md): POST JSON, from a configurable local address (so
 // allowlist tests are real), a total timeout per attempt, a fixed number of attempts in all, and
 // anything but 200 counts as a failure. Tests can drop, delay or duplicate callbacks, and read a
 // log of every attempt.

@@ -17,6 +17,11 @@ export interface SimulatorControls {
   reject(transactionID: string, reason: string): Promise<TransactionView>;
   /** The clock passes dateExpire now: status 4 and a callback. */
   expire(transactionID: string): Promise<TransactionView>;
+  /**
+   * Evrotrust's other outcomes: 5 failed, 7 undeliverable, 8 face recognition failed (final, with
+   * a callback like other finals), or 99 on hold (still open; sign/reject/expire work afterwards).
+   */
+  setStatus(transactionID: string, status: 5 | 7 | 8 | 99): Promise<TransactionView>;
   /** One transaction, or undefined when unknown. */
   transaction(transactionID: string): TransactionView | undefined;
   /** All transactions, newest first; `signer` keeps one signer's (ЕГН, phone or e-mail). */
@@ -40,6 +45,7 @@ export function createControls(sandbox: Sandbox, faults: FaultInjector): Simulat
     sign: async (transactionID) => sandbox.sign(transactionID),
     reject: async (transactionID, reason) => sandbox.reject(transactionID, reason),
     expire: async (transactionID) => sandbox.expire(transactionID),
+    setStatus: async (transactionID, status) => sandbox.setStatus(transactionID, status),
     transaction: (transactionID) => (sandbox.state.transactions.has(transactionID) ? sandbox.view(transactionID) : undefined),
     transactions: (filter) => sandbox.list(filter),
     signers: () => sandbox.signers(),

@@ -1,20 +1,35 @@
 // What the simulator does to the files themselves: which uploads it accepts, and the "signed copy"
-// it hands back. The signature is a stand-in, not a real PAdES signature: the original bytes plus
-// one PDF comment line naming the transaction. PDF readers ignore a comment after %%EOF, so the
-// copy still opens, and the line is deterministic per transaction so tests can compare exactly.
+// it hands back. The signature is a stand-in, not a real PAdES/XAdES/CAdES signature: the original
+// bytes plus one comment line naming the transaction (a PDF comment after %%EOF, an XML comment
+// after the root element, the PDF-style line for any other file). The line is deterministic per
+// transaction so tests can compare exactly.
 
 import { createHash } from 'node:crypto';
 
-/** File types accepted, by magic bytes. Evrotrust's list is not published; PDF is what we send. */
-export const ACCEPTED_FILE_TYPES = ['pdf'] as const;
-export type AcceptedFileType = (typeof ACCEPTED_FILE_TYPES)[number];
+/**
+ * Kinds of upload, by content. Evrotrust's list of accepted types is not published; the Swagger's
+ * CAD types "sign any file type", so every non-empty file is accepted and only its kind matters
+ * (a PDF signInfo type needs a PDF, an XML one an XML file).
+ */
+export const FILE_KINDS = ['pdf', 'xml', 'other'] as const;
+export type FileKind = (typeof FILE_KINDS)[number];
 
 const PDF_MAGIC = Buffer.from('%PDF-', 'latin1');
 
-/** The type of an upload by its first bytes, or undefined when it is not one we accept (457). */
-export function detectFileType(content: Uint8Array): AcceptedFileType | undefined {
+const EXECUTABLE_MAGICS = [Buffer.from('MZ', 'latin1'), Buffer.from('\x7fELF', 'latin1')];
+
+/**
+ * The kind of an upload by its first bytes; undefined (457) for an empty file or a program
+ * (Windows MZ, ELF): the simulator's stand-in for Evrotrust's unpublished list of refused types.
+ */
+export function detectFileType(content: Uint8Array): FileKind | undefined {
+  if (content.length === 0) return undefined;
+  if (EXECUTABLE_MAGICS.some((m) => content.length >= m.length && Buffer.from(content.subarray(0, m.length)).equals(m))) return undefined;
   if (content.length >= PDF_MAGIC.length && Buffer.from(content.subarray(0, PDF_MAGIC.length)).equals(PDF_MAGIC)) return 'pdf';
-  return undefined;
+  // An XML declaration or a root element after an optional BOM and whitespace.
+  const head = Buffer.from(content.subarray(0, 256)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (/^<(\?xml[\s?]|[A-Za-z_][\w.:-]*[\s>/])/.test(head)) return 'xml';
+  return 'other';
 }
 
 export function sha256Hex(content: Uint8Array): string {
@@ -39,7 +54,9 @@ export function signatureLine(transactionID: string, threadID: string, signedOve
  */
 export function signedCopy(base: Uint8Array, transactionID: string, threadID: string): Uint8Array {
   const separator = base.length > 0 && base[base.length - 1] !== 0x0a ? '\n' : '';
-  const line = Buffer.from(separator + signatureLine(transactionID, threadID, base), 'latin1');
+  const sigLine = signatureLine(transactionID, threadID, base);
+  const text = detectFileType(base) === 'xml' ? `<!--${sigLine.trimEnd().slice(1)}-->\n` : sigLine;
+  const line = Buffer.from(separator + text, 'latin1');
   const out = new Uint8Array(base.length + line.length);
   out.set(base, 0);
   out.set(line, base.length);

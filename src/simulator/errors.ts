@@ -1,7 +1,7 @@
 // Typed errors of the simulator: one for the vendor API (carries Evrotrust's HTTP code),
 // one for the test controls (carries a plain HTTP meaning).
 
-/** HTTP codes the vendor API answers with, and the text Evrotrust's Swagger gives them [S6]. */
+/** HTTP codes the vendor API answers with, and the text Evrotrust's Swagger v1.0.154 gives them. */
 export const VENDOR_ERROR_TEXT: Readonly<Record<number, string>> = {
   400: 'Invalid data supplied',
   401: 'Unauthorized',

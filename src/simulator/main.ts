@@ -22,6 +22,7 @@ const envSchema = z.object({
   SIMULATOR_PROCESSING_MS: millis.optional(),
   SIMULATOR_OTP_TTL_MS: millis.optional(),
   SIMULATOR_MAX_FILE_BYTES: z.coerce.number().int().positive().optional(),
+  SIMULATOR_STATUS_NOT_FOUND_MS: millis.optional(),
   SIMULATOR_WITHDRAW_CALLBACKS: flag.optional(),
   SIMULATOR_LOG: flag.optional(),
 });
@@ -60,6 +61,7 @@ function readOptions(env: NodeJS.ProcessEnv): SimulatorOptions {
     processingMs: e.SIMULATOR_PROCESSING_MS,
     otpCodeTtlMs: e.SIMULATOR_OTP_TTL_MS,
     maxFileBytes: e.SIMULATOR_MAX_FILE_BYTES,
+    statusNotFoundMs: e.SIMULATOR_STATUS_NOT_FOUND_MS,
     withdrawCallbacks: e.SIMULATOR_WITHDRAW_CALLBACKS,
     logger: e.SIMULATOR_LOG,
   };

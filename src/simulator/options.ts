@@ -10,6 +10,7 @@ import {
   DEFAULT_OTP_CODE_TTL_MS,
   DEFAULT_PORT,
   DEFAULT_PROCESSING_MS,
+  DEFAULT_STATUS_NOT_FOUND_MS,
   SANDBOX_API_KEY,
   SANDBOX_VENDOR_NUMBER,
 } from './defaults';
@@ -39,6 +40,11 @@ export interface SimulatorOptions {
   maxFileBytes?: number;
   /** Persist state here so that a restart keeps pending signings; undefined = memory only. */
   stateDir?: string;
+  /**
+   * `/document/status` answers 443 for this long after a create, as Evrotrust does; default 2 s.
+   * The window closes early once the transaction changes state (a signer acted, so it is visible).
+   */
+  statusNotFoundMs?: number;
   /** Whether withdrawing sends a callback with status 6 (unknown upstream); default false. */
   withdrawCallbacks?: boolean;
   /** Fastify's logger; default false. */
@@ -66,6 +72,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     otpCodeTtlMs: nonNegative('otpCodeTtlMs', options.otpCodeTtlMs ?? DEFAULT_OTP_CODE_TTL_MS),
     maxFileBytes: nonNegative('maxFileBytes', options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES),
     stateDir: options.stateDir,
+    statusNotFoundMs: nonNegative('statusNotFoundMs', options.statusNotFoundMs ?? DEFAULT_STATUS_NOT_FOUND_MS),
     withdrawCallbacks: options.withdrawCallbacks ?? false,
     logger: options.logger ?? false,
   };

@@ -74,7 +74,7 @@ export const PAGE_HTML = `<!doctype html>
 
 export const PAGE_SCRIPT = `'use strict';
 (function () {
-  var STATUS = { 1: 'Pending', 2: 'Signed', 3: 'Rejected', 4: 'Expired', 5: 'Failed', 6: 'Withdrawn', 7: 'Undeliverable', 99: 'On hold' };
+  var STATUS = { 1: 'Pending', 2: 'Signed', 3: 'Rejected', 4: 'Expired', 5: 'Failed', 6: 'Withdrawn', 7: 'Undeliverable', 8: 'Face recognition failed', 99: 'On hold' };
   var current = '';
   var busy = false;       // an action is running
   var rejecting = {};     // transactionID -> true while its reason form is open (pauses auto-refresh)
@@ -190,8 +190,8 @@ export const PAGE_SCRIPT = `'use strict';
   function render(list) {
     var pending = document.getElementById('pending');
     var historyBox = document.getElementById('history');
-    var open = list.filter(function (tx) { return tx.status === 1; });
-    var done = list.filter(function (tx) { return tx.status !== 1; });
+    var open = list.filter(function (tx) { return tx.status === 1 || tx.status === 99; });
+    var done = list.filter(function (tx) { return tx.status !== 1 && tx.status !== 99; });
     pending.replaceChildren.apply(pending, open.length ? open.map(pendingCard) : [el('p', { class: 'empty', text: 'Nothing to sign right now.' })]);
     historyBox.replaceChildren.apply(historyBox, done.length ? done.map(historyCard) : [el('p', { class: 'empty', text: 'No documents yet.' })]);
   }

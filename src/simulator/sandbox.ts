@@ -6,8 +6,8 @@ import { createPublicKey, randomInt } from 'node:crypto';
 import { EVROTRUST_STATUS } from '../evrotrust/statuses';
 import { encryptDownload } from '../evrotrust/encrypt';
 import { CallbackDispatcher, type CallbackPayload } from './callbacks';
-import { ALLOWED_COVERAGES } from './defaults';
-import { detectFileType, sha256Hex, sha512Hex, signedCopy } from './documents';
+import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defaults';
+import { detectFileType, sha256Hex, sha512Hex, signedCopy, type FileKind } from './documents';
 import { ControlError, VendorError } from './errors';
 import type { ResolvedOptions } from './options';
 import { SimulatorState, type SignerInfo, type Thread, type Transaction, type TransactionKind } from './state';
@@ -26,6 +26,7 @@ export interface DocumentRequest {
   description: string;
   coverage: number;
   checksumDocument: string;
+  signatureType: SignatureType;
 }
 
 export interface OnlineRequest extends DocumentRequest {
@@ -49,18 +50,29 @@ export interface StatusAnswer {
   rejectReason: string | null;
 }
 
+type Flag = 0 | 1;
+
+/**
+ * The `/user/check/extended` answer as Evrotrust's help portal shows it: 0/1 integers and an integer
+ * `rejectReason` (0 when there is none), `isReadyToSign` included. Unknown users are answered 200
+ * with everything 0, not 438.
+ */
 export interface UserCheckAnswer {
-  isRegistered: boolean;
-  isIdentified: boolean;
-  isRejected: boolean;
-  rejectReason: string | null;
-  isSupervised: boolean;
-  isReadyToSign: boolean;
-  hasConfirmedPhone: boolean;
-  hasConfirmedEmail: boolean;
+  isRegistered: Flag;
+  isIdentified: Flag;
+  isRejected: Flag;
+  rejectReason: number;
+  isSupervised: Flag;
+  isReadyToSign: Flag;
+  hasConfirmedPhone: Flag;
+  hasConfirmedEmail: Flag;
 }
 
-/** Withdraw answers [S6]: 1 withdrawn, 2 not withdrawn (nothing pending), 3 already withdrawn. */
+/** Statuses a test can set with `setStatus`: 5 failed, 7 undeliverable, 8 face recognition failed (final, with a callback), 99 on hold (not final). */
+export const SETTABLE_STATUSES = [5, 7, 8, 99] as const;
+export type SettableStatus = (typeof SETTABLE_STATUSES)[number];
+
+/** Withdraw answers (Swagger /document/withdraw): 1 withdrawn, 2 not withdrawn (nothing pending), 3 already withdrawn. */
 export type WithdrawAnswer = { status: 1 | 2 | 3 };
 
 /** A transaction as tests and the signer page see it. */
@@ -86,7 +98,14 @@ export interface TransactionView {
   signedDocument?: { filename: string; content: Uint8Array; sha256: string };
 }
 
-const { pending, signed, rejected, expired, withdrawn } = EVROTRUST_STATUS;
+const { pending, signed, rejected, expired, withdrawn, onHold } = EVROTRUST_STATUS;
+
+/** Still open at Evrotrust: can be signed, rejected, expired or withdrawn. */
+function isOpen(status: number): boolean {
+  return status === pending || status === onHold;
+}
+
+const flag = (b: boolean): Flag => (b ? 1 : 0);
 
 /** Longest single setTimeout Node allows; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -132,7 +151,7 @@ export class Sandbox {
   /** Picks up where a previous run stopped: expiry timers, unfinished processing, undelivered callbacks. */
   resume(): void {
     for (const tx of this.state.transactions.values()) {
-      if (tx.status === pending) this.scheduleExpiry(tx);
+      if (isOpen(tx.status)) this.scheduleExpiry(tx);
       else if (tx.status === signed && (tx.processingUntil ?? 0) > Date.now()) this.scheduleProcessingEnd(tx);
       else if (tx.callbackDue) this.fireCallback(tx);
     }
@@ -150,16 +169,18 @@ export class Sandbox {
   checkUser(identity: SignerIdentity): UserCheckAnswer {
     validateIdentity(identity);
     const flags: UserFlags = this.users.flagsFor(identity);
-    if (!flags.isRegistered) throw new VendorError(438);
+    if (!flags.isRegistered) {
+      return { isRegistered: 0, isIdentified: 0, isRejected: 0, rejectReason: 0, isSupervised: 0, isReadyToSign: 0, hasConfirmedPhone: 0, hasConfirmedEmail: 0 };
+    }
     return {
-      isRegistered: flags.isRegistered,
-      isIdentified: flags.isIdentified,
-      isRejected: flags.isRejected,
-      rejectReason: null,
-      isSupervised: flags.isSupervised,
-      isReadyToSign: flags.isReadyToSign,
-      hasConfirmedPhone: flags.hasConfirmedPhone,
-      hasConfirmedEmail: flags.hasConfirmedEmail,
+      isRegistered: 1,
+      isIdentified: flag(flags.isIdentified),
+      isRejected: flag(flags.isRejected),
+      rejectReason: 0,
+      isSupervised: flag(flags.isSupervised),
+      isReadyToSign: flag(flags.isReadyToSign && flags.hasCertificate && !flags.isRejected),
+      hasConfirmedPhone: flag(flags.hasConfirmedPhone),
+      hasConfirmedEmail: flag(flags.hasConfirmedEmail),
     };
   }
 
@@ -188,6 +209,9 @@ export class Sandbox {
 
   createOffline(request: OfflineRequest, file: UploadedFile): { transactionID: string } {
     this.validateDocument(request, file);
+    if (request.user.phone === undefined || !OTP_PHONE_PATTERN.test(request.user.phone)) {
+      throw new VendorError(449, 'User data is not valid: phone should match the pattern "+[0-9]"');
+    }
     this.users.assertCanSign(request.user);
     const thread = this.newThread('offline', request, file, undefined);
     const tx = this.newTransaction(thread, request.user);
@@ -217,6 +241,8 @@ export class Sandbox {
   status(transactionID: string): StatusAnswer {
     const tx = this.state.transactions.get(transactionID);
     if (!tx) throw new VendorError(443);
+    // Evrotrust answers 443 for a while after a create; a transaction that already changed state is visible.
+    if (tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs) throw new VendorError(443);
     return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
   }
 
@@ -229,14 +255,19 @@ export class Sandbox {
     if (!content) throw new VendorError(500, 'signed copy missing from the simulator state');
     const thread = this.thread(tx.threadID);
     const pem = Buffer.from(thread.publicKey, 'base64').toString('utf8');
-    return encryptDownload(transactionID, [{ filename: tx.signed.filename, content }], pem);
+    // Inner names as Evrotrust writes them: `<tx>_OUT_SIGNED.<ext>` and the `<tx>_OUT_SIGNED_HASH.xml` report.
+    const ext = /\.([A-Za-z0-9]{1,10})$/.exec(tx.signed.filename)?.[1] ?? 'bin';
+    return encryptDownload(transactionID, [{ filename: `${transactionID}_OUT_SIGNED.${ext}`, content }], pem, {
+      signedHashEntry: `${transactionID}_OUT_SIGNED_HASH.xml`,
+      originalFilename: tx.signed.filename,
+    });
   }
 
   withdraw(threadID: string): WithdrawAnswer {
     const thread = this.state.threads.get(threadID);
     if (!thread) throw new VendorError(443);
     const txs = thread.transactionIDs.map((id) => this.tx(id));
-    const open = txs.filter((tx) => tx.status === pending);
+    const open = txs.filter((tx) => isOpen(tx.status));
     if (open.length === 0) return { status: txs.some((tx) => tx.status === withdrawn) ? 3 : 2 };
     for (const tx of open) {
       this.finish(tx, withdrawn, undefined);
@@ -268,6 +299,29 @@ export class Sandbox {
     return this.view(transactionID);
   }
 
+  /**
+   * Moves an open transaction to 5 (failed), 7 (undeliverable) or 8 (face recognition failed):
+   * final, with a callback like other finals; or to 99 (on hold): still open, no callback, and it
+   * can later be signed, rejected, expired or withdrawn.
+   */
+  setStatus(transactionID: string, status: number): TransactionView {
+    if (!(SETTABLE_STATUSES as readonly number[]).includes(status)) {
+      throw new ControlError('invalid', `status must be one of ${SETTABLE_STATUSES.join(', ')}`);
+    }
+    const tx = this.controlPending(transactionID);
+    if (status === onHold) {
+      if (tx.status === onHold) throw new ControlError('conflict', `transaction ${transactionID} is already on hold`);
+      tx.status = onHold;
+      tx.updatedAt = Date.now();
+      this.state.save();
+      return this.view(transactionID);
+    }
+    this.finish(tx, status, undefined);
+    this.state.save();
+    this.fireCallback(tx);
+    return this.view(transactionID);
+  }
+
   view(transactionID: string): TransactionView {
     const tx = this.state.transactions.get(transactionID);
     if (!tx) throw new ControlError('not_found', `unknown transaction ${transactionID}`);
@@ -287,7 +341,7 @@ export class Sandbox {
     };
     if (tx.rejectReason !== undefined) view.rejectReason = tx.rejectReason;
     if (thread.dateExpire !== undefined) view.dateExpire = thread.dateExpire;
-    if (tx.otp && tx.status === pending) {
+    if (tx.otp && isOpen(tx.status)) {
       view.otpCode = tx.otp.code;
       view.otpExpiresAt = new Date(tx.otp.expiresAt).toISOString();
     }
@@ -336,7 +390,15 @@ export class Sandbox {
       throw new VendorError(400, 'Invalid data supplied: urlCallback');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new VendorError(400, 'Invalid data supplied: urlCallback');
-    if (detectFileType(file.content) === undefined) throw new VendorError(457);
+    const kind: FileKind | undefined = detectFileType(file.content);
+    if (kind === undefined) throw new VendorError(457);
+    // PDF types are PAdES, XML types XAdES: they cannot sign another kind of file; CAD signs any file.
+    if (request.signatureType.startsWith('PDF') && kind !== 'pdf') {
+      throw new VendorError(400, `Invalid data supplied: signInfo.type ${request.signatureType} needs a PDF file; use CAD1 or CAD2`);
+    }
+    if (request.signatureType.startsWith('XML') && kind !== 'xml') {
+      throw new VendorError(400, `Invalid data supplied: signInfo.type ${request.signatureType} needs an XML file; use CAD1 or CAD2`);
+    }
     if (sha512Hex(file.content) !== request.checksumDocument.toLowerCase()) {
       throw new VendorError(400, 'Invalid data supplied: checksumDocument does not match the file');
     }
@@ -394,14 +456,14 @@ export class Sandbox {
   private pendingOffline(transactionID: string): Transaction {
     const tx = this.state.transactions.get(transactionID);
     if (!tx || tx.kind !== 'offline') throw new VendorError(443);
-    if (tx.status !== pending) throw new VendorError(400, 'Invalid data supplied: the transaction is not waiting for a code');
+    if (!isOpen(tx.status)) throw new VendorError(400, 'Invalid data supplied: the transaction is not waiting for a code');
     return tx;
   }
 
   private controlPending(transactionID: string): Transaction {
     const tx = this.state.transactions.get(transactionID);
     if (!tx) throw new ControlError('not_found', `unknown transaction ${transactionID}`);
-    if (tx.status !== pending) throw new ControlError('conflict', `transaction ${transactionID} is not pending (status ${tx.status})`);
+    if (!isOpen(tx.status)) throw new ControlError('conflict', `transaction ${transactionID} is not pending or on hold (status ${tx.status})`);
     return tx;
   }
 
@@ -451,7 +513,7 @@ export class Sandbox {
     const dateExpire = this.thread(tx.threadID).dateExpire;
     if (dateExpire === undefined) return;
     this.setTimer(tx.transactionID, dateExpire * 1000 - Date.now(), () => {
-      if (tx.status === pending) this.expireNow(tx);
+      if (isOpen(tx.status)) this.expireNow(tx);
     });
   }
 

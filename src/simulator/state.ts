@@ -1,6 +1,6 @@
 // What the simulator remembers: threads (one per vendor request), transactions (one per signer),
 // user profiles set by tests, and the uploaded and signed files. In memory, and, with a stateDir,
-// also on disk so that a restart keeps pending signings (CONTRACT.md: state survives a restart).
+// also on disk so that a restart keeps pending signings (the README: state survives a restart of `npm start`).
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { authorizationHeader } from '../../src/evrotrust/auth';
 
-// The example published with Evrotrust's Swagger (shared/evrotrust-api.md, "Authorization header").
+// The example published with Evrotrust's Swagger (docs/evrotrust.md, "Transport and authorization").
 const API_KEY = '7f4b9ef3-298d-4ced-8656-a5d8b7f96666';
 const BODY = '{"vendorNumber":"ahZsmRHbDHL6TeED","user":{"identificationNumber":"8611048980"}}';
 const EXPECTED = '5a90fc151ff466434e615f1a6aac28228e8607d900b8f9129e8bfa919cff5140';

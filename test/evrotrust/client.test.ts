@@ -13,8 +13,13 @@ import type { AddressInfo } from 'node:net';
 import { unzipSync } from 'fflate';
 import { authorizationHeader } from '../../src/evrotrust/auth';
 import {
+  asciiJson,
   createEvrotrustClient,
   matchTransactions,
+  pickIdentifier,
+  signInfoFor,
+  sniffContentType,
+  uploadFilename,
   type EvrotrustClient,
   type EvrotrustClientOptions,
   type EvrotrustLogger,
@@ -29,7 +34,9 @@ import {
   EvrotrustHttpError,
   EvrotrustOtpError,
   EvrotrustRateLimitError,
+  EvrotrustRequestError,
   errorForHttpStatus,
+  isNotYetVisible,
   type EvrotrustEndpoint,
   type EvrotrustErrorCode,
 } from '../../src/evrotrust/errors';
@@ -188,18 +195,21 @@ describe('statuses', () => {
     assert.equal(statusName(1), 'pending');
     assert.equal(statusName(2), 'signed');
     assert.equal(statusName(7), 'undeliverable');
+    assert.equal(statusName(5), 'failed');
+    assert.equal(statusName(8), 'faceRecognitionFailed');
     assert.equal(statusName(99), 'onHold');
-    assert.equal(statusName(8), 'unknown');
+    assert.equal(statusName(9), 'unknown');
     assert.equal(statusName(-1), 'unknown');
     assert.equal(isKnownStatus(99), true);
-    assert.equal(isKnownStatus(8), false);
+    assert.equal(isKnownStatus(8), true);
+    assert.equal(isKnownStatus(9), false);
   });
 
-  it('final: 2 (once not processing) to 7; never 1, 99 or unknown codes', () => {
+  it('final: 2 (once not processing) to 8; never 1, 99 or unknown codes', () => {
     assert.equal(isFinalStatus(EVROTRUST_STATUS.signed, false), true);
     assert.equal(isFinalStatus(EVROTRUST_STATUS.signed, true), false);
-    for (const code of [3, 4, 5, 6, 7]) assert.equal(isFinalStatus(code), true, `code ${code}`);
-    for (const code of [1, 99, 8, 0, 42]) assert.equal(isFinalStatus(code), false, `code ${code}`);
+    for (const code of [3, 4, 5, 6, 7, 8]) assert.equal(isFinalStatus(code), true, `code ${code}`);
+    for (const code of [1, 99, 9, 0, 42]) assert.equal(isFinalStatus(code), false, `code ${code}`);
   });
 });
 
@@ -268,6 +278,18 @@ describe('error mapping (errorForHttpStatus)', () => {
     expectError(errorForHttpStatus('/document/doc/offline/activate/resend', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
   });
 
+  it('isNotYetVisible: 443 on status, 443/438 on download; nothing else', () => {
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 443, { transactionID: 't' })), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/download', 443)), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/download', 438)), true);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 438)), false);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/withdraw', 443)), false);
+    assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 500)), false);
+    assert.equal(isNotYetVisible(new Error('x')), false);
+    const e = errorForHttpStatus('/document/status', 443, { transactionID: 't' });
+    assert.deepEqual([e.code, e.httpStatus, e.retryable, e.transactionID], ['document-not-found', 443, false, 't'], 'retry semantics unchanged');
+  });
+
   it('survives JSON and structuredClone with every decision field (for Temporal failure details)', () => {
     const e = errorForHttpStatus('/document/status', 469, { transactionID: 'tx-9' });
     const viaJson = JSON.parse(JSON.stringify(e)) as Record<string, unknown>;
@@ -283,6 +305,49 @@ describe('error mapping (errorForHttpStatus)', () => {
       transactionID: 'tx-9',
     });
     assert.deepEqual(structuredClone(e.toJSON()), viaJson);
+  });
+});
+
+describe('request helpers', () => {
+  it('signInfoFor: PDF → pdfType, XML → xmlType, anything else → otherType; always the algorithm', () => {
+    assert.deepEqual(signInfoFor({ filename: 'a.PDF' }), { type: 'PDF2', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.xml' }), { type: 'XML1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a', contentType: 'text/xml; charset=utf-8' }), { type: 'XML1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.docx' }), { type: 'CAD1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'a.pdf' }, { pdfType: 'PDF1' }), { type: 'PDF1', algorithm: 'SHA256' });
+    assert.deepEqual(signInfoFor({ filename: 'scan' }, { otherType: 'CAD2' }), { type: 'CAD2', algorithm: 'SHA256' });
+    assert.equal(sniffContentType(Buffer.from('%PDF-1.7 ...')), 'application/pdf');
+    assert.equal(sniffContentType(Buffer.from('<?xml version="1.0"?><a/>')), 'application/xml');
+    assert.equal(sniffContentType(Buffer.from('plain')), undefined);
+  });
+
+  it('pickIdentifier: ЕГН (with country when given) else phone else e-mail, exactly one', () => {
+    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, country: 'bg', phone: PHONE, email: EMAIL }), { identificationNumber: EGN_A, country: 'BG' });
+    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, phone: PHONE }), { identificationNumber: EGN_A });
+    assert.deepEqual(pickIdentifier({ phone: PHONE, email: EMAIL }), { phone: PHONE });
+    assert.deepEqual(pickIdentifier({ email: EMAIL, country: 'BG' }), { email: EMAIL }, 'country only qualifies an identificationNumber');
+  });
+
+  it('asciiJson: equivalent JSON in ASCII bytes, \\uXXXX for everything else (astral as surrogate pairs)', () => {
+    const value = { d: 'Договор № 5 — 😀', n: 1 };
+    const text = asciiJson(value);
+    assert.ok(/^[\x00-\x7f]*$/.test(text));
+    assert.deepEqual(JSON.parse(text), value);
+    assert.ok(text.includes('\\u0414') && text.includes('\\ud83d\\ude00'));
+    assert.equal(asciiJson({ a: 'plain' }), JSON.stringify({ a: 'plain' }), 'ASCII input is unchanged');
+  });
+
+  it('uploadFilename: ASCII, safe characters, at most 100 characters, extension kept', () => {
+    assert.equal(uploadFilename('Договор за наем №5.pdf'), 'Dogovor_za_naem_No5.pdf');
+    assert.equal(uploadFilename('résumé "final".PDF'), 'resume_final.PDF');
+    assert.equal(uploadFilename('C:\\Users\\x\\..\\a;b.docx'), 'a_b.docx');
+    assert.equal(uploadFilename('../../etc/passwd'), 'passwd');
+    assert.equal(uploadFilename('.pdf'), 'document.pdf');
+    assert.equal(uploadFilename('😀😀'), 'document');
+    const long = uploadFilename(`${'я'.repeat(300)}.xlsx`);
+    assert.equal(long.length, 100);
+    assert.ok(long.endsWith('.xlsx'));
+    assert.match(long, /^[A-Za-z0-9._-]+$/);
   });
 });
 
@@ -307,17 +372,19 @@ describe('client on the wire (local capturing server)', () => {
     const server = await fakeServer((_req, res) => json(res, 200, { isRegistered: true, isReadyToSign: true }));
     try {
       const client = clientFor(server.url);
-      // Non-ASCII on purpose: the header must cover the UTF-8 bytes, not UTF-16 code units.
+      // Non-ASCII on purpose: it goes out as \uXXXX escapes, and the header covers the exact bytes sent.
+      await client.checkUser({ email: 'иван@пример.bg' });
       await client.checkUser({ identificationNumber: EGN_A, email: 'иван@пример.bg' });
-      const req = server.requests[0]!;
+      const [req, second] = server.requests as [Captured, Captured];
       assert.equal(req.url, '/vendor/user/check/extended');
       assert.equal(req.headers.authorization, authorizationHeader(API_KEY, req.body));
       assert.match(req.headers.authorization ?? '', /^[0-9a-f]{64}$/, 'no scheme word');
       assert.match(req.headers['content-type'] ?? '', /^application\/json/);
-      assert.deepEqual(JSON.parse(req.body.toString('utf8')), {
-        vendorNumber: VENDOR,
-        user: { identificationNumber: EGN_A, email: 'иван@пример.bg' },
-      });
+      assert.ok([...req.body].every((b) => b < 0x80), 'ASCII bytes only');
+      assert.ok(req.body.toString('latin1').includes('\\u0438\\u0432\\u0430\\u043d@'), 'Cyrillic as \\uXXXX');
+      assert.deepEqual(JSON.parse(req.body.toString('utf8')), { vendorNumber: VENDOR, user: { email: 'иван@пример.bg' } });
+      // One identifier per user, the same pick as a send: the ЕГН wins.
+      assert.deepEqual(JSON.parse(second.body.toString('utf8')), { vendorNumber: VENDOR, user: { identificationNumber: EGN_A } });
     } finally {
       await server.close();
     }
@@ -329,7 +396,7 @@ describe('client on the wire (local capturing server)', () => {
       const client = clientFor(server.url);
       const expire = inOneHour();
       const result = await client.sendOnline({
-        // A line break and Cyrillic in the description: JSON escapes the former, UTF-8 carries the latter.
+        // A line break and Cyrillic in the description: JSON escapes both (\n, \uXXXX).
         document: { filename: 'договор.pdf', content: PDF, description: 'Договор № 5\nред 2 "цитат"', dateExpire: expire, coverage: 500, preview: false },
         signers: [{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE, email: EMAIL }],
         urlCallback: 'http://127.0.0.1:3000/evrotrust/callback/t/abc',
@@ -352,6 +419,8 @@ describe('client on the wire (local capturing server)', () => {
       assert.equal(req.headers.authorization, authorizationHeader(API_KEY, data.body));
       assert.ok(file.body.equals(PDF), 'the file bytes arrive unchanged');
       assert.equal(file.contentType, 'application/pdf');
+      assert.equal(file.filename, 'dogovor.pdf', 'the file name is sanitized to ASCII');
+      assert.ok([...data.body].every((b) => b < 0x80), 'the data field is ASCII: non-ASCII goes as \\uXXXX');
 
       const body = JSON.parse(data.body.toString('utf8')) as Record<string, unknown>;
       assert.deepEqual(body, {
@@ -364,9 +433,11 @@ describe('client on the wire (local capturing server)', () => {
           coverage: 500,
           preview: 0,
           checksumDocument: sha512(file.body),
+          certificateType: 1,
         },
         signInfo: { type: 'PDF1', algorithm: 'SHA256' },
-        users: [{ identificationNumber: EGN_A, country: 'BG' }, { email: EMAIL, phone: PHONE }],
+        // Exactly one identifier per users[] item: the phone wins over the e-mail.
+        users: [{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE }],
       });
       assert.equal(Buffer.from(body.publicKey as string, 'base64').toString('utf8'), PUBLIC_KEY_PEM);
     } finally {
@@ -409,7 +480,9 @@ describe('client on the wire (local capturing server)', () => {
         publicKey: Buffer.from(PUBLIC_KEY_PEM).toString('base64'),
         urlCallback: 'http://127.0.0.1:3000/cb',
         user: { identificationNumber: EGN_A, phone: PHONE },
-        document: { description: 'OTP', coverage: 0, checksumDocument: sha512(PDF) },
+        // The defaults: coverage 20000 and certificateType 1 (as production integrations send), PDF2 for a PDF.
+        document: { description: 'OTP', coverage: 20000, checksumDocument: sha512(PDF), certificateType: 1 },
+        signInfo: { type: 'PDF2', algorithm: 'SHA256' },
       });
       const expectBodies: Array<[Captured, unknown]> = [
         [act, { vendorNumber: VENDOR, transactionID: '777', activationCode: '123456' }],
@@ -433,7 +506,8 @@ describe('client on the wire (local capturing server)', () => {
     }));
     try {
       assert.deepEqual(await clientFor(server.url).checkUser({ phone: PHONE }), {
-        isRegistered: true, isIdentified: false, isRejected: false, rejectReason: null, isSupervised: false, isReadyToSign: false, hasConfirmedPhone: true,
+        isRegistered: true, isIdentified: false, isRejected: false, rejectReason: null, rejectReasonCode: null, isSupervised: false,
+        isReadyToSign: false, isReadyToSignDerived: false, hasConfirmedPhone: true,
       });
     } finally {
       await server.close();
@@ -505,11 +579,11 @@ describe('client on the wire (local capturing server)', () => {
 
   it('an unknown status code is tolerated, not final, and logged', async () => {
     const logger = recordingLogger();
-    const server = await fakeServer((_req, res) => json(res, 200, { status: '8', isProcessing: false }));
+    const server = await fakeServer((_req, res) => json(res, 200, { status: '9', isProcessing: false }));
     try {
-      const result = await clientFor(server.url, { logger }).status('tx-8');
-      assert.deepEqual(result, { status: 8, statusName: 'unknown', isProcessing: false, isFinal: false, rejectReason: null });
-      assert.ok(logger.lines.some((l) => l.startsWith('warn evrotrust unknown status code') && l.includes('"transactionID":"tx-8"')));
+      const result = await clientFor(server.url, { logger }).status('tx-9');
+      assert.deepEqual(result, { status: 9, statusName: 'unknown', isProcessing: false, isFinal: false, rejectReason: null });
+      assert.ok(logger.lines.some((l) => l.startsWith('warn evrotrust unknown status code') && l.includes('"transactionID":"tx-9"')));
     } finally {
       await server.close();
     }
@@ -692,8 +766,9 @@ describe('client against the sandbox simulator', () => {
     });
     urlCallback = callbackSink.url.replace(/\/vendor$/, '/evrotrust/callback');
     // processingMs long enough that "signed but still processing" is observable on a loaded machine.
-    sim = await startSimulator({ port: 0, processingMs: 400, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1 });
-    shortOtpSim = await startSimulator({ port: 0, otpCodeTtlMs: 1, callbackAttempts: 1 });
+    // statusNotFoundMs 0: the 443-after-create window has its own test below.
+    sim = await startSimulator({ port: 0, processingMs: 400, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1, statusNotFoundMs: 0 });
+    shortOtpSim = await startSimulator({ port: 0, otpCodeTtlMs: 1, callbackAttempts: 1, statusNotFoundMs: 0 });
     client = createEvrotrustClient({
       baseUrl: sim.vendorBaseUrl,
       vendorNumber: SANDBOX_VENDOR_NUMBER,
@@ -717,20 +792,20 @@ describe('client against the sandbox simulator', () => {
   });
 
   describe('/user/check/extended', () => {
-    it('200: a ready user, flags as booleans', async () => {
+    it('200: a ready user, 0/1 flags as booleans, the integer rejectReason kept as text and code', async () => {
       assert.deepEqual(await client.checkUser({ identificationNumber: EGN_A, country: 'BG' }), {
-        isRegistered: true, isIdentified: true, isRejected: false, rejectReason: null, isSupervised: false,
-        isReadyToSign: true, hasConfirmedPhone: true, hasConfirmedEmail: true,
+        isRegistered: true, isIdentified: true, isRejected: false, rejectReason: '0', rejectReasonCode: 0, isSupervised: false,
+        isReadyToSign: true, isReadyToSignDerived: false, hasConfirmedPhone: true, hasConfirmedEmail: true,
       });
       sim.controls.setUser('7505100024', { isReadyToSign: false });
       assert.equal((await client.checkUser({ identificationNumber: '7505100024' })).isReadyToSign, false);
     });
 
-    it('438 user not found → user-not-found, not retryable', async () => {
+    it('an unknown user: 200 with isRegistered 0 (not 438) → not registered, not ready', async () => {
       sim.controls.setUser('7505100030', { isRegistered: false });
-      expectError(await failure(client.checkUser({ identificationNumber: '7505100030' })), {
-        code: 'user-not-found', httpStatus: 438, retryable: false, outcomeUnknown: false, endpoint: '/user/check/extended',
-      });
+      const r = await client.checkUser({ identificationNumber: '7505100030' });
+      assert.equal(r.isRegistered, false);
+      assert.equal(r.isReadyToSign, false);
     });
 
     it('449 user data not valid → user-data-invalid, not retryable', async () => {
@@ -758,7 +833,8 @@ describe('client against the sandbox simulator', () => {
       assert.notEqual(a.transactionID, b.transactionID);
       // The simulator's own record proves which signer each transactionID belongs to.
       assert.deepEqual(sim.controls.transaction(a.transactionID)?.signer, { identificationNumber: EGN_A, country: 'BG' });
-      assert.deepEqual(sim.controls.transaction(b.transactionID)?.signer, { phone: PHONE, email: EMAIL });
+      // One identifier per users[] item: the phone was sent, the e-mail was not.
+      assert.deepEqual(sim.controls.transaction(b.transactionID)?.signer, { phone: PHONE });
       assert.equal(sim.controls.transaction(a.transactionID)?.threadID, sent.threadID);
 
       assert.deepEqual(await client.status(a.transactionID), { status: 1, statusName: 'pending', isProcessing: false, isFinal: false, rejectReason: null });
@@ -817,6 +893,8 @@ describe('client against the sandbox simulator', () => {
       // Coverage outside the documented set: the type forbids it, Evrotrust answers 454.
       ['454 wrong coverage', () => online([{ phone: PHONE }], { coverage: 123 as never }), 'wrong-coverage', 454, () => undefined],
       ['457 file type not supported', () => online([{ phone: PHONE }], { filename: 'a.exe', content: Buffer.from('MZ\x90\x00 not a pdf', 'latin1') }), 'unsupported-file-type', 457, () => undefined],
+      // An explicit PDF signature type on a file that is not a PDF: Evrotrust cannot apply PAdES to it.
+      ['400 invalid data (PDF signInfo on a non-PDF)', () => ({ ...online([{ phone: PHONE }], { filename: 'notes.txt', content: Buffer.from('plain text') }), signInfo: { type: 'PDF2' } }), 'invalid-data', 400, () => undefined],
       ['450 file too large', () => online([{ phone: PHONE }], { content: Buffer.concat([PDF, Buffer.alloc(MAX_FILE_BYTES)]) }), 'file-too-large', 450, () => undefined],
       ['449 user data not valid', () => online([{ identificationNumber: '0000000001' }]), 'user-data-invalid', 449, () => undefined],
       ['438 user not found', () => online([{ identificationNumber: '7505100030' }]), 'user-not-found', 438, () => sim.controls.setUser('7505100030', { isRegistered: false })],
@@ -830,6 +908,62 @@ describe('client against the sandbox simulator', () => {
         assert.equal(sim.controls.transactions().length, before, 'nothing was created');
       });
     }
+  });
+
+  describe('what Evrotrust does beyond sign/reject/expire', () => {
+    it('a non-PDF file goes as CAD1 with preview 0, and the signed copy decrypts byte for byte', async () => {
+      const content = Buffer.from('Протокол: неподписан текст\n', 'utf8');
+      const sent = await client.sendOnline(online([{ email: EMAIL }], { filename: 'protokol.txt', content, preview: true }));
+      const tx = sent.transactions[0]!.transactionID;
+      await sim.controls.sign(tx);
+      await waitNotProcessing(tx);
+      const [file, ...more] = await decryptDownload(await client.download(tx), PRIVATE_KEY_PEM);
+      assert.equal(more.length, 0, 'the signature report is not a document');
+      assert.equal(file?.filename, 'protokol.txt');
+      assert.ok(Buffer.from(file!.content).equals(Buffer.from(sim.controls.transaction(tx)!.signedDocument!.content)));
+    });
+
+    it('5 failed, 7 undeliverable, 8 face recognition failed are final; 99 on hold is not, and can still be signed', async () => {
+      const sent = await client.sendOnline(online([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }, { phone: PHONE }, { email: EMAIL }]));
+      const [t5, t7, t8, t99] = sent.transactions.map((t) => t.transactionID) as [string, string, string, string];
+      const names: Array<[string, 5 | 7 | 8, string]> = [[t5, 5, 'failed'], [t7, 7, 'undeliverable'], [t8, 8, 'faceRecognitionFailed']];
+      for (const [tx, status, name] of names) {
+        await sim.controls.setStatus(tx, status);
+        assert.deepEqual(await client.status(tx), { status, statusName: name, isProcessing: false, isFinal: true, rejectReason: null });
+      }
+      await sim.controls.setStatus(t99, 99);
+      assert.deepEqual(await client.status(t99), { status: 99, statusName: 'onHold', isProcessing: false, isFinal: false, rejectReason: null });
+      await sim.controls.sign(t99);
+      assert.equal((await client.status(t99)).status, 2);
+    });
+
+    it('443 from /document/status just after a create is a typed document-not-found, then the status arrives', async () => {
+      const lagging = await startSimulator({ port: 0, statusNotFoundMs: 400, callbackAttempts: 1 });
+      try {
+        const c = createEvrotrustClient({ baseUrl: lagging.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM });
+        const sent = await c.sendOnline(online([{ phone: PHONE }]));
+        const tx = sent.transactions[0]!.transactionID;
+        const early = await failure(c.status(tx));
+        expectError(early, { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/status' });
+        assert.equal(early.transactionID, tx);
+        await new Promise((r) => setTimeout(r, 450));
+        assert.equal((await c.status(tx)).statusName, 'pending');
+      } finally {
+        await lagging.close();
+      }
+    });
+
+    it('a one-shot 443 from /document/download after status 2 is a typed document-not-found; the next download works', async () => {
+      const sent = await client.sendOnline(online([{ phone: PHONE }]));
+      const tx = sent.transactions[0]!.transactionID;
+      await sim.controls.sign(tx);
+      await waitNotProcessing(tx);
+      sim.controls.failNext('/document/download', { status: 443 });
+      expectError(await failure(client.download(tx)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+      sim.controls.failNext('/document/download', { status: 438 });
+      expectError(await failure(client.download(tx)), { code: 'user-not-found', httpStatus: 438, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+      assert.equal((await decryptDownload(await client.download(tx), PRIVATE_KEY_PEM)).length, 1);
+    });
   });
 
   describe('/document/doc/offline with activate and resend (OTP)', () => {
@@ -872,12 +1006,24 @@ describe('client against the sandbox simulator', () => {
       expectError(e, { code: 'activation-code-expired', httpStatus: 448, retryable: false, outcomeUnknown: false });
     });
 
+    it('an OTP phone without the leading + is refused before sending, naming the field', async () => {
+      const before = sim.controls.transactions().length;
+      const e = await failure(client.sendOffline(offline({ phone: '0888123456' })));
+      assert.ok(e instanceof EvrotrustRequestError);
+      expectError(e, { code: 'invalid-request', retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline' });
+      assert.equal(e.field, 'signer.phone');
+      assert.doesNotMatch(e.message, /0888123456/, 'no personal data in the message');
+      const resend = await failure(client.resendOfflineCode('123', '359888123456'));
+      assert.equal(resend.field, 'phone');
+      assert.equal(sim.controls.transactions().length, before, 'nothing was created');
+    });
+
     it('offline refusals: 449 bad ЕГН, 442 no certificate, 454 coverage, 457 file type', async () => {
       expectError(await failure(client.sendOffline(offline({ identificationNumber: '1111111111' }))), { code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline' });
       sim.controls.setUser('+359888000442', { hasCertificate: false });
       expectError(await failure(client.sendOffline(offline({ identificationNumber: EGN_B, phone: '+359888000442' }))), { code: 'no-certificate', httpStatus: 442, retryable: false, outcomeUnknown: false });
       expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.pdf', content: PDF, description: 'x', coverage: 7 as never } })), { code: 'wrong-coverage', httpStatus: 454, retryable: false, outcomeUnknown: false });
-      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.txt', content: Buffer.from('plain text'), description: 'x' } })), { code: 'unsupported-file-type', httpStatus: 457, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.bin', content: Buffer.from('\x7fELF\x02\x01', 'latin1'), description: 'x' } })), { code: 'unsupported-file-type', httpStatus: 457, retryable: false, outcomeUnknown: false });
     });
   });
 

@@ -236,6 +236,20 @@ describe('decryptDownload round trips', () => {
     );
   });
 
+  test('Evrotrust\'s names: <tx>_OUT_SIGNED.pdf + <tx>_OUT_SIGNED_HASH.xml give exactly the PDF, under the original name', async () => {
+    const pdf = prng('prefixed')(5000);
+    for (const report of [`${TX}_OUT_SIGNED_HASH.xml`, 'OUT_SIGNED_HASH.xml', 'x-OUT_SIGNED_HASH.XML']) {
+      const zip = await encryptDownload(TX, [{ filename: `${TX}_OUT_SIGNED.pdf`, content: pdf }], keys.publicKeyPem, {
+        signedHashEntry: report,
+        originalFilename: 'Договор.pdf',
+      });
+      const files = await decryptDownload(zip, keys.privateKeyPem);
+      assert.equal(files.length, 1, `${report} is the report, not a document`);
+      assert.equal(files[0]?.filename, 'Договор.pdf');
+      assert.equal(hex(files[0]!.content), hex(pdf), 'byte for byte');
+    }
+  });
+
   test('the inner name wins when its extension differs from .filename; names lose directories', async () => {
     const content = strToU8('signed');
     const zip = await encryptDownload(TX, [{ filename: 'dir/contract.p7m', content }], keys.publicKeyPem);

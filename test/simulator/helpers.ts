@@ -204,10 +204,14 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   };
 }
 
-/** A simulator on a free port with test-friendly timings; callbacks leave from 127.0.0.2. */
+/**
+ * A simulator on a free port with test-friendly timings; callbacks leave from 127.0.0.2. The
+ * 443-after-create window is off (statusNotFoundMs 0) unless a test asks for it.
+ */
 export function startTestSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   return startSimulator({
     port: 0,
+    statusNotFoundMs: 0,
     callbackSourceAddress: '127.0.0.2',
     callbackRetryDelayMs: 20,
     callbackTimeoutMs: 2000,

@@ -39,7 +39,9 @@ describe('persistence', () => {
       assert.deepEqual(receiver.received[0]?.body, { transactionID: undelivered.transactionID, status: 3, rejectReason: 'changed my mind' });
 
       assert.deepEqual((await vendorJson(second, '/document/status', { transactionID: pending.transactionID })).json, { status: 1, isProcessing: false, rejectReason: null });
-      assert.equal((await vendorJson(second, '/user/check/extended', { user: { phone: '+359888777666' } })).status, 438);
+      const check = await vendorJson(second, '/user/check/extended', { user: { phone: '+359888777666' } });
+      assert.equal(check.status, 200);
+      assert.equal((check.json as { isRegistered: number }).isRegistered, 0, 'the user made unknown stays unknown');
 
       await second.controls.sign(pending.transactionID);
       await waitFor(() => receiver.received.length === 2, 'the signed callback');

@@ -8,6 +8,7 @@ import { SANDBOX_API_KEY, type Simulator } from '../../src/simulator';
 import {
   OTHER_EGN,
   VALID_EGN,
+  offlineData,
   onlineData,
   samplePdf,
   sendOnline,
@@ -99,10 +100,50 @@ describe('validation', () => {
     assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData({ coverage: 250000 }))).status, 200);
   });
 
-  it('answers 457 to a file that is not a PDF', async () => {
+  it('accepts a non-PDF file under a CAD type, refuses a PDF or XML type for it (400), and a program (457)', async () => {
     const png = Buffer.from('\x89PNG\r\n\x1a\n0000', 'latin1');
-    const res = await vendorMultipart(sim, '/document/doc/online', onlineData({ content: png }), { content: png, filename: 'a.png' });
-    assert.equal(res.status, 457);
+    const asCad = { ...onlineData({ content: png }), signInfo: { type: 'CAD1', algorithm: 'SHA256' } };
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', asCad, { content: png, filename: 'a.png' })).status, 200);
+    for (const type of ['PDF1', 'XML1']) {
+      const wrong = { ...onlineData({ content: png }), signInfo: { type, algorithm: 'SHA256' } };
+      assert.equal((await vendorMultipart(sim, '/document/doc/online', wrong, { content: png, filename: 'a.png' })).status, 400, type);
+    }
+    const xml = Buffer.from('<?xml version="1.0"?><doc>x</doc>', 'utf8');
+    const asXml = { ...onlineData({ content: xml }), signInfo: { type: 'XML1', algorithm: 'SHA256' } };
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', asXml, { content: xml, filename: 'a.xml' })).status, 200);
+    const exe = Buffer.from('MZ\x90\x00program', 'latin1');
+    const program = { ...onlineData({ content: exe }), signInfo: { type: 'CAD1', algorithm: 'SHA256' } };
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', program, { content: exe, filename: 'a.exe' })).status, 457);
+  });
+
+  it('answers 400 to a send without signInfo, with an unknown type, or with another algorithm', async () => {
+    const { signInfo: _omitted, ...withoutSignInfo } = onlineData();
+    const res = await vendorMultipart(sim, '/document/doc/online', withoutSignInfo);
+    assert.equal(res.status, 400);
+    assert.match(JSON.stringify(res.json), /signInfo/);
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF9', algorithm: 'SHA256' } })).status, 400);
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF1', algorithm: 'SHA1' } })).status, 400);
+    const { signInfo: _o2, ...offlineWithout } = offlineData();
+    assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineWithout)).status, 400);
+  });
+
+  it('answers 400 to a users[] item with more than one identifier; country does not count as one', async () => {
+    for (const user of [
+      { identificationNumber: VALID_EGN, phone: '+359888123456' },
+      { phone: '+359888123456', email: 'ivan@example.bg' },
+      { identificationNumber: VALID_EGN, country: 'BG', email: 'ivan@example.bg' },
+    ]) {
+      const res = await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [user] }));
+      assert.equal(res.status, 400, JSON.stringify(Object.keys(user)));
+      assert.match(JSON.stringify(res.json), /exactly one of identificationNumber, phone, email/);
+    }
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ country: 'BG' }] }))).status, 400, 'country alone is no identifier');
+    assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ identificationNumber: VALID_EGN, country: 'BG' }] }))).status, 200);
+  });
+
+  it('answers 449 to an OTP phone without the leading + of the Swagger pattern', async () => {
+    assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineData({ phone: '0888123456' }))).status, 449);
+    assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineData({ phone: '+359888123456' }))).status, 200);
   });
 });
 
@@ -110,15 +151,16 @@ describe('users', () => {
   it('reports a well-formed user as registered and ready to sign', async () => {
     const res = await vendorJson(sim, '/user/check/extended', { user: { identificationNumber: VALID_EGN, country: 'BG' } });
     assert.equal(res.status, 200);
+    // The help portal's shape: 0/1 integers, an integer rejectReason, isReadyToSign included.
     assert.deepEqual(res.json, {
-      isRegistered: true,
-      isIdentified: true,
-      isRejected: false,
-      rejectReason: null,
-      isSupervised: false,
-      isReadyToSign: true,
-      hasConfirmedPhone: true,
-      hasConfirmedEmail: true,
+      isRegistered: 1,
+      isIdentified: 1,
+      isRejected: 0,
+      rejectReason: 0,
+      isSupervised: 0,
+      isReadyToSign: 1,
+      hasConfirmedPhone: 1,
+      hasConfirmedEmail: 1,
     });
     assert.equal((await vendorJson(sim, '/user/check/extended', { user: { phone: '+359 888 000 111' } })).status, 200);
     assert.equal((await vendorJson(sim, '/user/check/extended', { user: { email: 'Ivan@Example.bg' } })).status, 200);
@@ -132,15 +174,19 @@ describe('users', () => {
     assert.equal((await sendOnlineStatus({ users: [{ identificationNumber: '1234567890' }] })), 449);
   });
 
-  it('answers 438 for a user setUser made unknown, and 442 for one without a certificate', async () => {
+  it('checks an unknown user with 200 and isRegistered 0 (a send to them is 438), and one without a certificate as not ready (442)', async () => {
     sim.controls.setUser('+359888555001', { isRegistered: false });
-    assert.equal((await vendorJson(sim, '/user/check/extended', { user: { phone: '+359 888 555 001' } })).status, 438);
+    const unknown = await vendorJson(sim, '/user/check/extended', { user: { phone: '+359 888 555 001' } });
+    assert.equal(unknown.status, 200);
+    assert.deepEqual(unknown.json, {
+      isRegistered: 0, isIdentified: 0, isRejected: 0, rejectReason: 0, isSupervised: 0, isReadyToSign: 0, hasConfirmedPhone: 0, hasConfirmedEmail: 0,
+    });
     assert.equal(await sendOnlineStatus({ users: [{ phone: '+359888555001' }] }), 438);
 
     sim.controls.setUser('nocert@example.bg', { hasCertificate: false, isReadyToSign: false });
     const check = await vendorJson(sim, '/user/check/extended', { user: { email: 'nocert@example.bg' } });
     assert.equal(check.status, 200);
-    assert.equal((check.json as { isReadyToSign: boolean }).isReadyToSign, false);
+    assert.equal((check.json as { isReadyToSign: number }).isReadyToSign, 0);
     assert.equal(await sendOnlineStatus({ users: [{ email: 'NoCert@example.bg' }] }), 442);
   });
 });

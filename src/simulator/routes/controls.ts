@@ -18,6 +18,9 @@ export interface ControlRoutesOptions {
 const idParams = z.object({ id: z.string().min(1) });
 const listQuery = z.object({ signer: z.string().min(1).optional() });
 const rejectBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(1000) });
+const statusBody = z.object({
+  status: z.union([z.literal(5), z.literal(7), z.literal(8), z.literal(99)], { message: 'status must be 5, 7, 8 or 99' }),
+});
 const behaviorBody = z.object({
   target: z.string().min(1),
   mode: z.enum(['normal', 'drop', 'delay', 'duplicate']),
@@ -89,6 +92,12 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
   app.post('/transactions/:id/expire', async (request) => {
     const { id } = parse(idParams, request.params);
     return toJson(await controls.expire(id), false);
+  });
+
+  app.post('/transactions/:id/status', async (request) => {
+    const { id } = parse(idParams, request.params);
+    const { status } = parse(statusBody, request.body);
+    return toJson(await controls.setStatus(id, status), false);
   });
 
   app.get('/signers', async () => controls.signers());

@@ -1,7 +1,8 @@
-// The Evrotrust vendor API, under /vendor: the same endpoints, bodies and HTTP codes as
-// shared/evrotrust-api.md. Every call is checked in this order: fault injection (a test asked for
-// it), Authorization over the exact body bytes (401), JSON (400), vendorNumber (401), the body's
-// shape (400), then the business rules in the Sandbox (4xx codes of the API).
+// The Evrotrust vendor API, under /vendor: the endpoints, bodies and HTTP codes of Evrotrust's
+// Swagger v1.0.154 and help portal (docs/evrotrust.md), written from those, not from our client.
+// Every call is checked in this order: fault injection (a test asked for it), Authorization over
+// the exact body bytes (401), JSON (400), vendorNumber (401), the body's shape (400), then the
+// business rules in the Sandbox (4xx codes of the API).
 
 import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
@@ -9,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { z } from 'zod';
 import { authorizationHeader } from '../../evrotrust/auth';
 import { SimulatorClosedError, sleep } from '../callbacks';
-import { MAX_DESCRIPTION_LENGTH } from '../defaults';
+import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';
 import { VENDOR_ENDPOINTS, type FaultInjector, type VendorEndpoint } from '../faults';
 import type { Sandbox, UploadedFile } from '../sandbox';
@@ -36,13 +37,32 @@ const userSchema = z.object({
   email: text.optional(),
 });
 
-const signInfoSchema = z.object({ type: text, algorithm: text }).partial();
+/**
+ * A `users[]` item of `/document/doc/online`: Swagger, "in every item of the array has to be added
+ * only one of the parameters". `country` is not one of them: it "will be used only if
+ * identificationNumber is send", so it does not count.
+ */
+const onlineUserSchema = userSchema.refine(
+  (u) => [u.identificationNumber, u.phone, u.email].filter((v) => v !== undefined).length === 1,
+  { message: 'every users[] item must carry exactly one of identificationNumber, phone, email' },
+);
+
+/** Swagger signInfo: type PDF1, PDF2, XML1, XML2, CAD1, CAD2 (plus XML3, which DigitalSofia sends in production); algorithm "SHA256". */
+const signInfoSchema = z.object(
+  {
+    type: z.enum(SIGNATURE_TYPES, { message: `signInfo.type must be one of ${SIGNATURE_TYPES.join(', ')}` }),
+    algorithm: z.literal('SHA256', { message: 'signInfo.algorithm must be "SHA256"' }),
+  },
+  { message: 'signInfo {type, algorithm} is required' },
+);
 
 const documentBase = {
   description: text.max(MAX_DESCRIPTION_LENGTH),
   // Absent coverage means none (0); a present value outside the allowed list is 454, not 400.
   coverage: z.number().int().optional(),
   checksumDocument: z.string().regex(/^[0-9a-fA-F]{128}$/, 'SHA-512 hex'),
+  // Not in the 2022 Swagger; DigitalSofia sends 1 (qualified). An integer when present.
+  certificateType: z.number().int().min(0).optional(),
 };
 
 const schemas = {
@@ -56,8 +76,8 @@ const schemas = {
       dateExpire: z.number().int().positive(),
       preview: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
     }),
-    signInfo: signInfoSchema.optional(),
-    users: z.array(userSchema).min(1),
+    signInfo: signInfoSchema,
+    users: z.array(onlineUserSchema).min(1),
   }),
   '/document/doc/offline': z.object({
     vendorNumber: text,
@@ -65,7 +85,7 @@ const schemas = {
     urlCallback: text.min(1),
     user: z.object({ identificationNumber: text, documentNumber: text.optional(), phone: text, email: text.optional() }),
     document: z.object(documentBase),
-    signInfo: signInfoSchema.optional(),
+    signInfo: signInfoSchema,
   }),
   '/document/doc/offline/activate': z.object({ vendorNumber: text, transactionID: id, activationCode: z.union([text, z.number().int()]).transform(String) }),
   '/document/doc/offline/activate/resend': z.object({ vendorNumber: text, transactionID: id, phone: text }),
@@ -212,6 +232,7 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
         coverage: body.document.coverage ?? 0,
         checksumDocument: body.document.checksumDocument,
         dateExpire: body.document.dateExpire,
+        signatureType: body.signInfo.type,
         users: body.users,
       },
       file,
@@ -227,6 +248,7 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
         description: body.document.description,
         coverage: body.document.coverage ?? 0,
         checksumDocument: body.document.checksumDocument,
+        signatureType: body.signInfo.type,
         user: { identificationNumber: body.user.identificationNumber, phone: body.user.phone, email: body.user.email },
       },
       file,
