@@ -152,7 +152,8 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
         const code = failureType(err);
         if (NOTHING_TO_DO.has(code) || permanent.has(code)) return { ok: false, code, permanent: true, cause: err };
         view.problem = { step, code, attempts: attempt, since: view.problem?.step === step ? view.problem.since : Date.now() };
-        publish();
+        // Each publish is a history event: show the streak's start, then every tenth attempt.
+        if (attempt === 1 || attempt % 10 === 0) publish();
         stepRetries.add(1, { step, code });
         log.warn('signing step failed; retrying', { signingId, step, code, attempt });
         const now = Date.now();
