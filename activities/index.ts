@@ -7,12 +7,13 @@ import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
+import type { SignatureType } from '../src/evrotrust/schemas';
 import { decryptDownload } from '../src/evrotrust/decrypt';
 import { SigningStore, sha256Hex } from '../src/store/signings';
 import { signerStatusOf, workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
 import { failureText } from '../src/signings/failures';
-import { isEvrotrustError } from '../src/evrotrust/errors';
+import { isEvrotrustError, isNotYetVisible } from '../src/evrotrust/errors';
 
 export interface ActivityDeps {
   db: Db;
@@ -88,7 +89,8 @@ export function createActivities(deps: ActivityDeps) {
       const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
       const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
       const signatureType = input.signatureType ?? doc.signatureType;
-      const signInfo = signatureType ? { signInfo: { type: signatureType, algorithm: 'SHA256' } } : {};
+      // The caller's choice overrides the type picked by file type; the algorithm stays the configured one.
+      const signInfo = signatureType ? { signInfo: { type: signatureType as SignatureType } } : {};
       if (!(await store.claimSend(input.signingId))) {
         // An earlier attempt uploaded; if it got as far as recording Evrotrust's answer, use that.
         const before = await store.sentBefore(input.signingId, doc.signers.length);
@@ -161,7 +163,7 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         // Evrotrust answers 443 for a while after a document was created (DigitalSofia treats it
         // as still signing): not yet known is still pending, and the deadline bounds the wait.
-        if (isEvrotrustError(err) && err.code === 'document-not-found') return { status: 1, statusName: 'pending', isProcessing: false };
+        if (isNotYetVisible(err)) return { status: 1, statusName: 'pending', isProcessing: false };
         throw toActivityFailure(err);
       }
       if (r.statusName === 'unknown') log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
@@ -195,7 +197,7 @@ export function createActivities(deps: ActivityDeps) {
         zip = await deps.evrotrust.download(input.transactionId);
       } catch (err) {
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
-        if (isEvrotrustError(err) && (err.code === 'document-not-found' || err.code === 'user-not-found')) {
+        if (isNotYetVisible(err)) {
           throw ApplicationFailure.create({ type: 'download-not-ready', message: `the signed file is not ready yet (${err.code})`, nextRetryDelay: '2s' });
         }
         throw toActivityFailure(err);

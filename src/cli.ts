@@ -20,7 +20,7 @@ Commands:
       --method app|otp       how the signer signs (default app)
       --expires <3d>         how long the request lives at Evrotrust (default SIGNING_DEFAULT_EXPIRY)
       --reference <text>     your reference; the same reference again returns the same signing
-      --signature-type <t>   Evrotrust signature type: PDF1, PDF2 (PAdES baseline / long-term), XML1, XML2, CAD1, CAD2
+      --signature-type <t>   Evrotrust signature type: PDF1, PDF2 (PAdES baseline / long-term), XML1–3, CAD1, CAD2
       --idempotency-key <k>  like --reference, without storing a reference on the signing
       --description <text>   shown to the signer
       --filename <name>      the document's name (default: the file's own name)

@@ -2,6 +2,7 @@
 // TypeScript client and the CLI. Messages say what to fix without echoing personal data.
 import { z } from 'zod';
 import { parseDuration } from '../duration';
+import { SIGNATURE_TYPES } from '../evrotrust/schemas';
 
 const signer = z
   .object({
@@ -27,9 +28,8 @@ export const startSigningSchema = z
     method: z.enum(['app', 'otp'], 'method must be "app" or "otp"').default('app'),
     expiresIn: z.string().refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d').optional(),
     reference: z.string().min(1).max(200, 'reference is at most 200 characters').optional(),
-    signatureType: z
-      .enum(['PDF1', 'PDF2', 'XML1', 'XML2', 'CAD1', 'CAD2'], 'signatureType must be one of PDF1, PDF2 (PAdES baseline / long-term), XML1, XML2, CAD1, CAD2')
-      .optional(),
+    // Evrotrust's signature types (docs/evrotrust.md); absent: picked by file type from configuration.
+    signatureType: z.enum(SIGNATURE_TYPES, `signatureType must be one of ${SIGNATURE_TYPES.join(', ')} (PDF1/PDF2: PAdES baseline / long-term)`).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

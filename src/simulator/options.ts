@@ -45,13 +45,18 @@ export interface SimulatorOptions {
    * The window closes early once the transaction changes state (a signer acted, so it is visible).
    */
   statusNotFoundMs?: number;
+  /**
+   * How long after `dateExpire` the request actually expires (status 4); default 0. Evrotrust's own
+   * lag is not documented; `null` never expires it, like a provider that leaves expiry to the vendor.
+   */
+  expiryDelayMs?: number | null;
   /** Whether withdrawing sends a callback with status 6 (unknown upstream); default false. */
   withdrawCallbacks?: boolean;
   /** Fastify's logger; default false. */
   logger?: boolean;
 }
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'stateDir'>> & { stateDir: string | undefined };
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'stateDir' | 'expiryDelayMs'>> & { stateDir: string | undefined; expiryDelayMs: number | null };
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`simulator option ${name} must be a non-negative number`);
@@ -73,6 +78,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     maxFileBytes: nonNegative('maxFileBytes', options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES),
     stateDir: options.stateDir,
     statusNotFoundMs: nonNegative('statusNotFoundMs', options.statusNotFoundMs ?? DEFAULT_STATUS_NOT_FOUND_MS),
+    expiryDelayMs: options.expiryDelayMs === null ? null : nonNegative('expiryDelayMs', options.expiryDelayMs ?? 0),
     withdrawCallbacks: options.withdrawCallbacks ?? false,
     logger: options.logger ?? false,
   };

@@ -511,8 +511,9 @@ export class Sandbox {
 
   private scheduleExpiry(tx: Transaction): void {
     const dateExpire = this.thread(tx.threadID).dateExpire;
-    if (dateExpire === undefined) return;
-    this.setTimer(tx.transactionID, dateExpire * 1000 - Date.now(), () => {
+    const lag = this.options.expiryDelayMs;
+    if (dateExpire === undefined || lag === null) return;
+    this.setTimer(tx.transactionID, dateExpire * 1000 + lag - Date.now(), () => {
       if (isOpen(tx.status)) this.expireNow(tx);
     });
   }
