@@ -1,4 +1,4 @@
-// The TypeScript client for business code (CONTRACT.md "TypeScript client for business code"):
+// The TypeScript client for business code (README "TypeScript client"):
 // the operations of the HTTP API, called in-process over the Temporal client and MongoDB. It is a
 // thin shell around SigningService, so validation, idempotency and errors are the API's own.
 //

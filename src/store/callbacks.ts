@@ -1,9 +1,9 @@
-// The durable inbox of Evrotrust callbacks (CONTRACT.md "MongoDB").
+// The durable inbox of Evrotrust callbacks (README "Collections").
 //
 // `callbacks`: one document per accepted callback, kept for good. `_id` is a hash of what makes a
 // callback the same one (capability scope, transactionID, status, rejectReason), so a repeat is an
 // insert that the unique `_id` refuses: idempotent on FerretDB too, which has no atomic conditional
-// updates (STACK.md). Afterwards only the relay writes it: delivery state, attempts, last error.
+// updates (README "Known limits"). Afterwards only the relay writes it: delivery state, attempts, last error.
 //
 // `callback_queue`: one small document per callback still to be delivered, same `_id`, removed once
 // the callback is delivered or given up. It is the relay's only delivery state (no claims, no

@@ -1,4 +1,4 @@
-// The shapes of the documents in each MongoDB collection (CONTRACT.md "MongoDB").
+// The shapes of the documents in each MongoDB collection (README "Collections").
 // Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';

@@ -1,5 +1,5 @@
 // One MongoDB connection for the process, and the indexes every collection relies on.
-// Everything here must behave the same on FerretDB 1.24 and on MongoDB 7 (see STACK.md): no
+// Everything here must behave the same on FerretDB 1.24 and on MongoDB 7 (README "Known limits"): no
 // transactions, no TTL indexes; idempotency comes from inserts guarded by unique indexes.
 import { MongoClient, type Db } from 'mongodb';
 

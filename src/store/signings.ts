@@ -2,7 +2,7 @@
 // (`signing_people`, `transactions`, `callback_tokens`, `signing_events`, `signing_references`,
 // `send_attempts`, and the GridFS buckets `sources` and `documents`).
 //
-// FerretDB rule (STACK.md): a conditional update is not atomic there, so each signing has one
+// FerretDB rule (README "Known limits"): a conditional update is not atomic there, so each signing has one
 // writer after creation (its workflow's activities), and idempotency is an insert guarded by _id.
 import { createHash, randomBytes } from 'node:crypto';
 import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';

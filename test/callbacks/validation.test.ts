@@ -1,5 +1,5 @@
 // What the callback routes accept and what they refuse, over real HTTP with FerretDB and Temporal:
-// every bad-input class answered as CONTRACT.md says with nothing stored and nothing signalled;
+// every bad-input class answered as the README says with nothing stored and nothing signalled;
 // every suffix on both forms; extra fields kept; repeats recognized; capability tokens checked;
 // no token and no body content in logs.
 import assert from 'node:assert/strict';
@@ -56,7 +56,7 @@ describe('callback input', () => {
 
   const rejected = (reason: string) => metricValue(a.metrics, 'evrotrust_callbacks_rejected_total', { reason });
 
-  describe('bad input: the answer of CONTRACT.md, nothing stored, nothing signalled', () => {
+  describe('bad input: the answer the README gives, nothing stored, nothing signalled', () => {
     let s: FakeSigning;
     before(async () => {
       s = await signing();

@@ -1,4 +1,4 @@
-// The business HTTP API (CONTRACT.md "Business HTTP API"): /v1/signings… over the SigningService.
+// The business HTTP API (README "Business HTTP API"): /v1/signings… over the SigningService.
 //
 // Register it without a prefix: `await app.register(signingApiRoutes, { service, apiToken })`.
 // Everything below lives in its own encapsulated scope under /v1/signings, so the bearer-token

@@ -1,4 +1,4 @@
-// Evrotrust's callbacks (CONTRACT.md "Callback routes"): POST <urlCallback><suffix>, on the plain
+// Evrotrust's callbacks (README "Callbacks from Evrotrust"): POST <urlCallback><suffix>, on the plain
 // form and on the per-signing capability form /t/<token>, for the three suffixes, a doubled slash
 // before the suffix tolerated. Everything here is encapsulated in one plugin, so its allowlist hook,
 // JSON-only parser, 16 KiB limit, zod validation and error answers apply to these routes only.

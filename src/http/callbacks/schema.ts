@@ -1,4 +1,4 @@
-// What a callback body must be (evrotrust-api.md "Callbacks"): `{transactionID: string | integer,
+// What a callback body must be (docs/evrotrust.md "Callbacks"): `{transactionID: string | integer,
 // status: integer, rejectReason?: string}`. Unknown extra fields are accepted and kept: Evrotrust may
 // add fields. The JSON is parsed here, refusing `__proto__` and `constructor` keys at any depth.
 import type { FastifySchemaCompiler } from 'fastify';
