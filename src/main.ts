@@ -7,14 +7,38 @@ import { registerCallbacks } from './http/callbacks';
 import { buildServer } from './http/server';
 import { metricsRoutes, ServiceMetrics } from './metrics';
 import { SigningService } from './signings/service';
-import { startRuntime, type Runtime } from './runtime';
+import { DEFAULT_EMBEDDED_PORTS, startRuntime, type EmbeddedPorts, type Runtime } from './runtime';
 import { createWorker } from './worker';
+
+// Test-only knobs: the embedded servers' fixed ports, so a test or a drill can run `npm start`
+// beside a developer's own without fighting over 7233/8233/27017/8090.
+const PORT_VARS: Record<keyof EmbeddedPorts, string> = {
+  temporal: 'EMBEDDED_TEMPORAL_PORT',
+  temporalUi: 'EMBEDDED_TEMPORAL_UI_PORT',
+  mongodb: 'EMBEDDED_MONGODB_PORT',
+  simulator: 'EMBEDDED_SIMULATOR_PORT',
+};
+
+function embeddedPortsOrExit(env: NodeJS.ProcessEnv): EmbeddedPorts {
+  const ports = { ...DEFAULT_EMBEDDED_PORTS };
+  for (const [key, name] of Object.entries(PORT_VARS) as [keyof EmbeddedPorts, string][]) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+      console.error(`${name}: expected a port number 1-65535`);
+      process.exit(1);
+    }
+    ports[key] = Number(raw);
+  }
+  return ports;
+}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const ports = embeddedPortsOrExit(process.env);
 
   const started = Date.now();
-  const rt: Runtime = await startRuntime(config, { embedded: true, log: (l) => console.log(`[start] ${l}`) });
+  const rt: Runtime = await startRuntime(config, { embedded: true, ports, log: (l) => console.log(`[start] ${l}`) });
   const worker = await createWorker({
     connection: rt.workerConnection,
     namespace: config.temporal.namespace,
@@ -57,8 +81,8 @@ evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
   service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)
   business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : rt.apiToken}
   callbacks        ${config.publicBaseUrl}/evrotrust/callback/…
-  Temporal         ${config.temporal.address ?? '127.0.0.1:7233'}${rt.temporalUiUrl ? `   Web UI ${rt.temporalUiUrl}` : ''}
-  MongoDB          ${config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:27017/${config.mongodb.dbName}`}
+  Temporal         ${config.temporal.address ?? `127.0.0.1:${ports.temporal}`}${rt.temporalUiUrl ? `   Web UI ${rt.temporalUiUrl}` : ''}
+  MongoDB          ${config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:${ports.mongodb}/${config.mongodb.dbName}`}
   Evrotrust        ${rt.simulator ? `simulator ${rt.simulator.vendorBaseUrl}   signer's phone ${rt.simulator.url}/` : config.evrotrust.baseUrl}
 Press Ctrl-C to stop.`);
 
