@@ -33,6 +33,40 @@ function embeddedPortsOrExit(env: NodeJS.ProcessEnv): EmbeddedPorts {
   return ports;
 }
 
+/** Copies of one Ctrl-C arrive within milliseconds; a deliberate second press comes later. */
+const DUPLICATE_SIGNAL_WINDOW_MS = 3000;
+/** Overall bound on a graceful stop (the servers' guards allow 8 s each on top of the drain). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+let firstSignalAt: number | undefined;
+let pendingSignal: NodeJS.Signals | undefined;
+let onStop: ((reason: string) => void) | undefined;
+
+/**
+ * Leaves without the graceful stop. The embedded servers still stop: each runs under
+ * scripts/lib/guard.cjs, which stops its server when our end of its pipe closes, i.e. when we exit.
+ */
+function forceExit(why: string): never {
+  console.error(`[stop] ${why}: exiting now; the embedded servers stop with this process`);
+  process.exit(1);
+}
+
+// Registered before anything starts, so that the SDK's own handler (installed with the worker)
+// never leaves a signal unanswered; one during start-up stops the service as soon as it is up.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (firstSignalAt !== undefined) {
+      // One Ctrl-C arrives twice (the terminal signals the whole group, npm forwards it again):
+      // a copy within the window is that same Ctrl-C, not a request to abandon the stop.
+      if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
+      forceExit(`${signal} again while stopping`);
+    }
+    firstSignalAt = Date.now();
+    if (onStop) onStop(signal);
+    else pendingSignal = signal;
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const ports = embeddedPortsOrExit(process.env);
@@ -87,23 +121,21 @@ evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
 Press Ctrl-C to stop.`);
 
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      console.error('second signal: exiting now');
-      process.exit(1);
-    }
+  const stop = async (reason: string) => {
+    if (stopping) return;
     stopping = true;
-    console.log(`\n[stop] ${signal}: stopping…`);
+    console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
+    setTimeout(() => forceExit(`not stopped within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
     await app.close().catch(() => {}); // also stops the callback relay
     // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => {});
-    await rt.close();
+    await rt.close(); // returns once the embedded servers have exited and freed their ports
     console.log('[stop] stopped cleanly');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  onStop = (reason) => void stop(reason);
+  if (pendingSignal) void stop(pendingSignal);
   workerRun.catch(async (err: unknown) => {
     if (stopping) return;
     console.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`);

@@ -80,11 +80,11 @@ describe('npm start after Ctrl-C', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('a doubled SIGINT stops everything, and the next start comes up at once', { timeout: 90_000 }, async () => {
+  async function startEnv(dir: string) {
     const [port, temporal, ui, mongodb, simulator] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      DATA_DIR: dataDir,
+      DATA_DIR: dir,
       PORT: String(port),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
@@ -95,8 +95,11 @@ describe('npm start after Ctrl-C', () => {
       LOG_LEVEL: 'warn',
     };
     for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL', 'API_TOKEN']) delete env[k];
-    const url = `http://127.0.0.1:${port}`;
+    return { env, url: `http://127.0.0.1:${port}`, port, temporal, mongodb, simulator };
+  }
 
+  it('a doubled SIGINT stops everything, and the next start comes up at once', { timeout: 90_000 }, async () => {
+    const { env, url, port, temporal, mongodb, simulator } = await startEnv(dataDir);
     const first = npmStart(env);
     runs.push(first);
     await healthy(url, first, 45_000);
@@ -105,7 +108,13 @@ describe('npm start after Ctrl-C', () => {
     killGroup(first, 'SIGINT');
     await new Promise((r) => setTimeout(r, 30));
     killGroup(first, 'SIGINT');
-    await within(first.exited, 30_000, 'stopping after Ctrl-C');
+    const firstCode = await within(first.exited, 30_000, 'stopping after Ctrl-C');
+    assert.equal(firstCode, 0, `the doubled SIGINT abandoned the stop: ${first.output().slice(-800)}`);
+    assert.match(first.output(), /stopped cleanly/);
+    // When the prompt comes back, the servers it started must be gone (they held these ports).
+    const held = [];
+    for (const p of [temporal, mongodb]) if (!(await portFree(p))) held.push(p);
+    assert.deepEqual(held, [], `ports still held right after npm start returned (exit ${firstCode}): ${first.output().slice(-800)}`);
 
     // The shell prompt is back: start again straight away.
     const second = npmStart(env);
@@ -119,5 +128,25 @@ describe('npm start after Ctrl-C', () => {
     assert.match(second.output(), /stopped cleanly/);
     // Nothing of ours is left holding a port once npm has returned.
     for (const p of [temporal, mongodb, simulator, port]) assert.ok(await portFree(p), `port ${p} free after the stop`);
+  });
+
+  it('after a SIGKILL the servers still stop, and the next start waits for their ports', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evrotrust-kill-'));
+    try {
+      const { env, url, temporal, mongodb } = await startEnv(dir);
+      const first = npmStart(env);
+      runs.push(first);
+      await healthy(url, first, 45_000);
+      killGroup(first, 'SIGKILL'); // no graceful stop at all: only the guards stop the servers
+      await first.exited;
+      const second = npmStart(env);
+      runs.push(second);
+      await healthy(url, second, 45_000);
+      killGroup(second, 'SIGINT');
+      assert.equal(await within(second.exited, 30_000, 'the stop after the restart'), 0, second.output().slice(-1500));
+      for (const p of [temporal, mongodb]) assert.ok(await portFree(p), `port ${p} free after the stop`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
