@@ -22,6 +22,8 @@ export interface ManagedServer {
   name: string;
   logFile: string;
   stop(): Promise<void>;
+  /** Sends `signal` to the server and its guard at once (fault drills: SIGKILL = a crash); resolves when they are gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 const GUARD = join(__dirname, 'guard.cjs');
@@ -38,13 +40,14 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function launch(name: string, bin: string, args: string[], logDir: string): { child: ChildProcess; server: ManagedServer } {
+/** Runs `bin` under the guard, output appended to `<logDir>/<name>.log`; `env` replaces ours if given. */
+export function launch(name: string, bin: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): { child: ChildProcess; server: ManagedServer } {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   // detached: a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group)
   // does not stop the server under a worker that is still draining; we stop it, in order.
-  const child = spawn(process.execPath, [GUARD, bin, ...args], { stdio: ['pipe', fd, fd], detached: true });
+  const child = spawn(process.execPath, [GUARD, bin, ...args], { stdio: ['pipe', fd, fd], detached: true, env: env ?? process.env });
   closeSync(fd);
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const server: ManagedServer = {
@@ -53,6 +56,15 @@ function launch(name: string, bin: string, args: string[], logDir: string): { ch
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
+      await exited;
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal); // the guard leads a process group of its own, the server in it
+      } catch {
+        // already gone
+      }
       await exited;
     },
   };
