@@ -48,6 +48,8 @@ export interface DrillResult {
   lastFinalS: number | undefined;
   /** What went wrong, by mechanism: evidence for whoever fixes it. */
   notes: string[];
+  /** Drill-specific checks that failed (each fails the row). */
+  checks: string[];
 }
 
 interface Item {
@@ -260,7 +262,8 @@ async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t
     const simState = sim ? SIM_STATUS[sim.status] ?? String(sim.status) : 'none';
     if (doc.status === 'pending') {
       stuck += 1;
-      note(`stuck pending (intent ${item.intent}, Evrotrust ${simState}${item.actOutcome && item.actOutcome !== 'done' ? `, ${item.actOutcome}` : ''})`);
+      const last = events.filter((e) => e.signingId === item.id).map((e) => e.type).pop() ?? 'none';
+      note(`stuck pending (intent ${item.intent}, Evrotrust ${simState}, our last event ${last}${item.actOutcome && item.actOutcome !== 'done' ? `, ${item.actOutcome}` : ''})`);
       continue;
     }
     if ((FINAL_STATES as readonly string[]).includes(doc.status)) counts[doc.status as FinalState] += 1;
@@ -286,5 +289,6 @@ async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t
     wrongOutcome,
     lastFinalS: lastFinal === undefined ? undefined : lastFinal / 1000,
     notes,
+    checks: [],
   };
 }

@@ -185,13 +185,15 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
   };
   for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL']) delete env[k];
   const url = `http://127.0.0.1:${port}`;
+  mkdirSync(join(ctx.workDir, 'logs'), { recursive: true });
   const logFile = join(ctx.workDir, 'logs', 'npm-start.log');
   let current = new NpmStart(env, logFile, url);
+  const checks: string[] = [];
   const mongo = new MongoClient(`mongodb://127.0.0.1:${mongodb}/evrotrust`, { serverSelectionTimeoutMS: 2000 });
   try {
     await current.start();
     const targets: DrillTargets = { api: new ApiClient(() => url, API_TOKEN), sim: new SimControls(() => `http://127.0.0.1:${simulator}`), db: mongo.db('evrotrust') };
-    return await runBatch(targets, {
+    const result = await runBatch(targets, {
       ...COMMON,
       drill: 'ctrl-c',
       log: ctx.log,
@@ -202,6 +204,8 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
         const code = await current.waitExit(45_000);
         ctx.log(`npm start returned ${code}`);
         if (code === 'timeout') current.signal('SIGKILL');
+        // The stop itself is under test: one Ctrl-C must give a complete, clean stop.
+        if (code !== 0) checks.push(`the doubled SIGINT did not give a clean stop (npm start exit ${code}; see ${logFile})`);
         current = new NpmStart(env, logFile, url);
         const started = Date.now();
         await current.start(); // at once, as a user at the prompt would
@@ -209,6 +213,8 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
         return `SIGINT ×2 to npm's group (stop exit ${code}), immediate npm start`;
       },
     });
+    result.checks.push(...checks);
+    return result;
   } finally {
     current.signal('SIGINT');
     if ((await current.waitExit(40_000)) === 'timeout') current.signal('SIGKILL');

@@ -61,12 +61,12 @@ async function main(): Promise<number> {
       try {
         result = await drill.run(ctx);
       } catch (err) {
-        result = { drill: drill.name, signings: 0, faults: 'harness error', counts: { signed: 0, rejected: 0, expired: 0, withdrawn: 0, failed: 0 }, lost: 0, duplicated: 0, stuck: 0, wrongOutcome: 0, lastFinalS: undefined, notes: [`harness error: ${(err as Error).message}`] };
+        result = { drill: drill.name, signings: 0, faults: 'harness error', counts: { signed: 0, rejected: 0, expired: 0, withdrawn: 0, failed: 0 }, lost: 0, duplicated: 0, stuck: 0, wrongOutcome: 0, lastFinalS: undefined, notes: [], checks: [`harness error: ${(err as Error).message}`] };
       }
       results.push(result);
       ok &&= passed(result, BATCH);
       log(`${row(result, BATCH)}   (${((Date.now() - t) / 1000).toFixed(0)} s)`);
-      for (const n of result.notes) log(`   ${n}`);
+      for (const n of [...result.checks.map((c) => `FAILED CHECK: ${c}`), ...result.notes]) log(`   ${n}`);
       // Leave the next drill a healthy stack and an Evrotrust without leftover faults.
       if (needsStack && drill.name !== 'ctrl-c') {
         await stack.ensureAll();

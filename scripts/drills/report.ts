@@ -3,7 +3,7 @@ import type { DrillResult } from './batch';
 
 /** A row passes when nothing was lost, duplicated, stuck or ended against the signer's side, and the whole batch was accepted. */
 export function passed(r: DrillResult, size: number): boolean {
-  return r.lost === 0 && r.duplicated === 0 && r.stuck === 0 && r.wrongOutcome === 0 && r.signings === size;
+  return r.lost === 0 && r.duplicated === 0 && r.stuck === 0 && r.wrongOutcome === 0 && r.signings === size && r.checks.length === 0;
 }
 
 const HEADER = ['drill', 'signings', 'faults injected', 'signed', 'rejected', 'expired', 'withdrawn', 'failed', 'lost', 'duplicated', 'stuck', 'wrong outcome', 'last final state', 'verdict'];
@@ -34,7 +34,7 @@ export function table(results: DrillResult[], size: number): string {
 
 export function details(results: DrillResult[]): string {
   return results
-    .filter((r) => r.notes.length > 0)
-    .map((r) => `- ${r.drill}: ${r.notes.join('; ')}`)
+    .filter((r) => r.notes.length + r.checks.length > 0)
+    .map((r) => `- ${r.drill}: ${[...r.checks.map((c) => `FAILED CHECK: ${c}`), ...r.notes].join('; ')}`)
     .join('\n');
 }
