@@ -125,6 +125,14 @@ export const DRILLS: Drill[] = [
   },
 ];
 
+const running = new Set<NpmStart>();
+
+/** Harness exit (any path but SIGKILL): SIGKILL every `npm start` group still up; their guards stop their servers. */
+export function killNpmStarts(): void {
+  for (const n of running) n.signal('SIGKILL');
+  running.clear();
+}
+
 /** `npm start` on free ports in a data directory of its own, in its own process group like a terminal's job. */
 class NpmStart {
   private child?: ChildProcess;
@@ -136,7 +144,13 @@ class NpmStart {
     this.child = spawn('npm', ['start', '--silent'], { cwd: join(__dirname, '..', '..'), env: this.env, detached: true, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const child = this.child;
-    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
+    running.add(this);
+    this.exited = new Promise((res) =>
+      child.once('exit', (code) => {
+        running.delete(this);
+        res(code);
+      }),
+    );
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}) during start-up; see ${this.logFile}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { API_TOKEN, DrillStack } from './stack';
 import { ApiClient, SimControls } from './clients';
-import { BATCH, DRILLS, type DrillContext } from './drills';
+import { BATCH, DRILLS, killNpmStarts, type DrillContext } from './drills';
 import type { DrillResult } from './batch';
 import { details, passed, row, table } from './report';
 
@@ -27,10 +27,14 @@ async function main(): Promise<number> {
   let mongo: MongoClient | undefined;
 
   const cleanup = async () => {
+    killNpmStarts();
     await stack.stopAll();
     await mongo?.close().catch(() => {});
   };
-  process.on('exit', () => stack.killAllNow());
+  process.on('exit', () => {
+    killNpmStarts();
+    stack.killAllNow();
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       console.error(`\n[drills] ${sig}: stopping everything`);
