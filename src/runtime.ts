@@ -34,7 +34,18 @@ export interface RuntimeOptions {
   /** Start the embedded Temporal/FerretDB/simulator where the config names none (npm start). */
   embedded: boolean;
   log?: (line: string) => void;
+  /** Ports of the embedded servers; the defaults are the ones the README lists. */
+  ports?: Partial<EmbeddedPorts>;
 }
+
+export interface EmbeddedPorts {
+  temporal: number;
+  temporalUi: number;
+  mongodb: number;
+  simulator: number;
+}
+
+export const DEFAULT_EMBEDDED_PORTS: EmbeddedPorts = { temporal: 7233, temporalUi: 8233, mongodb: 27017, simulator: 8090 };
 
 /** The sandbox API token: from API_TOKEN, else kept in .data so it survives restarts. */
 function sandboxApiToken(dataDir: string): string {
@@ -47,6 +58,7 @@ function sandboxApiToken(dataDir: string): string {
 
 export async function startRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const log = opts.log ?? (() => {});
+  const ports: EmbeddedPorts = { ...DEFAULT_EMBEDDED_PORTS, ...opts.ports };
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const logDir = join(dataDir, 'logs');
@@ -64,8 +76,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
       if (!opts.embedded) throw new Error('TEMPORAL_ADDRESS and MONGODB_URI are required for this command');
     }
     const [t, m] = await Promise.all([
-      temporalAddress ? undefined : startTemporal({ port: 7233, uiPort: 8233, dbFile: join(dataDir, 'temporal.db'), logDir, namespace: config.temporal.namespace }),
-      mongoUri ? undefined : startFerretDb({ port: 27017, dataDir: join(dataDir, 'ferretdb'), logDir }),
+      temporalAddress ? undefined : startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: join(dataDir, 'temporal.db'), logDir, namespace: config.temporal.namespace }),
+      mongoUri ? undefined : startFerretDb({ port: ports.mongodb, dataDir: join(dataDir, 'ferretdb'), logDir }),
     ]);
     if (t) {
       servers.push(t);
@@ -82,9 +94,9 @@ export async function startRuntime(config: Config, opts: RuntimeOptions): Promis
     let simulator: Simulator | undefined;
     let evrotrustBase = config.evrotrust.baseUrl;
     if (config.sandbox && !opts.embedded) {
-      evrotrustBase = 'http://127.0.0.1:8090/vendor'; // the simulator that `npm start` runs
+      evrotrustBase = `http://127.0.0.1:${ports.simulator}/vendor`; // the simulator that `npm start` runs
     } else if (config.sandbox) {
-      simulator = await startSimulator({ host: '127.0.0.1', port: 8090, stateDir: join(dataDir, 'simulator') });
+      simulator = await startSimulator({ host: '127.0.0.1', port: ports.simulator, stateDir: join(dataDir, 'simulator') });
       closers.push(() => simulator!.close());
       evrotrustBase = simulator.vendorBaseUrl;
     }

@@ -1,13 +1,25 @@
 // Runs one server process and makes sure it dies with whoever started us.
 // Usage: node guard.cjs <command> [args…]; our stdin must be a pipe from the launcher.
 // When the launcher exits for any reason (even SIGKILL) the pipe closes, we see end-of-file,
-// and we stop the server: SIGTERM, then SIGKILL after a grace period.
+// and we stop the server: SIGTERM, then SIGKILL after a grace period. On Linux the server also
+// gets a parent-death signal (setpriv --pdeathsig), so it dies even if this guard is SIGKILLed.
+// The launcher starts us in a process group of our own: a terminal's Ctrl-C reaches only the
+// launcher, which stops its servers in order (after the worker has drained) through us.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 
 const [cmd, ...args] = process.argv.slice(2);
 const GRACE_MS = 8000;
-const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+
+function hasPdeathsig() {
+  if (process.platform !== 'linux') return false;
+  const r = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+// setpriv execs the server, so the pid we signal is the server's own.
+const [bin, argv] = hasPdeathsig() ? ['setpriv', ['--pdeathsig', 'KILL', cmd, ...args]] : [cmd, args];
+const child = spawn(bin, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
 let stopping = false;
 
 function stop() {

@@ -22,6 +22,8 @@ export interface ManagedServer {
   name: string;
   logFile: string;
   stop(): Promise<void>;
+  /** Sends `signal` to the server and its guard at once (fault drills: SIGKILL = a crash); resolves when they are gone. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 const GUARD = join(__dirname, 'guard.cjs');
@@ -38,11 +40,14 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function launch(name: string, bin: string, args: string[], logDir: string): { child: ChildProcess; server: ManagedServer } {
+/** Runs `bin` under the guard, output appended to `<logDir>/<name>.log`; `env` replaces ours if given. */
+export function launch(name: string, bin: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): { child: ChildProcess; server: ManagedServer } {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [GUARD, bin, ...args], { stdio: ['pipe', fd, fd] });
+  // detached: a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group)
+  // does not stop the server under a worker that is still draining; we stop it, in order.
+  const child = spawn(process.execPath, [GUARD, bin, ...args], { stdio: ['pipe', fd, fd], detached: true, env: env ?? process.env });
   closeSync(fd);
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const server: ManagedServer = {
@@ -53,8 +58,42 @@ function launch(name: string, bin: string, args: string[], logDir: string): { ch
       child.kill('SIGTERM');
       await exited;
     },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal); // the guard leads a process group of its own, the server in it
+      } catch {
+        // already gone
+      }
+      await exited;
+    },
   };
   return { child, server };
+}
+
+/**
+ * Waits until nothing listens on host:port. A previous `npm start` that was just stopped (or
+ * SIGKILLed: its guard then still stops its server for up to 8 s) may still hold it.
+ */
+export async function waitForFreePort(name: string, host: string, port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    const free = await new Promise<boolean>((res) => {
+      const srv = createServer();
+      srv.once('error', () => res(false));
+      srv.listen(port, host, () => srv.close(() => res(true)));
+    });
+    if (free) return;
+    if (Date.now() >= deadline) {
+      throw new StackStartError(`${name}: port ${host}:${port} is still in use after ${timeoutMs / 1000} s; another \`npm start\` (or another program) holds it — stop it, or point the configuration elsewhere`);
+    }
+    if (!told) {
+      told = true;
+      process.stderr.write(`[stack] ${name}: port ${host}:${port} is in use, waiting up to ${timeoutMs / 1000} s for it to be released…\n`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Polls `probe` until it resolves, the process exits, or the deadline passes. */
@@ -102,6 +141,8 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedServe
   if (namespace !== 'default') args.push('--namespace', namespace);
   for (const [key, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key}=${type}`);
   const bin = await temporalCli();
+  await waitForFreePort('Temporal dev server', host, opts.port);
+  if (opts.uiPort !== undefined) await waitForFreePort('Temporal Web UI', host, opts.uiPort);
   const { child, server } = launch('temporal', bin, args, opts.logDir);
   const address = `${host}:${opts.port}`;
   await waitUntilReady('Temporal dev server', child, server.logFile, 60_000, async () => {
@@ -153,6 +194,7 @@ export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer 
   mkdirSync(dir, { recursive: true });
   const sqliteUrl = `file:${dir.replace(/\/?$/, '/')}`;
   const bin = await ferretDbBinary();
+  await waitForFreePort('FerretDB', host, opts.port);
   const { child, server } = launch('ferretdb', bin, ['-listen', `${host}:${opts.port}`, '-sqlite-url', sqliteUrl, '-log-level', 'error'], opts.logDir);
   const uri = `mongodb://${host}:${opts.port}/`;
   await waitUntilReady('FerretDB', child, server.logFile, 60_000, async () => {
