@@ -90,6 +90,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     assert.ok(new Date(s.finalizedAt as string).getTime() > new Date(s.expiresAt).getTime(), 'it was final only after the deadline');
+    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' }), 0, 'a signed request is not withdrawn');
   });
 
   it('withdraw asked while the signed file is still processing: signed', async () => {
@@ -99,6 +100,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     await waitFor('the processing status', async () => ((await query(env, id)).signers[0]?.status === 'processing' ? true : undefined));
     await env.service.withdraw(id);
     assert.equal((await finalSigning(env, id)).status, 'signed');
+    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' }), 0, 'a signed request is not withdrawn');
   });
 });
 
