@@ -32,6 +32,18 @@ function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isR
   return null;
 }
 
+/** Heartbeats every 2 s while `run` is under way. */
+async function withHeartbeat<T>(run: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 2000);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
@@ -49,7 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     return doc;
   }
 
-  return {
+  const activities = {
     /** user/check/extended for every signer; records why anyone cannot sign. */
     async checkSigners(input: { signingId: string }): Promise<{ ready: boolean; notReady: { index: number; reason: string }[] }> {
       await pendingSigning(input.signingId);
@@ -263,6 +275,13 @@ export function createActivities(deps: ActivityDeps) {
       const failure = status === input.status ? input.failure : (after?.failureReason?.split(':')[0] ?? null);
       return { status, ...(failure ? { failure } : {}) };
     },
+  };
+  // The two long calls heartbeat: a worker that dies mid-upload or mid-download is noticed in
+  // seconds (heartbeat timeout), not after the 3-minute start-to-close timeout.
+  return {
+    ...activities,
+    sendDocument: (input: Parameters<typeof activities.sendDocument>[0]) => withHeartbeat(() => activities.sendDocument(input)),
+    storeSignedDocument: (input: Parameters<typeof activities.storeSignedDocument>[0]) => withHeartbeat(() => activities.storeSignedDocument(input)),
   };
 }
 

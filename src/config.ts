@@ -41,6 +41,7 @@ export interface Config {
   signingDefaultExpiryMs: number;
   signingPollIntervalMs: number;
   signingExpiryGraceMs: number;
+  reconcileIntervalMs: number;
   host: string;
   port: number;
   dataDir: string;
@@ -118,6 +119,7 @@ const schema = {
   SIGNING_DEFAULT_EXPIRY: duration.default(3 * 86_400_000),
   SIGNING_POLL_INTERVAL: duration.default(15 * 60_000),
   SIGNING_EXPIRY_GRACE: duration.default(60_000),
+  RECONCILE_INTERVAL: duration.default(60_000),
   PORT: z.string().regex(/^\d+$/, 'a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'a port number 0-65535').default(3000),
   HOST: nonEmpty.default('0.0.0.0'),
   DATA_DIR: nonEmpty.default('.data'),
@@ -148,6 +150,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   SIGNING_DEFAULT_EXPIRY: 'a duration like 90s, 15m or 3d',
   SIGNING_POLL_INTERVAL: 'a duration like 90s, 15m or 3d',
   SIGNING_EXPIRY_GRACE: 'a duration like 30s or 1m',
+  RECONCILE_INTERVAL: 'a duration like 30s or 1m',
   PORT: 'a port number 0-65535',
   HOST: 'an address to listen on, e.g. 0.0.0.0',
   DATA_DIR: 'a directory for local state',
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingDefaultExpiryMs: p.SIGNING_DEFAULT_EXPIRY,
     signingPollIntervalMs: p.SIGNING_POLL_INTERVAL,
     signingExpiryGraceMs: p.SIGNING_EXPIRY_GRACE,
+    reconcileIntervalMs: p.RECONCILE_INTERVAL,
     host: p.HOST,
     port: p.PORT,
     dataDir: p.DATA_DIR,

@@ -2,13 +2,8 @@
 // (Temporal dev server, FerretDB, the Evrotrust simulator), then the worker, the callback relay and
 // the HTTP server, prints the URLs, and stops everything cleanly on Ctrl-C / SIGTERM.
 import { loadConfigOrExit } from './config';
-import { signingApiRoutes } from './http/api';
-import { registerCallbacks } from './http/callbacks';
-import { buildServer } from './http/server';
-import { metricsRoutes, ServiceMetrics } from './metrics';
-import { Reconciler } from './signings/reconciler';
-import { SigningService } from './signings/service';
 import { DEFAULT_EMBEDDED_PORTS, startRuntime, type EmbeddedPorts, type Runtime } from './runtime';
+import { startService } from './service';
 import { createWorker } from './worker';
 
 // Test-only knobs: the embedded servers' fixed ports, so a test or a drill can run `npm start`
@@ -82,38 +77,7 @@ async function main(): Promise<void> {
   });
   const workerRun = worker.run();
 
-  const metrics = new ServiceMetrics();
-  const logger = { level: process.env.LOG_LEVEL ?? 'info' };
-  const service = new SigningService({
-    db: rt.mongo.db,
-    temporal: rt.temporal,
-    taskQueue: config.temporal.taskQueue,
-    defaultExpiryMs: config.signingDefaultExpiryMs,
-    pollIntervalMs: config.signingPollIntervalMs,
-    expiryGraceMs: config.signingExpiryGraceMs,
-  });
-
-  const app = await buildServer({
-    logger,
-    health: {
-      temporal: async () => {
-        await rt.temporalConnection.workflowService.getSystemInfo({});
-      },
-      mongodb: async () => {
-        await rt.mongo.db.command({ ping: 1 });
-      },
-    },
-    plugins: [
-      async (a) => void (await a.register(metricsRoutes, { metrics })),
-      // With the Temporal client, registerCallbacks also runs the relay (with the app's logger).
-      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, temporalClient: rt.temporal }),
-      async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
-    ],
-  });
-  await app.listen({ host: config.host, port: config.port });
-  // Repairs pending signings that no workflow run looks after (terminated runs, failed starts).
-  const reconciler = new Reconciler({ service, temporal: rt.temporal, taskQueue: config.temporal.taskQueue, logger: app.log });
-  reconciler.start();
+  const { close: closeService } = await startService(rt, config);
 
   const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   console.log(`
@@ -132,8 +96,7 @@ Press Ctrl-C to stop.`);
     stopping = true;
     console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
     setTimeout(() => forceExit(`not stopped within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
-    await reconciler.stop();
-    await app.close().catch(() => {}); // also stops the callback relay
+    await closeService(); // the reconciler, the HTTP server and the callback relay
     // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => {});

@@ -55,6 +55,7 @@ const quick = proxyActivities<Activities>({
 // The send carries the document; its own logic makes a retry safe (it never sends twice).
 const transfer = proxyActivities<Activities>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
 });
 // Reads from Evrotrust that the user waits on (OTP): fail fast, the caller can try again.

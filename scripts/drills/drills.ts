@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
+import { Client, Connection } from '@temporalio/client';
+import { SIGNING_WORKFLOW_TYPE } from '../../workflows/definitions';
 import { freePort } from '../lib/stack';
 import { ApiClient, SimControls } from './clients';
 import { runBatch, type BatchOptions, type DrillResult, type DrillTargets } from './batch';
@@ -57,6 +59,25 @@ function vendorWindow(ctx: DrillContext, status: number, endpoints: readonly str
 
 const TX_ENDPOINTS = ['/document/status', '/document/download', '/document/withdraw'];
 
+/** Terminates every running signing workflow, as an operator pressing Terminate in the Web UI would. */
+function terminateAll(ctx: DrillContext): () => Promise<string> {
+  return async () => {
+    const connection = await Connection.connect({ address: `127.0.0.1:${ctx.stack.ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      let n = 0;
+      for await (const wf of client.workflow.list({ query: `WorkflowType="${SIGNING_WORKFLOW_TYPE}" AND ExecutionStatus="Running"` })) {
+        await client.workflow.getHandle(wf.workflowId).terminate('drill: operator pressed Terminate').catch(() => undefined);
+        n += 1;
+      }
+      ctx.log(`terminated ${n} running signing workflows`);
+      return `${n} running workflows terminated`;
+    } finally {
+      await connection.close();
+    }
+  };
+}
+
 export const DRILLS: Drill[] = [
   {
     name: 'worker-kill',
@@ -100,6 +121,11 @@ export const DRILLS: Drill[] = [
     name: 'evrotrust-401',
     what: 'Evrotrust answers 401 (as after an API-key rotation) on every endpoint for 15 s mid-burst',
     run: (ctx) => batch(ctx, 'evrotrust-401', { fault: vendorWindow(ctx, 401, EVROTRUST_ENDPOINTS, 15_000) }),
+  },
+  {
+    name: 'terminate',
+    what: 'every running signing workflow terminated mid-burst (as from the Web UI); the reconciler must start new runs',
+    run: (ctx) => batch(ctx, 'terminate', { fault: terminateAll(ctx) }),
   },
   {
     name: 'callbacks',

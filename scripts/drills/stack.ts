@@ -111,6 +111,7 @@ export class DrillStack {
       SIGNING_DEFAULT_EXPIRY: this.settings.defaultExpiry,
       // Read by the fixed workflow once issue 9 lands (ignored before): a short grace keeps drills short.
       SIGNING_EXPIRY_GRACE: '20s',
+      RECONCILE_INTERVAL: '10s',
       DATA_DIR: join(this.workDir, 'service-data'),
       LOG_LEVEL: 'warn',
     };

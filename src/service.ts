@@ -1,0 +1,59 @@
+// The service without its worker: the business API, the callback routes with their relay, health,
+// metrics, and the reconciler, composed once from a Runtime. `src/main.ts` adds the worker to it
+// (npm start); the fault drills run it alone (scripts/drills/service-main.ts) so the worker can be
+// killed apart from it.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config';
+import { signingApiRoutes } from './http/api';
+import { registerCallbacks } from './http/callbacks';
+import { buildServer } from './http/server';
+import { metricsRoutes, ServiceMetrics } from './metrics';
+import type { Runtime } from './runtime';
+import { Reconciler } from './signings/reconciler';
+import { SigningService } from './signings/service';
+
+export interface RunningService {
+  app: FastifyInstance;
+  service: SigningService;
+  reconciler: Reconciler;
+  /** Stops the reconciler, then the HTTP server (which also stops the callback relay). */
+  close(): Promise<void>;
+}
+
+export async function startService(rt: Runtime, config: Config, opts: { logLevel?: string } = {}): Promise<RunningService> {
+  const metrics = new ServiceMetrics();
+  const service = new SigningService({
+    db: rt.mongo.db,
+    temporal: rt.temporal,
+    taskQueue: config.temporal.taskQueue,
+    defaultExpiryMs: config.signingDefaultExpiryMs,
+    pollIntervalMs: config.signingPollIntervalMs,
+    expiryGraceMs: config.signingExpiryGraceMs,
+  });
+  const app = await buildServer({
+    logger: { level: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
+    health: {
+      temporal: async () => void (await rt.temporalConnection.workflowService.getSystemInfo({})),
+      mongodb: async () => void (await rt.mongo.db.command({ ping: 1 })),
+    },
+    plugins: [
+      async (a) => void (await a.register(metricsRoutes, { metrics })),
+      // With the Temporal client, registerCallbacks also runs the relay (with the app's logger).
+      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, temporalClient: rt.temporal }),
+      async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
+    ],
+  });
+  await app.listen({ host: config.host, port: config.port });
+  // Repairs pending signings that no workflow run looks after (terminated runs, failed starts).
+  const reconciler = new Reconciler({ service, temporal: rt.temporal, taskQueue: config.temporal.taskQueue, intervalMs: config.reconcileIntervalMs, logger: app.log });
+  reconciler.start();
+  return {
+    app,
+    service,
+    reconciler,
+    async close() {
+      await reconciler.stop();
+      await app.close().catch(() => {});
+    },
+  };
+}
