@@ -143,19 +143,38 @@ export async function startTemporal(opts: TemporalOptions): Promise<ManagedServe
   const bin = await temporalCli();
   await waitForFreePort('Temporal dev server', host, opts.port);
   if (opts.uiPort !== undefined) await waitForFreePort('Temporal Web UI', host, opts.uiPort);
-  const { child, server } = launch('temporal', bin, args, opts.logDir);
   const address = `${host}:${opts.port}`;
-  await waitUntilReady('Temporal dev server', child, server.logFile, 60_000, async () => {
-    const conn = await Connection.connect({ address, connectTimeout: 1000 });
+  // A previous dev server that is still shutting down (its guard gives it 8 s after a SIGKILLed
+  // `npm start`) can hold its database file and internal ports after its gRPC port is free, and
+  // the new one then exits at once: try again for a while before giving up.
+  let launched: ReturnType<typeof launch>;
+  for (let attempt = 1; ; attempt++) {
+    launched = launch('temporal', bin, args, opts.logDir);
+    const { child, server } = launched;
     try {
-      await conn.workflowService.describeNamespace({ namespace });
-      // --search-attribute applies only when the namespace is first created; with a kept database
-      // file, attributes added later must be registered explicitly.
-      await ensureSearchAttributes(conn, namespace);
-    } finally {
-      await conn.close();
+      await waitUntilReady('Temporal dev server', child, server.logFile, 60_000, async () => {
+        const conn = await Connection.connect({ address, connectTimeout: 1000 });
+        try {
+          await conn.workflowService.describeNamespace({ namespace });
+          // --search-attribute applies only when the namespace is first created; with a kept database
+          // file, attributes added later must be registered explicitly.
+          await ensureSearchAttributes(conn, namespace);
+        } finally {
+          await conn.close();
+        }
+      });
+      break;
+    } catch (err) {
+      const exitedEarly = child.exitCode !== null || child.signalCode !== null;
+      if (!exitedEarly || attempt >= 6) {
+        await server.stop();
+        throw err;
+      }
+      process.stderr.write(`[stack] Temporal dev server exited during start-up; trying again (a previous one may still be stopping)…\n`);
+      await new Promise((r) => setTimeout(r, 2000));
     }
-  });
+  }
+  const { child, server } = launched;
   let uiUrl: string | undefined;
   if (opts.uiPort !== undefined) {
     uiUrl = `http://${host}:${opts.uiPort}`;
