@@ -232,9 +232,10 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   publish();
 
   /** Withdraws the thread at Evrotrust; permanent refusals are logged (the statuses will tell). */
-  const withdrawThread = async (threadId: string, until: number): Promise<void> => {
+  const withdrawThread = async (threadId: string, until: number): Promise<string | undefined> => {
     const r = await retrying('withdraw', () => quick.withdrawThread({ signingId, threadId }), { until });
     if (!r.ok) log.warn('could not withdraw at Evrotrust', { signingId, code: r.code });
+    return r.ok ? r.value : undefined;
   };
 
   // 1. Every signer must be able to sign in the Evrotrust app before we send anything.
@@ -308,12 +309,20 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   let endReason: EndReason | undefined;
   /** Transactions confirmed since the end began: the end counts only once each is confirmed. */
   const confirmedSinceEnd = new Set<string>();
+  /** Evrotrust took the withdraw (or had nothing left to withdraw): only then can "nobody signed" be final. */
+  let withdrawTaken = false;
+  const nothingToWithdraw = () => !view.threadId || waitingForSigner().length === 0;
   let outcome: Outcome | undefined;
   while (!outcome) {
     if (endReason === undefined && (withdrawRequested || Date.now() >= deadline)) {
       endReason = withdrawRequested ? 'withdrawn' : 'expired';
-      if (view.threadId && waitingForSigner().length > 0) await withdrawThread(view.threadId, settleBy);
       nextPoll = Date.now();
+    }
+    if (endReason && !withdrawTaken && !nothingToWithdraw()) {
+      // 443 here is Evrotrust not showing the thread yet, not "nothing to withdraw": ask again soon.
+      const r = await withdrawThread(view.threadId as string, settleBy);
+      withdrawTaken = r !== undefined && r !== 'not-found';
+      if (!withdrawTaken) nextPoll = Math.min(nextPoll, Date.now() + Math.min(input.pollIntervalMs, 10_000));
     }
 
     // Which transactions to ask Evrotrust about: those a callback named, or all unsettled at poll time.
@@ -333,7 +342,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     const candidate = outcomeOf(view.signers, endReason);
     // At the end, "nobody signed" must be Evrotrust's word for every transaction, not our silence.
     const endConfirmed = view.signers.every((s) => !s.transactionId || SETTLED_SIGNER_STATUSES.includes(s.status) || confirmedSinceEnd.has(s.transactionId));
-    if (candidate && (candidate.status !== endReason || endConfirmed)) {
+    if (candidate && (candidate.status !== endReason || (endConfirmed && (withdrawTaken || nothingToWithdraw())))) {
       outcome = candidate;
       break;
     }

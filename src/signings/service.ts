@@ -102,10 +102,11 @@ export class SigningService {
    * together with a fingerprint of the request, so the same key with another request is refused
    * instead of mixing two requests into one signing. Every write after the claim is idempotent, so
    * a request that finds the key claimed but its signing missing (the first one died) can finish
-   * the job. If the workflow cannot be started, the records are removed again (the caller is told
-   * to retry); what even that leaves behind, the reconciler ends `failed`.
+   * the job. If the workflow cannot be started the caller is told to retry: a keyless signing's
+   * records are removed again; a keyed one waits for that retry, or the reconciler ends it
+   * `failed` (`not-started`), after which the key may start a new signing.
    */
-  async start(body: unknown, idempotencyKey?: string): Promise<{ id: string; status: SigningStatus; created: boolean }> {
+  async start(body: unknown, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
     const parsed = startSigningSchema.safeParse(body);
     if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
     const input = parsed.data;
@@ -115,11 +116,9 @@ export class SigningService {
     let id: string = randomUUID();
     const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;
     const fingerprint = sha256Hex(canonicalJson(input));
-    let claimedHere = false;
     if (key) {
       try {
         await this.store.references.insertOne({ _id: key, signingId: id, fingerprint, createdAt: new Date() });
-        claimedHere = true;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const claimed = await this.store.references.findOne({ _id: key });
@@ -132,6 +131,11 @@ export class SigningService {
         }
         id = claimed.signingId;
         const existing = await this.waitForSigning(id);
+        if (existing && existing.status === 'failed' && existing.failureReason?.startsWith('not-started') && retriesLeft > 0) {
+          // Its start never reached Temporal and nothing was sent: the key may start a new signing.
+          await this.store.references.deleteOne({ _id: key, signingId: id });
+          return this.start(body, idempotencyKey, retriesLeft - 1);
+        }
         if (existing) {
           await this.ensureWorkflow(existing); // the first request may have stopped before this step
           return { id, status: existing.status, created: false };
@@ -173,8 +177,10 @@ export class SigningService {
     try {
       await this.ensureWorkflow(stored);
     } catch (err) {
-      // The caller is told to retry; a pending record without a workflow must not outlive that.
-      if (created) await this.abandon(id, claimedHere ? key : undefined).catch(() => undefined);
+      // The caller is told to retry. Without a key nobody else can know this signing, so its
+      // records go. With a key, a replay may be continuing it right now (and answer 200), so it
+      // stays: the retry with the key starts its workflow, or the reconciler ends it `not-started`.
+      if (created && !key) await this.abandon(id).catch(() => undefined);
       throw err;
     }
     return { id, status: stored.status, created: key ? created : true };
@@ -191,9 +197,9 @@ export class SigningService {
     }
   }
 
-  /** Removes a signing that never got a workflow (nothing was sent), so the caller can start it again. */
-  private async abandon(id: string, key: string | undefined): Promise<void> {
-    await this.store.discardUnstarted(id, key);
+  /** Removes a signing that never got a workflow (nothing was sent) and that no key names. */
+  private async abandon(id: string): Promise<void> {
+    await this.store.discardUnstarted(id);
   }
 
   /** The workflow's input for a signing record: a run that resumes from what the store knows once it was sent. */

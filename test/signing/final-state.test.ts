@@ -65,6 +65,15 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     assert.equal(env.sim.controls.transaction(tx as string)?.status, 6);
   });
 
+  it('a withdraw Evrotrust answers 443 for a while (thread not visible yet) is asked again: withdrawn there too', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    env.sim.controls.failNext('/document/withdraw', { status: 443, count: 2 });
+    await env.service.withdraw(id);
+    assert.equal((await finalSigning(env, id)).status, 'withdrawn');
+    assert.equal(env.sim.controls.transaction(tx as string)?.status, 6, 'Evrotrust shows it withdrawn');
+  });
+
   it('a send Evrotrust answers with an unusable body ends failed (outcome unknown) and its thread is withdrawn', async () => {
     const threadID = String(100000000000 + Math.floor(Math.random() * 1e9));
     env.sim.controls.failNext('/document/doc/online', {
@@ -197,28 +206,51 @@ describe('Temporal down at start, and runs that end early', () => {
   }
   const reconciler = () => new Reconciler({ service: env.service, temporal: env.temporal, taskQueue: env.worker.taskQueue, notStartedGraceMs: 0 });
 
-  it('Temporal unreachable: the caller gets an error and no pending record (nor personal data) is left behind', async () => {
-    const reference = `down-${randomUUID()}`;
-    await assert.rejects(deadTemporalService().start(body({ reference })));
-    assert.equal(await env.mongo.db.collection('signings').countDocuments({ reference }), 0);
-    assert.equal(await env.mongo.db.collection('signing_references').countDocuments({ _id: `reference:${reference}` as never }), 0, 'the reference can be used again');
-    const again = await env.service.start(body({ reference }));
-    await sentTransactions(env, again.id);
-    await env.service.withdraw(again.id);
-    await finalSigning(env, again.id);
+  it('Temporal unreachable, no key: the caller gets an error and no pending record (nor personal data) is left behind', async () => {
+    const description = `down-${randomUUID()}`;
+    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
+    assert.equal(await env.mongo.db.collection('signings').countDocuments({ 'document.description': description }), 0);
   });
 
-  it('Temporal unreachable and the clean-up fails too: the reconciler ends the signing failed (not-started)', async () => {
+  it('Temporal unreachable, with a reference: the retry with the reference continues the same signing', async () => {
+    const reference = `down-${randomUUID()}`;
+    const request = body({ reference });
+    await assert.rejects(deadTemporalService().start(request));
+    const again = await env.service.start(request);
+    assert.equal(again.created, false, 'the same signing, now with its workflow');
+    await sentTransactions(env, again.id);
+    await env.service.withdraw(again.id);
+    assert.equal((await finalSigning(env, again.id)).status, 'withdrawn');
+  });
+
+  it('Temporal unreachable and nobody retries: the reconciler ends the signing failed (not-started); the reference then starts a new one', async () => {
     const reference = `down2-${randomUUID()}`;
-    serviceStore.fail({ collection: 'signings', method: 'deleteOne' });
-    await assert.rejects(deadTemporalService().start(body({ reference })));
+    const request = body({ reference });
+    await assert.rejects(deadTemporalService().start(request));
     const left = await env.mongo.db.collection<{ _id: string; status: string }>('signings').findOne({ reference });
-    assert.equal(left?.status, 'pending', 'the record was left behind');
+    assert.equal(left?.status, 'pending', 'the record waits for a retry');
     const report = await reconciler().reconcileOnce();
     assert.ok(report.notStarted.includes(left._id));
     const s = await env.service.get(left._id);
     assert.equal(s.status, 'failed');
     assert.match(s.failureReason ?? '', /^not-started/);
+    const fresh = await env.service.start(request);
+    assert.notEqual(fresh.id, left._id);
+    assert.equal(fresh.created, true);
+    await sentTransactions(env, fresh.id);
+    await env.service.withdraw(fresh.id);
+    await finalSigning(env, fresh.id);
+  });
+
+  it('Temporal unreachable, no key, and the clean-up fails too: the reconciler ends the signing failed (not-started)', async () => {
+    const description = `down3-${randomUUID()}`;
+    serviceStore.fail({ collection: 'signings', method: 'deleteOne' });
+    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
+    const left = await env.mongo.db.collection<{ _id: string; status: string }>('signings').findOne({ 'document.description': description });
+    assert.equal(left?.status, 'pending', 'the record was left behind');
+    const report = await reconciler().reconcileOnce();
+    assert.ok(report.notStarted.includes(left._id));
+    assert.match((await env.service.get(left._id)).failureReason ?? '', /^not-started/);
   });
 
   it('a run terminated from outside while pending is repaired by the reconciler and still ends signed, once', async () => {
