@@ -89,7 +89,7 @@ export function createActivities(deps: ActivityDeps) {
      * (`recorded`); otherwise the workflow records it with recordSent, from the ids it got here.
      * A retry after an attempt whose outcome is unknown fails for good instead of sending again.
      */
-    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number; signatureType?: string }): Promise<{ threadId: string | null; transactionIds: string[]; recorded: boolean }> {
+    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number }): Promise<{ threadId: string | null; transactionIds: string[]; recorded: boolean }> {
       const doc = await pendingSigning(input.signingId);
       const workflowId = workflowIdFor(input.signingId);
       if (doc.signers.every((s) => s.transactionId)) {
@@ -100,9 +100,8 @@ export function createActivities(deps: ActivityDeps) {
       const token = await store.issueCallbackToken(input.signingId);
       const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
       const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
-      const signatureType = input.signatureType ?? doc.signatureType;
       // The caller's choice overrides the type picked by file type; the algorithm stays the configured one.
-      const signInfo = signatureType ? { signInfo: { type: signatureType as SignatureType } } : {};
+      const signInfo = doc.signatureType ? { signInfo: { type: doc.signatureType as SignatureType } } : {};
       if (!(await store.claimSend(input.signingId))) {
         // An earlier attempt uploaded; if it got as far as recording Evrotrust's answer, use that.
         const before = await store.sentBefore(input.signingId, doc.signers.length);
@@ -265,15 +264,13 @@ export function createActivities(deps: ActivityDeps) {
      * Moves the signing from pending to its final state, once, and revokes its callback token.
      * Answers the state the record ends in: another run (a repair) may have finalized it first.
      */
-    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: string | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'>; failure?: string }> {
+    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: string | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'> }> {
       const doc = await store.get(input.signingId);
-      if (!doc) return { status: input.status, ...(input.failure ? { failure: input.failure } : {}) };
+      if (!doc) return { status: input.status };
       const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
       const failureReason = input.failure ? failureText(input.failure, input.detail ?? null) : null;
       const after = await store.finalize(input.signingId, input.status, { rejectReason, failureReason });
-      const status = after && after.status !== 'pending' ? after.status : input.status;
-      const failure = status === input.status ? input.failure : (after?.failureReason?.split(':')[0] ?? null);
-      return { status, ...(failure ? { failure } : {}) };
+      return { status: after && after.status !== 'pending' ? after.status : input.status };
     },
   };
   // The two long calls heartbeat: a worker that dies mid-upload or mid-download is noticed in

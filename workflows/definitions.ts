@@ -57,8 +57,6 @@ export interface SigningWorkflowInput {
   settleGraceMs?: number;
   /** Continue as new past this many history events (default 4000), so long waits keep a small history. */
   continueAsNewAfterEvents?: number;
-  /** The Evrotrust signature type chosen for this signing (e.g. PDF2), when the caller chose one. */
-  signatureType?: string;
   /**
    * Set by continue-as-new and by repair runs (reconciler, withdraw of a stopped workflow): the
    * document was sent already; carry on waiting with this state.

@@ -4,8 +4,6 @@ import type { SignerStatus, SignerView, SigningStatus } from './definitions';
 export interface Outcome {
   status: Exclude<SigningStatus, 'pending'>;
   failure?: string;
-  /** Evrotrust's error code behind a failure, when there is one. */
-  detail?: string;
 }
 
 /** Why the wait was cut short: the deadline passed, or business code withdrew the signing. */

@@ -217,7 +217,8 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     });
     if (r.ok) {
       view.status = r.value.status;
-      if (r.value.failure) view.failure = r.value.failure;
+      // Another run may have finalized the record first, with its own reason.
+      if (failure && r.value.status === status) view.failure = failure;
     }
     publish();
     log.info('signing final', { signingId, status: view.status, failure: view.failure });
@@ -254,7 +255,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     if (withdrawRequested) return finish('withdrawn');
     const send = await retrying(
       'send',
-      () => transfer.sendDocument({ signingId, method: input.method, expiresAt: input.expiresAt, ...(input.signatureType ? { signatureType: input.signatureType } : {}) }),
+      () => transfer.sendDocument({ signingId, method: input.method, expiresAt: input.expiresAt }),
       { until: deadline, interrupt: () => withdrawRequested },
     );
     if (!send.ok) {
@@ -283,8 +284,8 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   const ours = new Set(view.signers.map((s) => s.transactionId));
   const signerOf = (tx: string) => view.signers.find((s) => s.transactionId === tx);
   const unsettled = () => view.signers.filter((s) => !SETTLED_SIGNER_STATUSES.includes(s.status));
-  /** Not yet signed: these are the ones a withdraw takes back. */
-  const waitingForSigner = () => view.signers.filter((s) => s.status === 'pending' || s.status === 'onHold' || s.status === 'unknown');
+  /** Not yet signed (unsettled, and not "signed, processing"): these are the ones a withdraw takes back. */
+  const waitingForSigner = () => unsettled().filter((s) => s.status !== 'processing');
 
   /** Asks Evrotrust for one transaction's status; false when it could not be asked (retried later). */
   const confirm = async (transactionId: string, until: number): Promise<boolean> => {
@@ -382,5 +383,5 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       }
     }
   }
-  return finish(outcome.status, outcome.failure, outcome.detail);
+  return finish(outcome.status, outcome.failure);
 }

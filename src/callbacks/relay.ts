@@ -34,6 +34,7 @@ import type { SigningDoc, TransactionDoc } from '../store/documents';
 import { CallbackInbox, type CallbackDoc, type CallbackQueueDoc, type StoppedState } from '../store/callbacks';
 import type { ServiceMetrics } from '../metrics';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
+import { briefError } from '../brief-error';
 
 export interface RelayLogger {
   debug(obj: object, msg: string): void;
@@ -117,11 +118,6 @@ type Outcome =
 /** A callback to try: from deliverSoon() with its record, or from a sweep with its queue entry. */
 type Job = { id: string; doc: CallbackDoc; entry?: undefined } | { id: string; doc?: undefined; entry: CallbackQueueDoc };
 
-/** The first line of an error's message: Temporal and driver messages can be long. */
-function brief(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return (text.split('\n')[0] ?? text).slice(0, 300);
-}
 
 class Relay implements CallbackRelay {
   readonly headStartMs: number;
@@ -155,13 +151,13 @@ class Relay implements CallbackRelay {
     if (this.opts.requeueOnStart !== false) {
       void this.inbox.requeuePending(new Date()).then(
         (n) => n > 0 && this.log.warn({ requeued: n }, 'callback relay: pending callbacks without a queue entry were queued again'),
-        (err: unknown) => this.log.warn({ err: brief(err) }, 'callback relay: could not check for pending callbacks without a queue entry'),
+        (err: unknown) => this.log.warn({ err: briefError(err) }, 'callback relay: could not check for pending callbacks without a queue entry'),
       );
     }
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
       // A store error is logged and the sweep runs again next interval: nothing was taken from the store.
-      await this.sweep().catch((err: unknown) => this.log.warn({ err: brief(err) }, 'callback relay: sweep failed; will try again'));
+      await this.sweep().catch((err: unknown) => this.log.warn({ err: briefError(err) }, 'callback relay: sweep failed; will try again'));
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.sweepIntervalMs ?? 5000);
     };
     void loop();
@@ -292,7 +288,7 @@ class Relay implements CallbackRelay {
       doc = await this.pendingRecord(job, at);
     } catch (err) {
       // The entry is untouched and still due: a later sweep tries again.
-      this.log.warn({ callbackId: job.id.slice(0, 12), err: brief(err) }, 'callback relay: could not read the callback; will try again');
+      this.log.warn({ callbackId: job.id.slice(0, 12), err: briefError(err) }, 'callback relay: could not read the callback; will try again');
       return;
     }
     if (doc === null) return;
@@ -301,7 +297,7 @@ class Relay implements CallbackRelay {
       outcome = await this.deliver(doc, at);
     } catch (err) {
       // The store failed us while looking things up: keep the callback pending.
-      outcome = { kind: 'retry', reason: `store: ${brief(err)}`, signingId: doc.signingId, unknownTransaction: false };
+      outcome = { kind: 'retry', reason: `store: ${briefError(err)}`, signingId: doc.signingId, unknownTransaction: false };
     }
     const ctx = { callbackId: doc._id.slice(0, 12), transactionID: doc.transactionID, status: doc.status, attempt: doc.attempts + 1 };
     try {
@@ -332,7 +328,7 @@ class Relay implements CallbackRelay {
     } catch (err) {
       // Not recorded: the entry is still due (or due after its head start), so it is tried again
       // (a repeated signal is harmless).
-      this.log.warn({ ...ctx, err: brief(err) }, 'callback relay: could not record the delivery outcome');
+      this.log.warn({ ...ctx, err: briefError(err) }, 'callback relay: could not record the delivery outcome');
     }
   }
 
@@ -371,8 +367,8 @@ class Relay implements CallbackRelay {
       );
     } catch (err) {
       // Not found = the workflow has completed (or never existed): nothing will ever take the signal.
-      if (err instanceof WorkflowNotFoundError) return { kind: 'stop', state: 'workflow-closed', reason: brief(err), signingId };
-      return { kind: 'retry', reason: `temporal: ${brief(err)}`, signingId, unknownTransaction: false };
+      if (err instanceof WorkflowNotFoundError) return { kind: 'stop', state: 'workflow-closed', reason: briefError(err), signingId };
+      return { kind: 'retry', reason: `temporal: ${briefError(err)}`, signingId, unknownTransaction: false };
     }
     return { kind: 'delivered', signingId };
   }

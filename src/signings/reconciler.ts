@@ -15,6 +15,7 @@ import { SIGNING_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { SigningDoc } from '../store/documents';
 import { failureText } from './failures';
 import type { SigningService } from './service';
+import { briefError } from '../brief-error';
 
 export interface ReconcilerLogger {
   info(obj: object, msg: string): void;
@@ -54,7 +55,7 @@ export class Reconciler {
   start(): void {
     const loop = async () => {
       if (this.stopped) return;
-      await this.reconcileOnce().catch((err: unknown) => this.log.warn({ err: brief(err) }, 'reconciler: pass failed; will try again'));
+      await this.reconcileOnce().catch((err: unknown) => this.log.warn({ err: briefError(err) }, 'reconciler: pass failed; will try again'));
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.intervalMs ?? 60_000);
     };
     this.timer = setTimeout(() => void loop(), Math.min(5000, this.opts.intervalMs ?? 60_000));
@@ -108,7 +109,7 @@ export class Reconciler {
       for await (const wf of this.opts.temporal.workflow.list({ query })) ids.add(wf.workflowId);
       return ids;
     } catch (err) {
-      this.log.warn({ err: brief(err) }, 'reconciler: visibility list failed; describing each pending signing');
+      this.log.warn({ err: briefError(err) }, 'reconciler: visibility list failed; describing each pending signing');
       return undefined;
     }
   }
@@ -130,7 +131,3 @@ export class Reconciler {
   }
 }
 
-function brief(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return (text.split('\n')[0] ?? text).slice(0, 300);
-}

@@ -180,10 +180,10 @@ export class SigningService {
       // The caller is told to retry. Without a key nobody else can know this signing, so its
       // records go. With a key, a replay may be continuing it right now (and answer 200), so it
       // stays: the retry with the key starts its workflow, or the reconciler ends it `not-started`.
-      if (created && !key) await this.abandon(id).catch(() => undefined);
+      if (created && !key) await this.store.discardUnstarted(id).catch(() => undefined);
       throw err;
     }
-    return { id, status: stored.status, created: key ? created : true };
+    return { id, status: stored.status, created };
   }
 
   /** Waits for a signing another request is creating; undefined if it does not appear. */
@@ -195,11 +195,6 @@ export class SigningService {
       if (Date.now() >= until) return undefined;
       await new Promise((r) => setTimeout(r, delay));
     }
-  }
-
-  /** Removes a signing that never got a workflow (nothing was sent) and that no key names. */
-  private async abandon(id: string): Promise<void> {
-    await this.store.discardUnstarted(id);
   }
 
   /** The workflow's input for a signing record: a run that resumes from what the store knows once it was sent. */
@@ -214,7 +209,6 @@ export class SigningService {
       pollIntervalMs: this.opts.pollIntervalMs,
       processingRecheckMs: this.opts.processingRecheckMs ?? 2000,
       ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
-      ...(doc.signatureType ? { signatureType: doc.signatureType } : {}),
       ...(sent
         ? {
             resume: {
@@ -261,21 +255,20 @@ export class SigningService {
    * was terminated or failed is repaired (here or by the reconciler) and this keeps waiting.
    */
   async result(id: string): Promise<SigningResponse> {
-    for (let pause = 200; ; pause = Math.min(pause * 2, 5000)) {
+    for (let pause = 0; ; pause = Math.min(Math.max(pause * 2, 200), 5000)) {
       const doc = await this.store.get(id);
       if (!doc) throw new SigningNotFoundError(id);
       if (doc.status !== 'pending') return toResponse(doc);
+      if (pause > 0) {
+        // A run ended but the record is still pending: it was terminated or failed. Start a new run.
+        if (Date.now() - doc.createdAt.getTime() > 5000) await this.ensureWorkflow(doc).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, pause));
+      }
       try {
         await this.opts.temporal.workflow.getHandle(doc.workflowId).result();
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError)) throw err;
       }
-      // The run ended: normally its record is final now. If not, the run was terminated or failed.
-      const again = await this.store.get(id);
-      if (!again) throw new SigningNotFoundError(id);
-      if (again.status !== 'pending') return toResponse(again);
-      if (Date.now() - again.createdAt.getTime() > 5000) await this.ensureWorkflow(again).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, pause));
     }
   }
 

@@ -75,7 +75,7 @@ export class SigningStore {
 
   /** Stores the document to sign; a retry after a crash mid-write clears what that write left. */
   async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
-    await putFileOnce(this.db, 'sources', signingId, filename, content);
+    await putFileOnce(this.db, this.sources, 'sources', signingId, filename, content);
   }
 
   async readSource(signingId: string): Promise<Uint8Array> {
@@ -156,7 +156,7 @@ export class SigningStore {
    */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
     const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
-    await putFileOnce(this.db, 'documents', fileId, ref.filename, content, { contentType: ref.contentType, signingId });
+    await putFileOnce(this.db, this.documents, 'documents', fileId, ref.filename, content, { contentType: ref.contentType, signingId });
     const full: SignedDocumentRef = { ...ref, fileId };
     const signing = await this.get(signingId);
     if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
@@ -170,16 +170,15 @@ export class SigningStore {
   }
 
   /**
-   * Deletes a signing that never got a workflow: its record, people, document and (if given) the
-   * reference it claimed. Order: the record first, so nothing sees a signing without its parts.
+   * Deletes a signing that never got a workflow and that no key names: its record, people, events
+   * and document. Order: the record first, so nothing sees a signing without its parts.
    */
-  async discardUnstarted(signingId: string, referenceKey?: string): Promise<void> {
+  async discardUnstarted(signingId: string): Promise<void> {
     await this.signings.deleteOne({ _id: signingId, status: 'pending', threadId: null });
     await this.people.deleteOne({ _id: signingId });
     await this.events.deleteMany({ signingId });
     const files = await this.sources.find({ _id: signingId as never }).toArray();
     if (files.length > 0) await this.sources.delete(signingId as never);
-    if (referenceKey) await this.references.deleteOne({ _id: referenceKey, signingId });
   }
 
   // ---- the end ----
@@ -207,14 +206,13 @@ export class SigningStore {
  * anything else under that id (chunks of a write that crashed, or another content) is removed first,
  * so a retry never trips over the unique (files_id, n) index.
  */
-async function putFileOnce(db: Db, bucketName: string, id: string, filename: string, content: Uint8Array, metadata: Record<string, unknown> = {}): Promise<void> {
+async function putFileOnce(db: Db, bucket: GridFSBucket, bucketName: string, id: string, filename: string, content: Uint8Array, metadata: Record<string, unknown> = {}): Promise<void> {
   const digest = sha256Hex(content);
   const files = db.collection<{ _id: string; length: number; metadata?: { sha256?: string } }>(`${bucketName}.files`);
   const existing = await files.findOne({ _id: id });
   if (existing && existing.length === content.byteLength && existing.metadata?.sha256 === digest) return;
   if (existing) await files.deleteOne({ _id: id });
   await db.collection(`${bucketName}.chunks`).deleteMany({ files_id: id });
-  const bucket = new GridFSBucket(db, { bucketName });
   await new Promise<void>((resolve, reject) => {
     const up = bucket.openUploadStreamWithId(id as never, filename, { metadata: { ...metadata, sha256: digest } });
     up.once('error', reject);

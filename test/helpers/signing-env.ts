@@ -1,6 +1,7 @@
 // A whole signing environment for integration tests, all real: the simulator over HTTP, this
 // run's Temporal dev server and FerretDB, a worker with the real activities, and the service.
 import { after, before } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/metrics';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
+import type { SigningView } from '../../workflows/definitions';
 
 export interface SigningEnv {
   sim: Simulator;
@@ -55,6 +57,16 @@ export const SIGNER_B = { identificationNumber: '8002020021' };
 export const OTP_SIGNER = { identificationNumber: '9003030031', phone: '+359888123456' };
 
 export const pdf = (text: string): Buffer => Buffer.from(`%PDF-1.4\n% ${text}\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n`);
+
+/** A start request for one signer and a fresh PDF; `extra` replaces or adds top-level fields. */
+export const signingRequest = (extra: Record<string, unknown> = {}, description = 'Contract') => ({
+  document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${randomUUID()}`).toString('base64'), description },
+  signers: [SIGNER_A],
+  ...extra,
+});
+
+/** The workflow's own view of a signing (its `status` query). */
+export const workflowView = (env: SigningEnv, id: string): Promise<SigningView> => env.temporal.workflow.getHandle(`signing-${id}`).query<SigningView>('status');
 
 /** Registers before/after hooks and returns the environment (filled in once `before` ran). */
 export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {

@@ -6,15 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { SigningView } from '../../workflows/definitions';
-import { finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor, type SigningEnv } from '../helpers/signing-env';
+import { finalSigning, sentTransactions, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
 
-const body = (extra: Record<string, unknown> = {}) => ({
-  document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${randomUUID()}`).toString('base64'), description: 'Договор за наем' },
-  signers: [SIGNER_A],
-  ...extra,
-});
-const query = (env: SigningEnv, id: string) => env.temporal.workflow.getHandle(`signing-${id}`).query<SigningView>('status');
+const body = (extra: Record<string, unknown> = {}) => signingRequest(extra, 'Договор за наем');
 
 describe('Evrotrust as it answers', () => {
   // The 443 window of the simulator stays on (2 s after each create), and polls come every 300 ms.
@@ -64,7 +58,7 @@ describe('Evrotrust as it answers', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.setStatus(tx as string, 99);
-    await waitFor('the on-hold status to be seen', async () => ((await query(env, id)).signers[0]?.status === 'onHold' ? true : undefined));
+    await waitFor('the on-hold status to be seen', async () => ((await workflowView(env, id)).signers[0]?.status === 'onHold' ? true : undefined));
     await new Promise((r) => setTimeout(r, 1000)); // several more polls
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.sim.controls.sign(tx as string);

@@ -9,17 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Reconciler } from '../../src/signings/reconciler';
 import { SigningService } from '../../src/signings/service';
-import type { SigningView } from '../../workflows/definitions';
-import { finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor, type SigningEnv } from '../helpers/signing-env';
+import { finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
 import { faultyDb, type FaultyDb } from '../helpers/store-faults';
 
-const body = (extra: Record<string, unknown> = {}) => ({
-  document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${randomUUID()}`).toString('base64'), description: 'Contract' },
-  signers: [SIGNER_A],
-  ...extra,
-});
-
-const query = (env: SigningEnv, id: string) => env.temporal.workflow.getHandle(`signing-${id}`).query<SigningView>('status');
+const body = signingRequest;
 
 describe('Evrotrust refusing or garbling answers for a while does not end the run', () => {
   const env = useSigningEnv({ pollIntervalMs: 300 });
@@ -29,12 +22,12 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const [tx] = await sentTransactions(env, id);
     env.sim.controls.failNext('/document/status', { status: 401, count: 4 });
     await env.sim.controls.sign(tx as string);
-    const problem = await waitFor('the retried step to show in the workflow', async () => (await query(env, id)).problem);
+    const problem = await waitFor('the retried step to show in the workflow', async () => (await workflowView(env, id)).problem);
     assert.equal(problem.step, 'confirm-status');
     assert.equal(problem.code, 'unauthorized');
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
-    assert.equal((await query(env, id)).problem, undefined, 'the problem is cleared once the step succeeds');
+    assert.equal((await workflowView(env, id)).problem, undefined, 'the problem is cleared once the step succeeds');
   });
 
   it('a malformed status answer at two polls, then normal ones: signed', async () => {
@@ -58,7 +51,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     env.sim.controls.failNext('/document/status', { status: 503, count: 6 });
-    await waitFor('a failing poll', async () => (await query(env, id)).problem);
+    await waitFor('a failing poll', async () => (await workflowView(env, id)).problem);
     await env.service.withdraw(id);
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'withdrawn');
@@ -106,7 +99,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
-    await waitFor('the processing status', async () => ((await query(env, id)).signers[0]?.status === 'processing' ? true : undefined));
+    await waitFor('the processing status', async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined));
     await env.service.withdraw(id);
     assert.equal((await finalSigning(env, id)).status, 'signed');
     assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' }), 0, 'a signed request is not withdrawn');
