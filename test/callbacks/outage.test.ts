@@ -39,7 +39,9 @@ describe('Temporal stopped', () => {
     connection = await Connection.connect({ address: temporal.address });
     client = new Client({ connection });
     mongo = await testDatabase();
-    relay = startCallbackRelay({ db: mongo.db, temporalClient: client, sweepIntervalMs: 200, retryBaseMs: 200, retryMaxMs: 1000, signalTimeoutMs: 1000 });
+    // A signal Temporal accepts but answers after the relay's deadline is retried (at least once is
+    // the contract); right after a restart the dev server can take over a second, so give it 5 s.
+    relay = startCallbackRelay({ db: mongo.db, temporalClient: client, sweepIntervalMs: 200, retryBaseMs: 200, retryMaxMs: 1000, signalTimeoutMs: 5000 });
     a = await startCallbackApp({ db: mongo.db, relay });
   });
   after(async () => {
