@@ -1,8 +1,11 @@
 # evrotrust-signing: the HTTP service (callbacks, business API, health, metrics) and the Temporal worker,
 # in one process. Used by docker-compose.yml; also runnable alone with TEMPORAL_ADDRESS and MONGODB_URI.
+# The image holds production code only (src/, activities/, workflows/); the Evrotrust simulator that
+# sandbox mode talks to is its own image, the `simulator` target below (docker-compose.yml builds both).
 #
-# How it runs: `node --import tsx src/main.ts`, exactly what `npm start` runs after its bootstrap,
-# instead of compiling with `npm run build` (tsc) and running dist/. Reasons:
+# How it runs: `node --import tsx src/main.ts`, the production entry point (`npm start` runs
+# scripts/start.ts, which starts an embedded stack and then the same service), instead of compiling
+# with `npm run build` (tsc) and running dist/. Reasons:
 #  - the container then runs the same entry point and module layout that the test suite exercises;
 #    a dist/ tree would be a second layout (paths such as the worker's workflowsPath, which the
 #    Temporal worker bundles from source at start, and non-TypeScript files would have to be
@@ -33,7 +36,10 @@ WORKDIR /app
 # (DATA_DIR, default .data: the sandbox key, API token and simulator state) is writable. A named
 # volume mounted there starts as a copy of it, ownership included.
 COPY --from=deps /app/node_modules ./node_modules
-COPY . .
+COPY package.json tsconfig.json ./
+COPY src ./src
+COPY activities ./activities
+COPY workflows ./workflows
 RUN mkdir -p /app/.data && chown node:node /app/.data
 
 # The non-root user that the official Node image provides (uid 1000).
@@ -47,3 +53,19 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 CMD ["node", "--import", "tsx", "src/main.ts"]
+
+# ---- the Evrotrust simulator, for sandbox mode (docker-compose.yml's evrotrust-simulator) ----
+# Development only: never part of the service image above. It reuses the Evrotrust codec in src/evrotrust.
+FROM ${NODE_IMAGE} AS simulator
+ENV NODE_ENV=production \
+    SIMULATOR_HOST=0.0.0.0 \
+    SIMULATOR_PORT=8090
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY src/evrotrust ./src/evrotrust
+COPY simulator ./simulator
+RUN mkdir -p /app/.data && chown node:node /app/.data
+USER node
+EXPOSE 8090
+CMD ["node", "--import", "tsx", "simulator/main.ts"]

@@ -9,7 +9,7 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
 import { decryptDownload } from '../src/evrotrust/decrypt';
-import { SigningStore, sha256Hex } from '../src/store/signings';
+import { SigningStore, sha256Hex } from '../src/signings/store';
 import { signerStatusOf, workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
 import { failureText } from '../src/signings/failures';

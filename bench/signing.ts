@@ -13,13 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { registerCallbacks } from '../src/http/callbacks';
+import { registerCallbacks } from '../src/callbacks';
 import { buildServer } from '../src/http/server';
-import { ServiceMetrics } from '../src/metrics';
+import { ServiceMetrics } from '../src/http/metrics';
 import { createEvrotrustClient } from '../src/evrotrust/client';
 import { generateKeyPair } from '../src/evrotrust/keys';
 import { SigningService } from '../src/signings/service';
-import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../src/simulator';
+import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../simulator';
 import { connectMongo, ensureIndexes } from '../src/store/mongo';
 import { freePort, startFerretDb, startTemporal } from '../scripts/lib/stack';
 

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createSigningClient, SigningError, type SigningClient, type StartRequest } from './client';
+import { createSigningClient, SigningError, type SigningClient, type StartRequest } from './signings/client';
 import { ConfigError, loadConfig, type Config } from './config';
 
 const USAGE = `Usage: npm run cli -- <command> [options]

@@ -3,7 +3,8 @@
 // credentials, the key file, the allowlist and the API token itself; otherwise they are required.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { parseDuration } from './lib/duration';
+import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 
 export class ConfigError extends Error {
@@ -16,6 +17,8 @@ export class ConfigError extends Error {
 export interface Config {
   /** True when EVROTRUST_BASE_URL is unset: the simulator stands in for Evrotrust. */
   sandbox: boolean;
+  /** Sandbox mode only: the simulator's base URL (its vendor API is under /vendor). */
+  sandboxSimulatorUrl: string;
   temporal: { address?: string; namespace: string; taskQueue: string };
   mongodb: { uri?: string; dbName: string };
   evrotrust: {
@@ -103,6 +106,7 @@ const schema = {
   TEMPORAL_TASK_QUEUE: nonEmpty.default('evrotrust-signing'),
   MONGODB_URI: mongoUri.optional(),
   EVROTRUST_BASE_URL: httpUrl.optional(),
+  SANDBOX_SIMULATOR_URL: httpUrl.default(DEFAULT_SANDBOX_SIMULATOR_URL),
   EVROTRUST_VENDOR_NUMBER: nonEmpty.optional(),
   EVROTRUST_API_KEY: nonEmpty.optional(),
   EVROTRUST_PRIVATE_KEY_FILE: nonEmpty.optional(),
@@ -134,6 +138,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   TEMPORAL_TASK_QUEUE: 'a task queue name',
   MONGODB_URI: 'a mongodb:// connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust',
   EVROTRUST_BASE_URL: 'the vendor API base URL, e.g. https://et.test.iteco.bg/vendor',
+  SANDBOX_SIMULATOR_URL: 'the http(s) base URL of the Evrotrust simulator, e.g. http://127.0.0.1:8090',
   EVROTRUST_VENDOR_NUMBER: 'your Evrotrust vendor number',
   EVROTRUST_API_KEY: 'your Evrotrust API key',
   EVROTRUST_PRIVATE_KEY_FILE: 'the path of an RSA-2048 private key (PKCS#8 PEM)',
@@ -179,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     sandbox,
+    sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
     temporal: { address: p.TEMPORAL_ADDRESS, namespace: p.TEMPORAL_NAMESPACE, taskQueue: p.TEMPORAL_TASK_QUEUE },
     mongodb: { uri: p.MONGODB_URI, dbName: p.MONGODB_URI ? (mongoDbName(p.MONGODB_URI) as string) : 'evrotrust' },
     evrotrust: {

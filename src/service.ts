@@ -1,14 +1,14 @@
 // The service without its worker: the business API, the callback routes with their relay, health,
-// metrics, and the reconciler, composed once from a Runtime. `src/main.ts` adds the worker to it
-// (npm start); the fault drills run it alone (scripts/drills/service-main.ts) so the worker can be
+// metrics, and the reconciler, composed once from the Dependencies. src/run.ts adds the worker to it
+// (npm start, src/main.ts); the fault drills run it alone (scripts/drills/service-main.ts) so the worker can be
 // killed apart from it.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config';
-import { signingApiRoutes } from './http/api';
-import { registerCallbacks } from './http/callbacks';
+import { signingApiRoutes } from './signings/routes';
+import { registerCallbacks } from './callbacks';
 import { buildServer } from './http/server';
-import { metricsRoutes, ServiceMetrics } from './metrics';
-import type { Runtime } from './runtime';
+import { metricsRoutes, ServiceMetrics } from './http/metrics';
+import type { Dependencies } from './dependencies';
 import { Reconciler } from './signings/reconciler';
 import { SigningService } from './signings/service';
 
@@ -20,7 +20,7 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(rt: Runtime, config: Config, opts: { logLevel?: string } = {}): Promise<RunningService> {
+export async function startService(rt: Dependencies, config: Config, opts: { logLevel?: string } = {}): Promise<RunningService> {
   const metrics = new ServiceMetrics();
   const service = new SigningService({
     db: rt.mongo.db,

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig } from '../src/config';
-import { formatDuration, parseDuration } from '../src/duration';
+import { formatDuration, parseDuration } from '../src/lib/duration';
 
 const PROD = {
   EVROTRUST_BASE_URL: 'https://et.test.iteco.bg/vendor',

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
 import { temporalClient, testDatabase } from './helpers/stack';
 import type { MongoHandle } from '../src/store/mongo';
-import { SigningStore } from '../src/store/signings';
+import { SigningStore } from '../src/signings/store';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 describe('stack: Temporal dev server + FerretDB', () => {

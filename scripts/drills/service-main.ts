@@ -2,12 +2,12 @@
 // routes, the relay and the reconciler) on its own. The drills run the worker as its own process
 // (src/worker-main.ts) so that it can be SIGKILLed alone. Needs TEMPORAL_ADDRESS and MONGODB_URI.
 import { loadConfigOrExit } from '../../src/config';
-import { startRuntime } from '../../src/runtime';
+import { openDependencies } from '../../src/dependencies';
 import { startService } from '../../src/service';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const rt = await startRuntime(config, { embedded: false });
+  const rt = await openDependencies(config);
   const running = await startService(rt, config, { logLevel: process.env.LOG_LEVEL ?? 'warn' });
   console.log(`drill service listening on ${config.host}:${config.port}`);
   let stopping = false;

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, launch, startFerretDb, startTemporal, waitForFreePort, type ManagedServer } from '../lib/stack';
 import { generateKeyPair } from '../../src/evrotrust/keys';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../../src/simulator/defaults';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../../simulator/defaults';
 
 export type Part = 'temporal' | 'ferretdb' | 'simulator' | 'service' | 'worker';
 export const PARTS: readonly Part[] = ['temporal', 'ferretdb', 'simulator', 'service', 'worker'];
@@ -126,7 +126,7 @@ export class DrillStack {
         return startFerretDb({ port: this.ports.mongodb, dataDir: join(this.workDir, 'ferretdb'), logDir: this.logDir });
       case 'simulator': {
         await waitForFreePort('simulator', '127.0.0.1', this.ports.simulator);
-        const { child, server } = launch('simulator', node, ['--import', 'tsx', join(ROOT, 'src/simulator/main.ts')], this.logDir, {
+        const { child, server } = launch('simulator', node, ['--import', 'tsx', join(ROOT, 'simulator/main.ts')], this.logDir, {
           PATH: process.env.PATH,
           SIMULATOR_PORT: String(this.ports.simulator),
           SIMULATOR_STATE_DIR: join(this.workDir, 'simulator'),

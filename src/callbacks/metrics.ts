@@ -1,6 +1,6 @@
 // The callback endpoint's and the relay's metrics, on the service's one registry.
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import type { ServiceMetrics } from '../metrics';
+import type { ServiceMetrics } from '../http/metrics';
 
 export type RejectReason =
   | 'forbidden'

@@ -30,11 +30,11 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { evrotrustCallbackSignal, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
-import type { SigningDoc, TransactionDoc } from '../store/documents';
-import { CallbackInbox, type CallbackDoc, type CallbackQueueDoc, type StoppedState } from '../store/callbacks';
-import type { ServiceMetrics } from '../metrics';
+import type { SigningDoc, TransactionDoc } from '../store/collections';
+import { CallbackInbox, type CallbackDoc, type CallbackQueueDoc, type StoppedState } from './inbox';
+import type { ServiceMetrics } from '../http/metrics';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
-import { briefError } from '../brief-error';
+import { briefError } from '../lib/brief-error';
 
 export interface RelayLogger {
   debug(obj: object, msg: string): void;

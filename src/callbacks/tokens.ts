@@ -1,6 +1,6 @@
 // Per-signing capability tokens in `urlCallback` (README "Callbacks from Evrotrust"): random, tied to one
 // signing, stored only as the SHA-256 hex of the token in `callback_tokens` (issued and revoked by
-// SigningStore in src/store/signings.ts). The callback routes only check them.
+// SigningStore in src/signings/store.ts). The callback routes only check them.
 import { createHash } from 'node:crypto';
 
 export const CALLBACK_TOKENS_COLLECTION = 'callback_tokens';

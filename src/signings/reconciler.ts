@@ -12,10 +12,10 @@
 // (never two at once), ending a signing by its pending status, so doing it twice is harmless.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SIGNING_WORKFLOW_TYPE } from '../../workflows/definitions';
-import type { SigningDoc } from '../store/documents';
+import type { SigningDoc } from '../store/collections';
 import { failureText } from './failures';
 import type { SigningService } from './service';
-import { briefError } from '../brief-error';
+import { briefError } from '../lib/brief-error';
 
 export interface ReconcilerLogger {
   info(obj: object, msg: string): void;

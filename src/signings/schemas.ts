@@ -1,7 +1,7 @@
 // What a caller may send to start a signing, validated the same way for the HTTP API, the
 // TypeScript client and the CLI. Messages say what to fix without echoing personal data.
 import { z } from 'zod';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../lib/duration';
 import { SIGNATURE_TYPES } from '../evrotrust/schemas';
 
 const signer = z

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { signingStatusKey } from '../../workflows/search-attributes';
-import { parseDuration } from '../duration';
-import { SigningStore, isDuplicateKey, sha256Hex } from '../store/signings';
-import type { SigningDoc } from '../store/documents';
+import { parseDuration } from '../lib/duration';
+import { SigningStore, isDuplicateKey, sha256Hex } from './store';
+import type { SigningDoc } from '../store/collections';
 import {
   FINAL_STATUSES,
   SIGNING_WORKFLOW_TYPE,

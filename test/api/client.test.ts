@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createSigningClient, InvalidSigningRequestError, SigningNotFoundError, type SigningClient } from '../../src/client';
+import { createSigningClient, InvalidSigningRequestError, SigningNotFoundError, type SigningClient } from '../../src/signings/client';
 import { testEnv } from '../helpers/stack';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 

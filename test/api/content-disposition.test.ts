@@ -1,7 +1,7 @@
 // attachmentDisposition: the exact UTF-8 name in filename*, a safe ASCII fallback in filename.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { attachmentDisposition } from '../../src/http/api/content-disposition';
+import { attachmentDisposition } from '../../src/http/content-disposition';
 
 const parts = (header: string) => {
   const m = /^attachment; filename="([^"\\]*)"; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+)$/.exec(header);

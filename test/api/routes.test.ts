@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Writable } from 'node:stream';
 import { buildServer } from '../../src/http/server';
-import { signingApiRoutes } from '../../src/http/api';
+import { signingApiRoutes } from '../../src/signings/routes';
 import { SigningService } from '../../src/signings/service';
 import { connectMongo } from '../../src/store/mongo';
 import { testEnv } from '../helpers/stack';

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { signingApiRoutes } from '../../src/http/api';
+import { signingApiRoutes } from '../../src/signings/routes';
 import { buildServer } from '../../src/http/server';
 import { SigningService } from '../../src/signings/service';
 import { connectMongo, type MongoHandle } from '../../src/store/mongo';

@@ -3,7 +3,7 @@
 // A denied caller gets 403, a log line without body content, a metric, and nothing is stored.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AddressSet, foldAddress, InvalidAddressEntryError, resolveCaller } from '../../src/http/callbacks';
+import { AddressSet, foldAddress, InvalidAddressEntryError, resolveCaller } from '../../src/callbacks';
 import type { MongoHandle } from '../../src/store/mongo';
 import { testDatabase } from '../helpers/stack';
 import { callbacksOf, metricValue, newTransactionId, post, startCallbackApp, type CallbackApp } from './helpers';

@@ -9,10 +9,10 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { buildServer } from '../../src/http/server';
-import { registerCallbacks, type RegisterCallbacksOptions } from '../../src/http/callbacks';
-import { metricsRoutes, ServiceMetrics } from '../../src/metrics';
+import { registerCallbacks, type RegisterCallbacksOptions } from '../../src/callbacks';
+import { metricsRoutes, ServiceMetrics } from '../../src/http/metrics';
 import { hashCallbackToken } from '../../src/callbacks/tokens';
-import type { CallbackDoc } from '../../src/store/callbacks';
+import type { CallbackDoc } from '../../src/callbacks/inbox';
 import { SIGNING_WORKFLOW_TYPE, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 
 export interface CallbackApp {

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { freePort, startFerretDb, startTemporal, type ManagedServer } from '../../scripts/lib/stack';
 import { startCallbackRelay, type CallbackRelay, type RelayLogger } from '../../src/callbacks';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
-import { CallbackInbox } from '../../src/store/callbacks';
+import { CallbackInbox } from '../../src/callbacks/inbox';
 import { temporalClient, testDatabase } from '../helpers/stack';
 import { callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, waitFor, type CallbackApp } from './helpers';
 

@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
-import { CallbackInbox, callbackId, type CallbackDoc, type NewCallback } from '../../src/store/callbacks';
+import { CallbackInbox, callbackId, type CallbackDoc, type NewCallback } from '../../src/callbacks/inbox';
 import type { MongoHandle } from '../../src/store/mongo';
 import type { EvrotrustCallback } from '../../workflows/definitions';
 import { temporalClient, testDatabase } from '../helpers/stack';

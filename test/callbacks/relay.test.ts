@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
-import { ServiceMetrics } from '../../src/metrics';
-import { CallbackInbox, callbackId, type CallbackDoc, type CallbackQueueDoc } from '../../src/store/callbacks';
+import { ServiceMetrics } from '../../src/http/metrics';
+import { CallbackInbox, callbackId, type CallbackDoc, type CallbackQueueDoc } from '../../src/callbacks/inbox';
 import type { MongoHandle } from '../../src/store/mongo';
 import { temporalClient, testDatabase } from '../helpers/stack';
 import {

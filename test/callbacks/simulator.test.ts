@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { startSimulator, type Simulator } from '../../src/simulator';
+import { startSimulator, type Simulator } from '../../simulator';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
 import type { MongoHandle } from '../../src/store/mongo';
 import { workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';

@@ -41,7 +41,7 @@ import {
   type EvrotrustErrorCode,
 } from '../../src/evrotrust/errors';
 import { EVROTRUST_STATUS, isFinalStatus, isKnownStatus, statusName } from '../../src/evrotrust/statuses';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator } from '../../src/simulator';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator } from '../../simulator';
 
 // ---------- fixtures ----------
 

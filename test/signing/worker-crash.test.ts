@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { generateKeyPair } from '../../src/evrotrust/keys';
 import { SigningService } from '../../src/signings/service';
-import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../src/simulator';
+import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
 import type { MongoHandle } from '../../src/store/mongo';
 import { finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, type SigningEnv } from '../helpers/signing-env';
 import { temporalClient, testDatabase, testEnv } from '../helpers/stack';

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Simulator, SimulatorOptions } from '../../src/simulator';
+import type { Simulator, SimulatorOptions } from '../../simulator';
 import { sendOnline, startCallbackServer, startTestSimulator, vendorJson, waitFor, type CallbackServer } from './helpers';
 
 let sim: Simulator | undefined;

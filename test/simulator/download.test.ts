@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
-import type { Simulator } from '../../src/simulator';
+import type { Simulator } from '../../simulator';
 import { OTHER_EGN, VALID_EGN, samplePdf, sendOnline, startTestSimulator, vendorJson, vendorKeys, waitFor } from './helpers';
 
 let sim: Simulator;

@@ -11,7 +11,7 @@ import { unzipSync } from 'fflate';
 import forge from 'node-forge';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../src/simulator';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
 import { VALID_EGN, samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, waitFor, type CallbackServer } from './helpers';
 
 let sim: Simulator;

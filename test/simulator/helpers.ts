@@ -6,7 +6,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authorizationHeader } from '../../src/evrotrust/auth';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 
 let keys: { publicKeyPem: string; privateKeyPem: string } | undefined;
 

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Simulator } from '../../src/simulator';
+import type { Simulator } from '../../simulator';
 import { offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorMultipart, waitFor, type CallbackServer } from './helpers';
 
 let sim: Simulator;

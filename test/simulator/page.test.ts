@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Simulator } from '../../src/simulator';
+import type { Simulator } from '../../simulator';
 import { VALID_EGN, offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorMultipart, waitFor, type CallbackServer } from './helpers';
 
 const CHROMIUM = '/usr/bin/chromium';

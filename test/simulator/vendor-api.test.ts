@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authorizationHeader } from '../../src/evrotrust/auth';
-import { SANDBOX_API_KEY, type Simulator } from '../../src/simulator';
+import { SANDBOX_API_KEY, type Simulator } from '../../simulator';
 import {
   OTHER_EGN,
   VALID_EGN,

@@ -1,11 +1,7 @@
 // The simulator's own credentials and default settings, in one place so that the service's
 // sandbox mode, the tests and the simulator agree without copying literals around.
 
-/** Vendor number the simulator accepts unless told otherwise. Not a real Evrotrust account. */
-export const SANDBOX_VENDOR_NUMBER = 'SandboxVendor001';
-
-/** API key the simulator accepts unless told otherwise. Not a secret: it only opens the local simulator. */
-export const SANDBOX_API_KEY = '5a4d1b7e-0c2f-4e8a-9b36-5130a7e00000';
+export { SANDBOX_VENDOR_NUMBER, SANDBOX_API_KEY } from '../src/evrotrust/sandbox';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8090;

@@ -16,16 +16,16 @@
 // - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { describeIssue } from '../../signings/schemas';
-import { InvalidSigningRequestError } from '../../signings/errors';
-import type { SigningService } from '../../signings/service';
-import { bearerTokenHook } from './auth';
-import { attachmentDisposition } from './content-disposition';
-import { ApiHttpError, apiErrorHandler } from './errors';
+import { describeIssue } from './schemas';
+import { InvalidSigningRequestError } from './errors';
+import type { SigningService } from './service';
+import { bearerTokenHook } from './api-auth';
+import { attachmentDisposition } from '../http/content-disposition';
+import { ApiHttpError, apiErrorHandler } from './http-errors';
 
-export { UnauthorizedError } from './auth';
-export { ApiHttpError, type ApiErrorBody } from './errors';
-export { attachmentDisposition } from './content-disposition';
+export { UnauthorizedError } from './api-auth';
+export { ApiHttpError, type ApiErrorBody } from './http-errors';
+export { attachmentDisposition } from '../http/content-disposition';
 
 export interface SigningApiOptions {
   service: SigningService;

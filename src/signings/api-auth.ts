@@ -2,7 +2,7 @@
 // SHA-256 digests, so neither its content nor its length leaks through response timing.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { onRequestHookHandler } from 'fastify';
-import { ApiHttpError } from './errors';
+import { ApiHttpError } from './http-errors';
 
 /** 401 with the `WWW-Authenticate` challenge the error handler adds. */
 export class UnauthorizedError extends ApiHttpError {

@@ -1,7 +1,7 @@
 // The callback routes' error answers: `{ error: "<code>", message: "<what to fix>" }`. Each class
 // carries its HTTP status and the code, which is also the `reason` label of the rejected metric.
 import type { FastifyError } from 'fastify';
-import type { RejectReason } from '../../callbacks/metrics';
+import type { RejectReason } from './metrics';
 
 export abstract class CallbackHttpError extends Error {
   abstract readonly statusCode: number;

@@ -9,12 +9,12 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from 'mongodb';
 import type { Client } from '@temporalio/client';
-import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type CallbackRelayOptions } from '../../callbacks/relay';
-import { callbackMetrics, type CallbackMetrics } from '../../callbacks/metrics';
-import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from '../../callbacks/tokens';
-import type { ServiceMetrics } from '../../metrics';
-import { CallbackInbox, CallbackStoreUnavailableError } from '../../store/callbacks';
-import type { CallbackTokenDoc } from '../../store/documents';
+import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type CallbackRelayOptions } from './relay';
+import { callbackMetrics, type CallbackMetrics } from './metrics';
+import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from './tokens';
+import type { ServiceMetrics } from '../http/metrics';
+import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
+import type { CallbackTokenDoc } from '../store/collections';
 import { AddressSet, allowlistHook, CALLER_DECORATOR, type Caller } from './allowlist';
 import { CallbackNotFoundError, ForbiddenTokenError, StoreUnavailableError, toCallbackHttpError } from './errors';
 import { callbackBodySchema, KNOWN_FIELDS, parseCallbackJson, zodValidatorCompiler, type CallbackBody } from './schema';

@@ -2,7 +2,7 @@
 // (469 "try again later", 468, 500 …) or hang for a while first, so that client tests can provoke
 // the failures Evrotrust produces only under load.
 
-import { EVROTRUST_ENDPOINTS, type EvrotrustEndpoint } from '../evrotrust/errors';
+import { EVROTRUST_ENDPOINTS, type EvrotrustEndpoint } from '../src/evrotrust/errors';
 import { ControlError } from './errors';
 
 /** The vendor endpoints, relative to `/vendor`: the same list our client knows. */

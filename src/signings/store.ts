@@ -19,7 +19,7 @@ import type {
   SigningEventDoc,
   SigningPeopleDoc,
   TransactionDoc,
-} from './documents';
+} from '../store/collections';
 
 export const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === 11000;
 

@@ -1,4 +1,4 @@
-// The test controls over HTTP, under /sim/api, as JSON. Documented in src/simulator/README.md.
+// The test controls over HTTP, under /sim/api, as JSON. Documented in simulator/README.md.
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authorizationHeader } from '../../evrotrust/auth';
+import { authorizationHeader } from '../../src/evrotrust/auth';
 import { SimulatorClosedError, sleep } from '../callbacks';
 import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';

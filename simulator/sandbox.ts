@@ -3,8 +3,8 @@
 // HTTP lives in routes/; this module knows nothing about requests and answers.
 
 import { createPublicKey, randomInt } from 'node:crypto';
-import { EVROTRUST_STATUS } from '../evrotrust/statuses';
-import { encryptDownload } from '../evrotrust/encrypt';
+import { EVROTRUST_STATUS } from '../src/evrotrust/statuses';
+import { encryptDownload } from '../src/evrotrust/encrypt';
 import { CallbackDispatcher, type CallbackPayload } from './callbacks';
 import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defaults';
 import { detectFileType, sha256Hex, sha512Hex, signedCopy, type FileKind } from './documents';

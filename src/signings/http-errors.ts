@@ -4,7 +4,7 @@
 // the caller only the request id.
 import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { SigningError } from '../../signings/errors';
+import { SigningError } from './errors';
 
 /** An API-level refusal (authentication, routing, body reading) that is not about a signing. */
 export class ApiHttpError extends Error {

@@ -1,0 +1,98 @@
+// Opens what the service's parts share, from a validated Config: MongoDB, the Temporal connections,
+// the Evrotrust client and key, and the activities. Production code only: every server is reached at
+// an address (the configuration's, or one `npm start` put in `endpoints` after starting its embedded
+// stack in scripts/). Shared by src/main.ts, src/worker-main.ts and the drills' service.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities, type Activities } from '../activities';
+import type { Config } from './config';
+import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client';
+import { loadOrCreatePrivateKey, readPrivateKey, type KeyPair } from './evrotrust/keys';
+import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from './evrotrust/sandbox';
+import { connectMongo, ensureIndexes, type MongoHandle } from './store/mongo';
+
+export interface Dependencies {
+  config: Config;
+  mongo: MongoHandle;
+  temporalConnection: Connection;
+  temporal: Client;
+  workerConnection: NativeConnection;
+  evrotrust: EvrotrustClient;
+  keys: KeyPair;
+  activities: Activities;
+  apiToken: string;
+  /** Closes what was opened, in reverse order. */
+  close(): Promise<void>;
+}
+
+/** Addresses that override the configuration's (npm start's embedded servers). */
+export interface Endpoints {
+  temporalAddress?: string;
+  mongoUri?: string;
+  /** The vendor API base, e.g. http://127.0.0.1:8090/vendor. */
+  evrotrustBaseUrl?: string;
+}
+
+export class MissingEndpointError extends Error {
+  constructor(readonly variables: string[]) {
+    super(`${variables.join(' and ')} required: this command runs no embedded servers (npm start does)`);
+    this.name = 'MissingEndpointError';
+  }
+}
+
+/** The sandbox API token: from API_TOKEN, else kept in DATA_DIR so it survives restarts. */
+function sandboxApiToken(dataDir: string): string {
+  const file = join(dataDir, 'api-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+export async function openDependencies(config: Config, endpoints: Endpoints = {}): Promise<Dependencies> {
+  const temporalAddress = endpoints.temporalAddress ?? config.temporal.address;
+  const mongoUri = endpoints.mongoUri ?? config.mongodb.uri;
+  const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS', mongoUri ? null : 'MONGODB_URI'].filter((v): v is string => v !== null);
+  if (!temporalAddress || !mongoUri) throw new MissingEndpointError(missing);
+  const evrotrustBaseUrl = endpoints.evrotrustBaseUrl ?? config.evrotrust.baseUrl ?? `${config.sandboxSimulatorUrl}/vendor`;
+
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    const keys = config.sandbox
+      ? await loadOrCreatePrivateKey(config.evrotrust.privateKeyFile ?? join(dataDir, 'evrotrust-private-key.pem'))
+      : await readPrivateKey(config.evrotrust.privateKeyFile as string);
+    const apiToken = config.apiToken ?? sandboxApiToken(dataDir);
+
+    const mongo = await connectMongo(mongoUri, config.mongodb.dbName);
+    closers.push(() => mongo.close());
+    await ensureIndexes(mongo.db);
+
+    const temporalConnection = await Connection.connect({ address: temporalAddress });
+    closers.push(() => temporalConnection.close());
+    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+    closers.push(() => workerConnection.close());
+
+    const evrotrust = createEvrotrustClient({
+      baseUrl: evrotrustBaseUrl,
+      vendorNumber: config.evrotrust.vendorNumber ?? SANDBOX_VENDOR_NUMBER,
+      apiKey: config.evrotrust.apiKey ?? SANDBOX_API_KEY,
+      publicKeyPem: keys.publicKeyPem,
+      timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
+      signing: config.evrotrust.signing,
+    });
+    const activities = createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: config.publicBaseUrl });
+    return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+// The TypeScript client for business code (README "TypeScript client"):
+// the operations of the HTTP API, called in-process over the Temporal client and MongoDB. It is a
+// thin shell around SigningService, so validation, idempotency and errors are the API's own.
+//
+//   const signing = await createSigningClient({ temporalAddress: '127.0.0.1:7233', mongoUri: 'mongodb://127.0.0.1:27017/evrotrust' });
+//   const { id } = await signing.start({ document: { filename: 'contract.pdf', content: bytes }, signers: [{ identificationNumber: '…' }] });
+//   const final = await signing.result(id); // waits until signed, rejected, expired, withdrawn or failed
+//   await signing.close();
+//
+// Failures are the typed errors re-exported below (`err.code` is the API's error code).
+import { Client, Connection } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { mongoDbName } from '../config';
+import { parseDuration } from '../lib/duration';
+import { InvalidSigningRequestError } from './errors';
+import type { StartSigningRequest } from './schemas';
+import { SigningService, type SigningResponse } from './service';
+import { connectMongo } from '../store/mongo';
+import type { SigningStatus } from '../../workflows/definitions';
+
+export { SigningError, InvalidSigningRequestError, SigningNotFoundError, SigningStateError, OtpRejectedError } from './errors';
+export type { SigningResponse } from './service';
+export type { SigningStatus } from '../../workflows/definitions';
+
+interface CommonOptions {
+  /** Task queue of the signing workers; default `evrotrust-signing`. */
+  taskQueue?: string;
+  /** Expiry at Evrotrust when a request gives no `expiresIn`: a duration (`3d`) or ms; default 3d. */
+  defaultExpiry?: string | number;
+  /** How often a waiting signing polls Evrotrust when no callback comes: a duration or ms; default 15m. */
+  pollInterval?: string | number;
+}
+
+/** Connect to Temporal and MongoDB; `close()` closes both connections. */
+export interface SigningClientConnectOptions extends CommonOptions {
+  temporalAddress: string;
+  namespace?: string;
+  /** mongodb:// URI; the database is `dbName`, else the one in the URI, else `evrotrust`. */
+  mongoUri: string;
+  dbName?: string;
+}
+
+/** Use connections the caller owns; `close()` leaves them open. */
+export interface SigningClientHandleOptions extends CommonOptions {
+  temporal: Client;
+  db: Db;
+}
+
+export type SigningClientOptions = SigningClientConnectOptions | SigningClientHandleOptions;
+
+/** The document to sign: Base64 as in the HTTP API, or the bytes themselves. */
+export type SigningDocumentInput = Omit<StartSigningRequest['document'], 'contentBase64'> &
+  ({ contentBase64: string; content?: undefined } | { content: Uint8Array; contentBase64?: undefined });
+
+export type StartRequest = Omit<StartSigningRequest, 'document'> & { document: SigningDocumentInput };
+
+export interface SigningClient {
+  /** Starts a signing; with `reference` or `idempotencyKey`, a repeat returns the same signing (`created: false`). */
+  start(request: StartRequest, options?: { idempotencyKey?: string }): Promise<{ id: string; status: SigningStatus; created: boolean }>;
+  /** The signing as it is now (GET /v1/signings/:id). */
+  status(id: string): Promise<SigningResponse>;
+  /** Waits until the signing is final, then returns it. */
+  result(id: string): Promise<SigningResponse>;
+  /** Asks to withdraw a pending signing; it becomes `withdrawn` shortly after. */
+  withdraw(id: string): Promise<{ id: string; status: SigningStatus }>;
+  /** Submits the SMS code of an OTP signing; throws OtpRejectedError with Evrotrust's reason. */
+  submitOtp(id: string, code: string): Promise<void>;
+  /** Asks Evrotrust to send the OTP signer a new SMS code. */
+  resendOtp(id: string): Promise<void>;
+  /** The signed file of a signed signing; throws SigningStateError (`not-signed`) otherwise. */
+  signedDocument(id: string): Promise<{ filename: string; contentType: string; content: Uint8Array }>;
+  close(): Promise<void>;
+}
+
+function durationMs(option: string, value: string | number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = typeof value === 'number' ? value : parseDuration(value);
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) throw new TypeError(`createSigningClient: ${option} must be a duration like 90s, 15m or 3d, or milliseconds`);
+  return ms;
+}
+
+/** The HTTP body: `document.content` bytes become `contentBase64`; everything else the service validates. */
+function toApiBody(request: StartRequest): unknown {
+  const raw: unknown = request;
+  if (typeof raw !== 'object' || raw === null || !('document' in raw)) return raw;
+  const document: unknown = raw.document;
+  if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined) return raw;
+  const { content, ...rest } = document;
+  if ('contentBase64' in rest && rest.contentBase64 !== undefined) throw new InvalidSigningRequestError('give document.content or document.contentBase64, not both');
+  if (!(content instanceof Uint8Array)) throw new InvalidSigningRequestError('document.content must be a Uint8Array or Buffer');
+  return { ...raw, document: { ...rest, contentBase64: Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64') } };
+}
+
+export async function createSigningClient(options: SigningClientOptions): Promise<SigningClient> {
+  const defaultExpiryMs = durationMs('defaultExpiry', options.defaultExpiry, 3 * 86_400_000);
+  const pollIntervalMs = durationMs('pollInterval', options.pollInterval, 15 * 60_000);
+
+  let temporal: Client;
+  let db: Db;
+  const closers: (() => Promise<void>)[] = [];
+  if ('temporal' in options) {
+    temporal = options.temporal;
+    db = options.db;
+  } else {
+    const mongo = await connectMongo(options.mongoUri, options.dbName ?? mongoDbName(options.mongoUri) ?? 'evrotrust');
+    closers.push(() => mongo.close());
+    try {
+      const connection = await Connection.connect({ address: options.temporalAddress });
+      closers.push(() => connection.close());
+      temporal = new Client({ connection, namespace: options.namespace ?? 'default' });
+    } catch (err) {
+      await mongo.close();
+      throw err;
+    }
+    db = mongo.db;
+  }
+
+  const service = new SigningService({ db, temporal, taskQueue: options.taskQueue ?? 'evrotrust-signing', defaultExpiryMs, pollIntervalMs });
+
+  return {
+    start: async (request, opts) => service.start(toApiBody(request), opts?.idempotencyKey),
+    status: (id) => service.get(id),
+    result: (id) => service.result(id),
+    withdraw: async (id) => {
+      const s = await service.withdraw(id);
+      return { id: s.id, status: s.status };
+    },
+    submitOtp: (id, code) => service.submitOtp(id, { code }),
+    resendOtp: (id) => service.resendOtp(id),
+    signedDocument: (id) => service.signedDocument(id),
+    close: async () => {
+      for (const close of closers.splice(0).reverse()) await close();
+    },
+  };
+}
