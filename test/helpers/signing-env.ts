@@ -146,9 +146,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-/** How many events of these types the signing's history holds. */
-export async function eventCount(env: SigningEnv, id: string, ...types: string[]): Promise<number> {
-  return (await env.store.history(id)).filter((e) => types.includes(e.type)).length;
+/** How many events of these types the signing's history holds (needs only `env.mongo`, like finalSigning's callers). */
+export async function eventCount(env: Pick<SigningEnv, 'mongo'>, id: string, ...types: string[]): Promise<number> {
+  return (await new SigningStore(env.mongo.db).history(id)).filter((e) => types.includes(e.type)).length;
 }
 
 /** Waits until the signing has its transaction ids (the send activity returned). */
