@@ -9,6 +9,29 @@ const devStackImports = {
   message: 'Production code must not import the development stack (simulator/, scripts/, test/, bench/).',
 };
 
+// The store boundary: only a part's store module opens its collections and GridFS buckets (on FerretDB,
+// where a conditional update is not atomic, "one writer" is what keeps updates correct). Everything
+// else — service, reconciler, activities, relay, routes, tests, tools — goes through their methods.
+const storeModules = [
+  'src/store/**/*.ts', // names, document types, indexes, insertIfAbsent
+  'src/signings/store.ts', // SigningStore
+  'src/callbacks/inbox.ts', // CallbackInbox
+  'src/callbacks/tokens.ts', // CallbackTokens
+  'test/helpers/store-faults.ts', // wraps Db.collection to inject faults, opens nothing itself
+];
+const storeBoundary = {
+  'no-restricted-syntax': ['error',
+    {
+      selector: "CallExpression[callee.property.name='collection']",
+      message: 'Only the store modules (SigningStore, CallbackInbox, CallbackTokens, src/store/) open collections: use their methods.',
+    },
+    {
+      selector: "NewExpression[callee.name='GridFSBucket']",
+      message: 'Only SigningStore opens the GridFS buckets: use its methods.',
+    },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', 'tools/**', 'test/fixtures/**'] },
   js.configs.recommended,
@@ -21,6 +44,11 @@ export default tseslint.config(
       // Rejecting control characters in file names and headers is exactly what those regexes are for.
       'no-control-regex': 'off',
     },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: storeModules,
+    rules: storeBoundary,
   },
   {
     files: ['**/*.cjs'],

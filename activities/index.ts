@@ -1,7 +1,6 @@
 // All I/O signingWorkflow needs, built from real or fake dependencies by createActivities(deps).
 // Activities take and return ids, codes and counts only: personal data is read from MongoDB here
 // and never crosses into Temporal's history.
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { Db } from 'mongodb';
@@ -9,7 +8,8 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
 import { decryptDownload } from '../src/evrotrust/decrypt';
-import { SigningStore, sha256Hex } from '../src/signings/store';
+import { SigningStore } from '../src/signings/store';
+import { sha256Hex } from '../src/lib/hash';
 import { signerStatusOf, workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
 import { failureText } from '../src/signings/failures';
@@ -229,7 +229,7 @@ export function createActivities(deps: ActivityDeps) {
           transactionId: input.transactionId,
           filename,
           contentType: contentTypeFor(filename),
-          sha256: createHash('sha256').update(f.content).digest('hex'),
+          sha256: sha256Hex(f.content),
           size: f.content.byteLength,
         }, f.content);
       }

@@ -22,6 +22,9 @@ import { registerCallbacks } from '../src/callbacks';
 import { startCallbackRelay, type CallbackRelay } from '../src/callbacks';
 import { ServiceMetrics } from '../src/http/metrics';
 import { connectMongo, ensureIndexes } from '../src/store/mongo';
+import { CallbackInbox, callbackId } from '../src/callbacks/inbox';
+import { SigningStore } from '../src/signings/store';
+import { signingDoc } from '../test/helpers/signings';
 import { SIGNING_WORKFLOW_TYPE, workflowIdFor } from '../workflows/definitions';
 import type { Db } from 'mongodb';
 
@@ -82,17 +85,18 @@ function percentile(sorted: number[], p: number): number {
 /** What the send activity would have left for each bench transaction: mapping, signing, workflow. */
 async function registerSignings(db: Db, client: Client): Promise<void> {
   const taskQueue = `bench-no-worker-${process.pid}`;
+  const store = new SigningStore(db);
   for (let w = 0; w < WORKFLOWS; w++) {
     const signingId = `bench-signing-${w}`;
-    await db.collection('signings').insertOne({ _id: signingId as never, status: 'pending', workflowId: workflowIdFor(signingId), createdAt: new Date() });
+    await store.create(signingDoc(signingId));
     await client.workflow.start(SIGNING_WORKFLOW_TYPE, { taskQueue, workflowId: workflowIdFor(signingId), args: [{ signingId }] });
+    // Every WORKFLOWS-th bench transaction belongs to this signing.
+    const transactionIds = Array.from({ length: Math.ceil((TOTAL - w) / WORKFLOWS) }, (_, k) => benchTransactionId(w + k * WORKFLOWS));
+    await store.recordTransactions(signingId, workflowIdFor(signingId), null, transactionIds);
   }
-  const docs = Array.from({ length: TOTAL }, (_, i) => {
-    const signingId = `bench-signing-${i % WORKFLOWS}`;
-    return { _id: `bench-${String(i).padStart(6, '0')}` as never, signingId, workflowId: workflowIdFor(signingId), signerIndex: 0, createdAt: new Date() };
-  });
-  await db.collection('transactions').insertMany(docs);
 }
+
+const benchTransactionId = (i: number): string => `bench-${String(i).padStart(6, '0')}`;
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'bench-callbacks-'));
@@ -122,7 +126,8 @@ async function main(): Promise<void> {
 
     await run(port, WARM_UP, 'warm-');
     const { latencies, statuses, seconds } = await run(port, TOTAL, 'bench-');
-    const stored = await mongo.db.collection('callbacks').countDocuments({ transactionID: { $regex: '^bench-' } });
+    const benchIds = Array.from({ length: TOTAL }, (_, i) => callbackId({ transactionID: benchTransactionId(i), status: 2, rejectReason: null, tokenSigningId: null }));
+    const stored = (await new CallbackInbox(mongo.db).getMany(benchIds)).length;
     let delivery = '';
     if (WITH_RELAY && !UNKNOWN) {
       // Read progress from the relay's own counter: polling the store would compete with it.

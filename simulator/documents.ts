@@ -3,8 +3,7 @@
 // bytes plus one comment line naming the transaction (a PDF comment after %%EOF, an XML comment
 // after the root element, the PDF-style line for any other file). The line is deterministic per
 // transaction so tests can compare exactly.
-
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../src/lib/hash';
 
 /**
  * Kinds of upload, by content. Evrotrust's list of accepted types is not published; the Swagger's
@@ -30,14 +29,6 @@ export function detectFileType(content: Uint8Array): FileKind | undefined {
   const head = Buffer.from(content.subarray(0, 256)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (/^<(\?xml[\s?]|[A-Za-z_][\w.:-]*[\s>/])/.test(head)) return 'xml';
   return 'other';
-}
-
-export function sha256Hex(content: Uint8Array): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
-export function sha512Hex(content: Uint8Array): string {
-  return createHash('sha512').update(content).digest('hex');
 }
 
 export const SIGNATURE_MARKER = '%EvrotrustSimulatorSignature';

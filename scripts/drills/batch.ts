@@ -4,6 +4,7 @@
 // counts what MongoDB and the simulator then say.
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
+import { SigningStore } from '../../src/signings/store';
 import { HttpError, type ApiClient, type SimControls, type SimTransaction } from './clients';
 
 export type Intent = 'sign' | 'reject' | 'expire' | 'withdraw';
@@ -78,6 +79,7 @@ async function retrying<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
 }
 
 export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promise<DrillResult> {
+  const store = new SigningStore(targets.db);
   const run = randomUUID().slice(0, 8);
   const items: Item[] = Array.from({ length: opts.size }, (_, index) => ({
     index,
@@ -107,7 +109,7 @@ export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promi
     while (observing) {
       const ids = items.flatMap((i) => (i.id ? [i.id] : []));
       try {
-        const docs = await targets.db.collection<{ _id: string; status: string }>('signings').find({ _id: { $in: ids } }, { projection: { status: 1 } }).toArray();
+        const docs = await store.getMany(ids);
         for (const d of docs) {
           const seen = firstFinal.get(d._id);
           if (seen === undefined && d.status !== 'pending') firstFinal.set(d._id, d.status);
@@ -192,7 +194,7 @@ export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promi
   // Wait (bounded) until every accepted signing is final.
   const ids = items.flatMap((i) => (i.id ? [i.id] : []));
   for (;;) {
-    const pending = await targets.db.collection('signings').countDocuments({ _id: { $in: ids } as never, status: 'pending' }).catch(() => -1);
+    const pending = await store.getMany(ids).then((docs) => docs.filter((d) => d.status === 'pending').length, () => -1);
     if (pending === 0 || Date.now() > deadline) break;
     await sleep(1000);
   }
@@ -227,9 +229,10 @@ function allowed(tx: SimTransaction | undefined, intent: Intent): FinalState[] {
 async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t0: number, faults: string, changed: Set<string>, notes: string[]): Promise<DrillResult> {
   const accepted = items.filter((i) => i.id);
   const ids = accepted.map((i) => i.id as string);
+  const store = new SigningStore(targets.db);
   const read = async () => {
-    const docs = await targets.db.collection<{ _id: string; status: string; failureReason?: string | null; finalizedAt?: Date }>('signings').find({ _id: { $in: ids } }).toArray();
-    const events = await targets.db.collection<{ signingId: string; type: string }>('signing_events').find({ signingId: { $in: ids } }).toArray();
+    const docs = await store.getMany(ids);
+    const events = await store.histories(ids);
     return { docs, events };
   };
   const { docs, events } = await retrying(Date.now() + 60_000, read);

@@ -11,16 +11,17 @@
 // answers queries on fields other than `_id` by scanning the collection (measured: ~1.6 s for 30,000
 // callbacks), so a sweep over `callbacks` itself would slow down with every callback ever received.
 // (`callback_claims`, the claims of earlier versions, is no longer read or written.)
+// CallbackInbox is the one place that reads and writes both collections (relay, routes and tests
+// included): its collections are private.
 //
 // Order of writes for a new callback, with no transactions: the queue entry first, then the record.
 // So a stored record always had a queue entry; a queue entry whose record never came (the insert
 // failed: the caller got 503) is dropped by the relay after a grace time; the entry a repeat of an
 // already settled callback creates is removed again at once (or by the relay, without a signal).
-import { createHash } from 'node:crypto';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
-
-export const CALLBACKS_COLLECTION = 'callbacks';
-export const CALLBACK_QUEUE_COLLECTION = 'callback_queue';
+import type { Collection, Db } from 'mongodb';
+import { sha256Hex } from '../lib/hash';
+import { COLLECTIONS } from '../store/collections';
+import { insertIfAbsent } from '../store/insert-if-absent';
 
 /**
  * pending: to be delivered (again);
@@ -98,9 +99,7 @@ export class CallbackStoreUnavailableError extends Error {
 
 /** The inbox key: the same callback (on the same capability URL, if any) always gives the same id. */
 export function callbackId(c: { transactionID: string; status: number; rejectReason: string | null; tokenSigningId: string | null }): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['evrotrust-callback-v1', c.tokenSigningId, c.transactionID, c.status, c.rejectReason]))
-    .digest('hex');
+  return sha256Hex(JSON.stringify(['evrotrust-callback-v1', c.tokenSigningId, c.transactionID, c.status, c.rejectReason]));
 }
 
 const MAX_EXTRA_DEPTH = 20;
@@ -113,21 +112,6 @@ function storableAsDocument(value: unknown, depth = 0): boolean {
     return Object.entries(value).every(([k, v]) => k !== '' && !k.startsWith('$') && !k.includes('.') && !k.includes('\0') && storableAsDocument(v, depth + 1));
   }
   return true;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
-
-/** Inserts; true if new, false if a document with that `_id` exists. */
-async function insertIfAbsent<T extends { _id: string }>(collection: Collection<T>, doc: T): Promise<boolean> {
-  try {
-    await collection.insertOne(doc as Parameters<Collection<T>['insertOne']>[0]);
-    return true;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
-  }
 }
 
 /** Rejects after `ms`: a store that hangs must become a 503 well within Evrotrust's 30 s. */
@@ -145,13 +129,13 @@ export interface CallbackInboxOptions {
 }
 
 export class CallbackInbox {
-  readonly callbacks: Collection<CallbackDoc>;
-  readonly queue: Collection<CallbackQueueDoc>;
+  private readonly callbacks: Collection<CallbackDoc>;
+  private readonly queue: Collection<CallbackQueueDoc>;
   private readonly timeoutMs: number;
 
   constructor(db: Db, options: CallbackInboxOptions = {}) {
-    this.callbacks = db.collection<CallbackDoc>(CALLBACKS_COLLECTION);
-    this.queue = db.collection<CallbackQueueDoc>(CALLBACK_QUEUE_COLLECTION);
+    this.callbacks = db.collection<CallbackDoc>(COLLECTIONS.callbacks);
+    this.queue = db.collection<CallbackQueueDoc>(COLLECTIONS.callbackQueue);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -207,6 +191,31 @@ export class CallbackInbox {
 
   get(id: string): Promise<CallbackDoc | null> {
     return this.callbacks.findOne({ _id: id });
+  }
+
+  /** The records of several callbacks (those that exist), in no particular order. */
+  getMany(ids: readonly string[]): Promise<CallbackDoc[]> {
+    return this.callbacks.find({ _id: { $in: [...ids] } }).toArray();
+  }
+
+  /** Every stored callback for a transactionID (index transactionID), oldest first. */
+  byTransaction(transactionID: string): Promise<CallbackDoc[]> {
+    return this.callbacks.find({ transactionID }).sort({ receivedAt: 1 }).toArray();
+  }
+
+  /** How many records there are in a delivery state (a scan on FerretDB: for tests and tools). */
+  countInState(state: DeliveryState): Promise<number> {
+    return this.callbacks.countDocuments({ deliveryState: state });
+  }
+
+  /** How many callbacks were ever stored (and not pruned). */
+  count(): Promise<number> {
+    return this.callbacks.countDocuments({});
+  }
+
+  /** A callback's queue entry, or null when it is not (or no longer) queued. */
+  queueEntry(id: string): Promise<CallbackQueueDoc | null> {
+    return this.queue.findOne({ _id: id });
   }
 
   /**
@@ -268,9 +277,14 @@ export class CallbackInbox {
    * given up). Counts only the queue, which holds just what is still to be delivered.
    */
   async unknownBeyondCap(cap: number): Promise<CallbackQueueDoc[]> {
-    const count = await this.queue.countDocuments({ unknownTransaction: true });
+    const count = await this.countQueuedUnknown();
     if (count <= cap) return [];
     return this.queue.find({ unknownTransaction: true }).sort({ enqueuedAt: 1 }).limit(count - cap).toArray();
+  }
+
+  /** Queued callbacks whose transactionID an attempt found unknown. */
+  countQueuedUnknown(): Promise<number> {
+    return this.queue.countDocuments({ unknownTransaction: true });
   }
 
   /**

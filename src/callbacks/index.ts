@@ -6,4 +6,4 @@ export * from './errors';
 export { callbackBodySchema, parseCallbackJson, type CallbackBody } from './schema';
 export { startCallbackRelay, type CallbackRelay, type CallbackRelayOptions, type CallbackDeliverer, type RelayLogger } from './relay';
 export { callbackMetrics, type CallbackMetrics, type RejectReason, type DeliveryResult } from './metrics';
-export { hashCallbackToken, tokenLogId, CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION } from './tokens';
+export { CallbackTokens, hashCallbackToken, tokenLogId, CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION } from './tokens';

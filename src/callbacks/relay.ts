@@ -30,7 +30,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { evrotrustCallbackSignal, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
-import type { SigningDoc, TransactionDoc } from '../store/collections';
+import { SigningStore } from '../signings/store';
 import { CallbackInbox, type CallbackDoc, type CallbackQueueDoc, type StoppedState } from './inbox';
 import type { ServiceMetrics } from '../http/metrics';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
@@ -122,8 +122,7 @@ type Job = { id: string; doc: CallbackDoc; entry?: undefined } | { id: string; d
 class Relay implements CallbackRelay {
   readonly headStartMs: number;
   private readonly inbox: CallbackInbox;
-  private readonly transactions;
-  private readonly signings;
+  private readonly signings: SigningStore;
   private readonly metrics: CallbackMetrics | undefined;
   private readonly log: RelayLogger;
   private readonly maxInMemory: number;
@@ -141,8 +140,7 @@ class Relay implements CallbackRelay {
     this.headStartMs = opts.headStartMs ?? 10_000;
     this.maxInMemory = Math.max(1, opts.maxInMemory ?? 1000);
     this.inbox = new CallbackInbox(opts.db);
-    this.transactions = opts.db.collection<TransactionDoc>('transactions');
-    this.signings = opts.db.collection<SigningDoc>('signings');
+    this.signings = new SigningStore(opts.db);
     this.metrics = opts.metrics ? callbackMetrics(opts.metrics) : undefined;
     this.log = opts.logger ?? silent;
   }
@@ -341,7 +339,7 @@ class Relay implements CallbackRelay {
   }
 
   private async deliver(doc: CallbackDoc, at: Date): Promise<Outcome> {
-    const tx = await this.transactions.findOne({ _id: doc.transactionID });
+    const tx = await this.signings.transaction(doc.transactionID);
     if (!tx) {
       const waited = at.getTime() - doc.receivedAt.getTime();
       if (waited > (this.opts.giveUpUnknownAfterMs ?? 3_600_000)) {
@@ -353,9 +351,9 @@ class Relay implements CallbackRelay {
     if (doc.tokenSigningId !== null && doc.tokenSigningId !== signingId) {
       return { kind: 'stop', state: 'token-mismatch', reason: 'the transaction belongs to another signing than the callback URL', signingId };
     }
-    const signing = await this.signings.findOne({ _id: signingId }, { projection: { status: 1 } });
-    if (signing && signing.status !== 'pending') {
-      return { kind: 'stop', state: 'signing-final', reason: `signing is already ${signing.status}`, signingId };
+    const status = await this.signings.statusOf(signingId);
+    if (status !== null && status !== 'pending') {
+      return { kind: 'stop', state: 'signing-final', reason: `signing is already ${status}`, signingId };
     }
     // No rejectReason: it is the signer's free text and Temporal's history must hold no personal
     // data; the workflow confirms the status (and reads the reason) from /document/status anyway.

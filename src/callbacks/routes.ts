@@ -11,7 +11,7 @@ import type { Db } from 'mongodb';
 import type { Client } from '@temporalio/client';
 import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type CallbackRelayOptions } from './relay';
 import { callbackMetrics, type CallbackMetrics } from './metrics';
-import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from './tokens';
+import { CALLBACK_TOKEN_PATTERN, CallbackTokens, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
 import type { CallbackTokenDoc } from '../store/collections';
@@ -64,7 +64,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   const bodyLimit = opts.bodyLimit ?? DEFAULT_CALLBACK_BODY_LIMIT;
   const storeTimeoutMs = opts.storeTimeoutMs ?? 10_000;
   const inbox = new CallbackInbox(opts.db, { timeoutMs: storeTimeoutMs });
-  const tokens = opts.db.collection<CallbackTokenDoc>(CALLBACK_TOKENS_COLLECTION);
+  const tokens = new CallbackTokens(opts.db);
   const metrics: CallbackMetrics = callbackMetrics(opts.metrics);
   const allowed = new AddressSet(opts.allowedIps);
   const trustProxy = new AddressSet(opts.trustProxy ?? []);
@@ -123,7 +123,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     }
     let doc: CallbackTokenDoc | null;
     try {
-      doc = await withTimeout(tokens.findOne({ _id: hashCallbackToken(token) }), storeTimeoutMs);
+      doc = await withTimeout(tokens.find(token), storeTimeoutMs);
     } catch (err) {
       throw new StoreUnavailableError({ cause: err });
     }

@@ -3,10 +3,11 @@
 // exact bytes sent (for multipart calls: the `data` string only), so callers must sign the very
 // string or buffer they put on the wire, never a re-serialisation of it.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sha256Digest } from '../lib/hash';
 
 export function authorizationHeader(apiKey: string, body: string | Uint8Array): string {
-  const key = createHash('sha256').update(apiKey, 'utf8').digest();
+  const key = sha256Digest(apiKey);
   const hmac = createHmac('sha256', key);
   // A string is signed as UTF-8, which is how fetch/undici send a string body.
   if (typeof body === 'string') hmac.update(body, 'utf8');

@@ -4,7 +4,8 @@
 // sent (for multipart, the `data` string), a per-call timeout, the answer validated with zod, and any
 // failure turned into a typed EvrotrustError that says whether retrying can help (errors.ts).
 // Logs carry the endpoint, HTTP status, duration and Evrotrust ids only: never personal data.
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { sha512Hex } from '../lib/hash';
 import type { z } from 'zod';
 import { authorizationHeader } from './auth';
 import { publicKeyParam } from './keys';
@@ -209,9 +210,7 @@ export interface EvrotrustClient {
 
 // ---------- pure helpers (exported for tests and other modules) ----------
 
-export function sha512Hex(content: Uint8Array): string {
-  return createHash('sha512').update(content).digest('hex');
-}
+export { sha512Hex };
 
 export function toUnixSeconds(dateExpire: Date | number): number {
   return dateExpire instanceof Date ? Math.floor(dateExpire.getTime() / 1000) : dateExpire;

@@ -1,7 +1,8 @@
 // Builds a `/document/download` answer exactly as Evrotrust does (see docs/evrotrust.md):
 // the reverse of decrypt.ts. Used by the sandbox simulator and by the decryption tests.
 
-import { constants, createHash, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import { constants, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import { sha256Hex } from '../lib/hash';
 import { strToU8 } from 'fflate';
 import {
   AES_IV_BYTES,
@@ -50,7 +51,7 @@ function randomPrintableIv(length: number): Uint8Array {
 function signedHashXml(files: DownloadFile[]): Uint8Array {
   // A stand-in for Evrotrust's signature report: digests only, nothing personal.
   const entries = files
-    .map((f) => `  <document><digestMethod>SHA256</digestMethod><digest>${createHash('sha256').update(f.content).digest('hex')}</digest></document>`)
+    .map((f) => `  <document><digestMethod>SHA256</digestMethod><digest>${sha256Hex(f.content)}</digest></document>`)
     .join('\n');
   return strToU8(`<?xml version="1.0" encoding="UTF-8"?>\n<signedHash>\n${entries}\n</signedHash>\n`);
 }

@@ -1,8 +1,9 @@
 // Bearer-token check of the business API (RFC 6750). The token is compared in constant time over
 // SHA-256 digests, so neither its content nor its length leaks through response timing.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { onRequestHookHandler } from 'fastify';
 import { ApiHttpError } from './http-errors';
+import { sha256Digest } from '../lib/hash';
 
 /** 401 with the `WWW-Authenticate` challenge the error handler adds. */
 export class UnauthorizedError extends ApiHttpError {
@@ -11,7 +12,7 @@ export class UnauthorizedError extends ApiHttpError {
   }
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+const digest = sha256Digest;
 
 const REALM = 'realm="evrotrust-signing"';
 

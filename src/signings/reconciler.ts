@@ -75,9 +75,7 @@ export class Reconciler {
 
   private async pass(): Promise<ReconcileReport> {
     const store = this.opts.service.store;
-    const pending = await store.signings
-      .find({ status: 'pending' }, { projection: { _id: 1, workflowId: 1, createdAt: 1 } })
-      .toArray();
+    const pending = await store.pending();
     const report: ReconcileReport = { pending: pending.length, candidates: 0, restarted: [], notStarted: [] };
     if (pending.length === 0) return report;
     const running = await this.runningWorkflowIds();

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { signingStatusKey } from '../../workflows/search-attributes';
 import { parseDuration } from '../lib/duration';
-import { SigningStore, isDuplicateKey, sha256Hex } from './store';
+import { SigningStore } from './store';
+import { sha256Hex } from '../lib/hash';
 import type { SigningDoc } from '../store/collections';
 import {
   FINAL_STATUSES,
@@ -117,12 +118,9 @@ export class SigningService {
     const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;
     const fingerprint = sha256Hex(canonicalJson(input));
     if (key) {
-      try {
-        await this.store.references.insertOne({ _id: key, signingId: id, fingerprint, createdAt: new Date() });
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const claimed = await this.store.references.findOne({ _id: key });
-        if (!claimed) throw err;
+      if (!(await this.store.claimReference(key, id, fingerprint))) {
+        const claimed = await this.store.reference(key);
+        if (!claimed) throw new Error(`${key.split(':')[0]} was claimed and released at the same time; try again`);
         if (claimed.fingerprint !== undefined && claimed.fingerprint !== fingerprint) {
           throw new SigningStateError(
             `${input.reference ? 'reference' : 'Idempotency-Key'} was already used for a different request; use a new one for a new signing`,
@@ -133,7 +131,7 @@ export class SigningService {
         const existing = await this.waitForSigning(id);
         if (existing && existing.status === 'failed' && existing.failureReason?.startsWith('not-started') && retriesLeft > 0) {
           // Its start never reached Temporal and nothing was sent: the key may start a new signing.
-          await this.store.references.deleteOne({ _id: key, signingId: id });
+          await this.store.releaseReference(key, id);
           return this.start(body, idempotencyKey, retriesLeft - 1);
         }
         if (existing) {
@@ -164,15 +162,10 @@ export class SigningService {
       ...(input.signatureType ? { signatureType: input.signatureType } : {}),
     };
     await this.store.putSource(id, input.document.filename, content);
-    await this.store.people.replaceOne({ _id: id }, { signers: input.signers }, { upsert: true });
-    let created = true;
-    try {
-      await this.store.signings.insertOne(doc);
-      await this.store.event(id, 'created', 'created', { method: doc.method, signers: doc.signers.length });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err; // a concurrent duplicate request got here first
-      created = false;
-    }
+    await this.store.putPeople(id, input.signers);
+    // False when a concurrent duplicate request got here first.
+    const created = await this.store.create(doc);
+    if (created) await this.store.event(id, 'created', 'created', { method: doc.method, signers: doc.signers.length });
     const stored = (await this.store.get(id)) as SigningDoc;
     try {
       await this.ensureWorkflow(stored);

@@ -1,55 +1,118 @@
 // The signings store: the one place that reads and writes `signings` and its companions
-// (`signing_people`, `transactions`, `callback_tokens`, `signing_events`, `signing_references`,
-// `send_attempts`, and the GridFS buckets `sources` and `documents`).
+// (`signing_people`, `transactions`, `signing_events`, `signing_references`, `send_attempts`, and the
+// GridFS buckets `sources` and `documents`); its collections are private, so the service, the
+// reconciler, the activities, the relay and the tests all go through the methods below. Callback
+// tokens are CallbackTokens' (src/callbacks/tokens.ts), which this store uses to issue and revoke them.
 //
 // FerretDB rule (README "Known limits"): a conditional update is not atomic there, so each signing has one
 // writer after creation (its workflow's activities), and idempotency is an insert guarded by _id.
-import { createHash, randomBytes } from 'node:crypto';
-import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';
+import { GridFSBucket, type Collection, type Db, type Filter } from 'mongodb';
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
-import { CALLBACK_TOKENS_COLLECTION, hashCallbackToken } from '../callbacks/tokens';
-import type {
-  CallbackTokenDoc,
-  ReferenceDoc,
-  SendAttemptDoc,
-  SignedDocumentRef,
-  SignerPerson,
-  SignerState,
-  SigningDoc,
-  SigningEventDoc,
-  SigningPeopleDoc,
-  TransactionDoc,
+import { CallbackTokens } from '../callbacks/tokens';
+import { sha256Hex } from '../lib/hash';
+import { insertIfAbsent } from '../store/insert-if-absent';
+import {
+  BUCKETS,
+  COLLECTIONS,
+  type ReferenceDoc,
+  type SendAttemptDoc,
+  type SignedDocumentRef,
+  type SignerPerson,
+  type SignerState,
+  type SigningDoc,
+  type SigningEventDoc,
+  type SigningPeopleDoc,
+  type TransactionDoc,
 } from '../store/collections';
 
-export const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === 11000;
-
-export const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+/** What the tests and tools may ask about signings (every field optional; all given must match). */
+export interface SigningQuery {
+  reference?: string;
+  /** The document description the caller gave. */
+  description?: string;
+  status?: SigningStatus;
+}
 
 export class SigningStore {
-  readonly signings: Collection<SigningDoc>;
-  readonly people: Collection<SigningPeopleDoc>;
-  readonly transactions: Collection<TransactionDoc>;
-  readonly tokens: Collection<CallbackTokenDoc>;
-  readonly events: Collection<SigningEventDoc>;
-  readonly references: Collection<ReferenceDoc>;
-  readonly sendAttempts: Collection<SendAttemptDoc>;
-  readonly sources: GridFSBucket;
-  readonly documents: GridFSBucket;
+  private readonly signings: Collection<SigningDoc>;
+  private readonly people: Collection<SigningPeopleDoc>;
+  private readonly transactions: Collection<TransactionDoc>;
+  private readonly events: Collection<SigningEventDoc>;
+  private readonly references: Collection<ReferenceDoc>;
+  private readonly sendAttempts: Collection<SendAttemptDoc>;
+  private readonly sources: GridFSBucket;
+  private readonly documents: GridFSBucket;
+  private readonly tokens: CallbackTokens;
 
-  constructor(readonly db: Db) {
-    this.signings = db.collection('signings');
-    this.people = db.collection('signing_people');
-    this.transactions = db.collection('transactions');
-    this.tokens = db.collection(CALLBACK_TOKENS_COLLECTION);
-    this.events = db.collection('signing_events');
-    this.references = db.collection('signing_references');
-    this.sendAttempts = db.collection('send_attempts');
-    this.sources = new GridFSBucket(db, { bucketName: 'sources' });
-    this.documents = new GridFSBucket(db, { bucketName: 'documents' });
+  constructor(private readonly db: Db) {
+    this.signings = db.collection(COLLECTIONS.signings);
+    this.people = db.collection(COLLECTIONS.signingPeople);
+    this.transactions = db.collection(COLLECTIONS.transactions);
+    this.events = db.collection(COLLECTIONS.signingEvents);
+    this.references = db.collection(COLLECTIONS.signingReferences);
+    this.sendAttempts = db.collection(COLLECTIONS.sendAttempts);
+    this.sources = new GridFSBucket(db, { bucketName: BUCKETS.sources });
+    this.documents = new GridFSBucket(db, { bucketName: BUCKETS.documents });
+    this.tokens = new CallbackTokens(db);
   }
 
   get(signingId: string): Promise<SigningDoc | null> {
     return this.signings.findOne({ _id: signingId });
+  }
+
+  /** Several signings at once (those that exist), in no particular order. */
+  getMany(signingIds: readonly string[]): Promise<SigningDoc[]> {
+    return this.signings.find({ _id: { $in: [...signingIds] } }).toArray();
+  }
+
+  /** Only the status of a signing (null if there is none): what the callback relay checks. */
+  async statusOf(signingId: string): Promise<SigningStatus | null> {
+    const doc = await this.signings.findOne({ _id: signingId }, { projection: { status: 1 } });
+    return doc?.status ?? null;
+  }
+
+  /** The signings matching `query` (a scan on FerretDB: for tests and tools, not for requests). */
+  find(query: SigningQuery): Promise<SigningDoc[]> {
+    return this.signings.find(signingFilter(query)).toArray();
+  }
+
+  /** How many signings match `query` (all of them with `{}`). */
+  count(query: SigningQuery = {}): Promise<number> {
+    return this.signings.countDocuments(signingFilter(query));
+  }
+
+  /** The pending signings (index status_createdAt): what the reconciler looks after. */
+  pending(): Promise<Pick<SigningDoc, '_id' | 'workflowId' | 'createdAt'>[]> {
+    return this.signings.find({ status: 'pending' }, { projection: { _id: 1, workflowId: 1, createdAt: 1 } }).toArray();
+  }
+
+  // ---- creating a signing (the service, before its workflow exists) ----
+
+  /**
+   * Claims a `reference` / `Idempotency-Key` for a signing, with the fingerprint of its request;
+   * false if the key was claimed already (then `reference(key)` names the signing).
+   */
+  claimReference(key: string, signingId: string, fingerprint: string): Promise<boolean> {
+    return insertIfAbsent(this.references, { _id: key, signingId, fingerprint, createdAt: new Date() });
+  }
+
+  reference(key: string): Promise<ReferenceDoc | null> {
+    return this.references.findOne({ _id: key });
+  }
+
+  /** Frees a key for a new signing, if it still names `signingId` (whose start never reached Temporal). */
+  async releaseReference(key: string, signingId: string): Promise<void> {
+    await this.references.deleteOne({ _id: key, signingId });
+  }
+
+  /** Stores (or, for a retried start, stores again) the personal data of a signing's signers. */
+  async putPeople(signingId: string, signers: SignerPerson[]): Promise<void> {
+    await this.people.replaceOne({ _id: signingId }, { signers }, { upsert: true });
+  }
+
+  /** Creates the signing record; false if it exists already (a concurrent duplicate request was first). */
+  create(doc: SigningDoc): Promise<boolean> {
+    return insertIfAbsent(this.signings, doc);
   }
 
   async requirePeople(signingId: string): Promise<SignerPerson[]> {
@@ -60,22 +123,23 @@ export class SigningStore {
 
   /** Appends an event; the key makes a retried activity's event count once. */
   async event(signingId: string, key: string, type: string, data?: Record<string, unknown>): Promise<void> {
-    try {
-      await this.events.insertOne({ _id: `${signingId}:${key}`, signingId, type, at: new Date(), ...(data ? { data } : {}) });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
+    await insertIfAbsent(this.events, { _id: `${signingId}:${key}`, signingId, type, at: new Date(), ...(data ? { data } : {}) });
   }
 
   history(signingId: string): Promise<SigningEventDoc[]> {
     return this.events.find({ signingId }).sort({ at: 1 }).toArray();
   }
 
+  /** The events of several signings, oldest first (one query, for tools watching a batch). */
+  histories(signingIds: readonly string[]): Promise<SigningEventDoc[]> {
+    return this.events.find({ signingId: { $in: [...signingIds] } }).sort({ at: 1 }).toArray();
+  }
+
   // ---- the document to sign ----
 
   /** Stores the document to sign; a retry after a crash mid-write clears what that write left. */
   async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
-    await putFileOnce(this.db, this.sources, 'sources', signingId, filename, content);
+    await putFileOnce(this.db, this.sources, BUCKETS.sources, signingId, filename, content);
   }
 
   async readSource(signingId: string): Promise<Uint8Array> {
@@ -89,14 +153,8 @@ export class SigningStore {
    * first, so a store error before this point leaves nothing behind); false if a send was already
    * attempted. An insert: atomic on FerretDB too.
    */
-  async claimSend(signingId: string): Promise<boolean> {
-    try {
-      await this.sendAttempts.insertOne({ _id: signingId, startedAt: new Date() });
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
+  claimSend(signingId: string): Promise<boolean> {
+    return insertIfAbsent(this.sendAttempts, { _id: signingId, startedAt: new Date() });
   }
 
   /** What an earlier attempt recorded of a send whose answer this attempt never saw. */
@@ -112,24 +170,36 @@ export class SigningStore {
     await this.sendAttempts.deleteOne({ _id: signingId });
   }
 
-  /** A new capability token for urlCallback; only its hash is stored. */
-  async issueCallbackToken(signingId: string): Promise<string> {
-    const token = randomBytes(24).toString('base64url');
-    await this.tokens.insertOne({ _id: hashCallbackToken(token), signingId, createdAt: new Date(), revokedAt: null });
-    return token;
+  /** A new capability token for urlCallback; only its hash is stored (CallbackTokens). */
+  issueCallbackToken(signingId: string): Promise<string> {
+    return this.tokens.issue(signingId);
   }
 
   /** Records what Evrotrust answered to the send: the transaction → signing mapping first. */
   async recordSent(signingId: string, workflowId: string, threadId: string | null, transactionIds: string[]): Promise<void> {
+    await this.recordTransactions(signingId, workflowId, threadId, transactionIds);
+    await this.updateSigners(signingId, (s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }), { threadId });
+  }
+
+  /** The transaction → signing mapping alone (signer i has transactionIds[i]); idempotent. */
+  async recordTransactions(signingId: string, workflowId: string, threadId: string | null, transactionIds: readonly string[]): Promise<void> {
     const now = new Date();
     for (const [signerIndex, tx] of transactionIds.entries()) {
-      try {
-        await this.transactions.insertOne({ _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now });
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-      }
+      await insertIfAbsent(this.transactions, { _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now });
     }
-    await this.updateSigners(signingId, (s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }), { threadId });
+  }
+
+  /** The signing an Evrotrust transactionID belongs to (null until the send was recorded). */
+  transaction(transactionId: string): Promise<TransactionDoc | null> {
+    return this.transactions.findOne({ _id: transactionId });
+  }
+
+  /**
+   * Removes a transaction → signing mapping and answers what it was. Nothing in the service does
+   * this; it lets a test make a sent transaction unknown again (a callback that overtakes the send).
+   */
+  forgetTransaction(transactionId: string): Promise<TransactionDoc | null> {
+    return this.transactions.findOneAndDelete({ _id: transactionId });
   }
 
   async recordReadiness(signingId: string, readiness: { index: number; reason: string | null }[]): Promise<void> {
@@ -156,7 +226,7 @@ export class SigningStore {
    */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
     const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
-    await putFileOnce(this.db, this.documents, 'documents', fileId, ref.filename, content, { contentType: ref.contentType, signingId });
+    await putFileOnce(this.db, this.documents, BUCKETS.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
     const full: SignedDocumentRef = { ...ref, fileId };
     const signing = await this.get(signingId);
     if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
@@ -195,9 +265,17 @@ export class SigningStore {
       await this.event(signingId, 'final', status, fields.failureReason ? { failure: fields.failureReason } : undefined);
     }
     // A final signing takes no more callbacks on its capability URL.
-    await this.tokens.updateMany({ signingId, revokedAt: null }, { $set: { revokedAt: new Date() } });
+    await this.tokens.revokeAllOf(signingId);
     return this.get(signingId);
   }
+}
+
+function signingFilter(query: SigningQuery): Filter<SigningDoc> {
+  return {
+    ...(query.reference !== undefined ? { reference: query.reference } : {}),
+    ...(query.description !== undefined ? { 'document.description': query.description } : {}),
+    ...(query.status !== undefined ? { status: query.status } : {}),
+  };
 }
 
 /**

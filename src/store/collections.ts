@@ -3,6 +3,29 @@
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 
+/**
+ * The collection names, and which store module owns each: only that module opens the collection
+ * (an ESLint rule, eslint.config.mjs, keeps everything else out). On FerretDB, where a conditional
+ * update is not atomic, "one writer per document" is what keeps the updates correct.
+ */
+export const COLLECTIONS = {
+  // SigningStore (src/signings/store.ts)
+  signings: 'signings',
+  signingPeople: 'signing_people',
+  transactions: 'transactions',
+  signingReferences: 'signing_references',
+  sendAttempts: 'send_attempts',
+  signingEvents: 'signing_events',
+  // CallbackTokens (src/callbacks/tokens.ts)
+  callbackTokens: 'callback_tokens',
+  // CallbackInbox (src/callbacks/inbox.ts)
+  callbacks: 'callbacks',
+  callbackQueue: 'callback_queue',
+} as const;
+
+/** The GridFS buckets, owned by SigningStore: the documents to sign and the signed documents. */
+export const BUCKETS = { sources: 'sources', documents: 'documents' } as const;
+
 export type SigningMethod = 'app' | 'otp';
 
 export interface SignerPerson {

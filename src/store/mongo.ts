@@ -2,6 +2,7 @@
 // Everything here must behave the same on FerretDB 1.24 and on MongoDB 7 (README "Known limits"): no
 // transactions, no TTL indexes; idempotency comes from inserts guarded by unique indexes.
 import { MongoClient, type Db } from 'mongodb';
+import { COLLECTIONS } from './collections';
 
 export interface MongoHandle {
   client: MongoClient;
@@ -19,18 +20,18 @@ export async function connectMongo(uri: string, dbName: string, opts: { serverSe
 /** Creates the indexes the service needs; safe to run at every start. */
 export async function ensureIndexes(db: Db): Promise<void> {
   await Promise.all([
-    db.collection('signings').createIndex({ 'signers.transactionId': 1 }, { name: 'signers_transactionId' }),
-    db.collection('signings').createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' }),
+    db.collection(COLLECTIONS.signings).createIndex({ 'signers.transactionId': 1 }, { name: 'signers_transactionId' }),
+    db.collection(COLLECTIONS.signings).createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' }),
     // transactionID → signing: _id is the transactionID, so the mapping is unique by construction.
-    db.collection('transactions').createIndex({ signingId: 1 }, { name: 'signingId' }),
-    db.collection('callback_tokens').createIndex({ signingId: 1 }, { name: 'signingId' }),
-    db.collection('signing_events').createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
-    db.collection('callbacks').createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
-    db.collection('callbacks').createIndex({ transactionID: 1 }, { name: 'transactionID' }),
+    db.collection(COLLECTIONS.transactions).createIndex({ signingId: 1 }, { name: 'signingId' }),
+    db.collection(COLLECTIONS.callbackTokens).createIndex({ signingId: 1 }, { name: 'signingId' }),
+    db.collection(COLLECTIONS.signingEvents).createIndex({ signingId: 1, at: 1 }, { name: 'signingId_at' }),
+    db.collection(COLLECTIONS.callbacks).createIndex({ delivered: 1, receivedAt: 1 }, { name: 'delivered_receivedAt' }),
+    db.collection(COLLECTIONS.callbacks).createIndex({ transactionID: 1 }, { name: 'transactionID' }),
     // The callback relay: due entries of its queue, its callbacks for unknown transactionIDs (capped,
     // oldest first), and pending or given-up callbacks (requeued at start, pruned hourly).
-    db.collection('callback_queue').createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' }),
-    db.collection('callback_queue').createIndex({ unknownTransaction: 1, enqueuedAt: 1 }, { name: 'unknownTransaction_enqueuedAt' }),
-    db.collection('callbacks').createIndex({ deliveryState: 1 }, { name: 'deliveryState' }),
+    db.collection(COLLECTIONS.callbackQueue).createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' }),
+    db.collection(COLLECTIONS.callbackQueue).createIndex({ unknownTransaction: 1, enqueuedAt: 1 }, { name: 'unknownTransaction_enqueuedAt' }),
+    db.collection(COLLECTIONS.callbacks).createIndex({ deliveryState: 1 }, { name: 'deliveryState' }),
   ]);
 }

@@ -74,7 +74,7 @@ describe('business HTTP API /v1/signings', () => {
       }
       const wrong = await app.inject({ method: 'GET', url: `/v1/signings/${randomUUID()}`, headers: { authorization: `Bearer ${TOKEN}x` } });
       assert.match(String(wrong.headers['www-authenticate']), /error="invalid_token"/);
-      assert.equal(await env.service.store.signings.countDocuments(), 0, 'nothing was started by an unauthenticated request');
+      assert.equal(await env.service.store.count(), 0, 'nothing was started by an unauthenticated request');
     });
 
     it('the token check covers only the API: health answers without one', async () => {
@@ -133,7 +133,7 @@ describe('business HTTP API /v1/signings', () => {
     });
 
     it('nothing was started by any of the refused requests', async () => {
-      assert.equal(await env.service.store.signings.countDocuments(), 0);
+      assert.equal(await env.service.store.count(), 0);
     });
   });
 
@@ -206,7 +206,7 @@ describe('business HTTP API /v1/signings', () => {
       assert.equal(second.json<{ id: string }>().id, id);
       // The same reference with another document is refused, not merged into the first signing.
       assertError(await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) }), 409, 'reference-conflict', /different request/);
-      assert.equal(await env.service.store.signings.countDocuments({ reference }), 1);
+      assert.equal(await env.service.store.count({ reference }), 1);
       assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ reference: string }>().reference, reference);
       await sentTransactions(env, id);
       await env.service.withdraw(id);

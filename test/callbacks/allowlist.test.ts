@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AddressSet, foldAddress, InvalidAddressEntryError, resolveCaller } from '../../src/callbacks';
 import type { MongoHandle } from '../../src/store/mongo';
 import { testDatabase } from '../helpers/stack';
-import { callbacksOf, metricValue, newTransactionId, post, startCallbackApp, type CallbackApp } from './helpers';
+import { callbackFor, metricValue, newTransactionId, post, startCallbackApp, type CallbackApp } from './helpers';
 
 const PATH = '/evrotrust/callback/document/ready';
 
@@ -75,7 +75,7 @@ describe('allowlist over real sockets', () => {
     return a;
   }
 
-  const stored = (tx: string) => callbacksOf(mongo.db).findOne({ transactionID: tx });
+  const stored = (tx: string) => callbackFor(mongo.db, tx);
 
   /** Sends a valid callback with a marker in its body and asserts it is refused and leaves no trace. */
   async function expectDenied(a: CallbackApp, from: string, headers: Record<string, string> = {}, to?: string): Promise<void> {

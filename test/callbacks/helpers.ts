@@ -11,9 +11,11 @@ import type { Db } from 'mongodb';
 import { buildServer } from '../../src/http/server';
 import { registerCallbacks, type RegisterCallbacksOptions } from '../../src/callbacks';
 import { metricsRoutes, ServiceMetrics } from '../../src/http/metrics';
-import { hashCallbackToken } from '../../src/callbacks/tokens';
-import type { CallbackDoc } from '../../src/callbacks/inbox';
-import { SIGNING_WORKFLOW_TYPE, workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
+import { CallbackTokens } from '../../src/callbacks/tokens';
+import { CallbackInbox, type CallbackDoc } from '../../src/callbacks/inbox';
+import { SigningStore } from '../../src/signings/store';
+import { SIGNING_WORKFLOW_TYPE, workflowIdFor, type EvrotrustCallback, type SigningStatus } from '../../workflows/definitions';
+import { createSigning } from '../helpers/signings';
 
 export interface CallbackApp {
   app: FastifyInstance;
@@ -145,17 +147,24 @@ export async function histogramCount(metrics: ServiceMetrics, name: string, labe
     .reduce((sum, v) => sum + v.value, 0);
 }
 
-export const callbacksOf = (db: Db) => db.collection<CallbackDoc>('callbacks');
+/** The inbox the routes and the relay use, to read what they stored. */
+export const callbacksOf = (db: Db) => new CallbackInbox(db);
+
+/** The (first) stored callback for a transactionID, or null. */
+export async function callbackFor(db: Db, transactionID: string): Promise<CallbackDoc | null> {
+  return (await callbacksOf(db).byTransaction(transactionID))[0] ?? null;
+}
 
 /** A valid callback body for a fresh transaction id. */
 export function newTransactionId(): string {
   return String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
 }
 
-/** Registers a capability token of a signing the way SigningStore does (hash only). */
+/** Issues a capability token of a signing, as the send activity does (revoked at once if `revoked`). */
 export async function insertToken(db: Db, signingId: string, revoked = false): Promise<string> {
-  const token = randomUUID().replace(/-/g, '') + 'Ab_-';
-  await db.collection('callback_tokens').insertOne({ _id: hashCallbackToken(token) as never, signingId, createdAt: new Date(), revokedAt: revoked ? new Date() : null });
+  const tokens = new CallbackTokens(db);
+  const token = await tokens.issue(signingId);
+  if (revoked) await tokens.revoke(token);
   return token;
 }
 
@@ -170,11 +179,11 @@ export interface FakeSigning {
  * signing mapping, and (unless `startWorkflow` is false) a running workflow with that id on a task
  * queue no worker polls: its history shows every signal it was sent.
  */
-export async function fakeSigning(db: Db, client: Client, opts: { register?: boolean; startWorkflow?: boolean; status?: string } = {}): Promise<FakeSigning> {
+export async function fakeSigning(db: Db, client: Client, opts: { register?: boolean; startWorkflow?: boolean; status?: SigningStatus } = {}): Promise<FakeSigning> {
   const signingId = randomUUID();
   const workflowId = workflowIdFor(signingId);
   const transactionId = newTransactionId();
-  await db.collection('signings').insertOne({ _id: signingId as never, status: opts.status ?? 'pending', workflowId, createdAt: new Date() });
+  await createSigning(db, signingId, opts.status);
   if (opts.register !== false) await registerTransaction(db, { signingId, workflowId, transactionId });
   if (opts.startWorkflow !== false) {
     await client.workflow.start(SIGNING_WORKFLOW_TYPE, { taskQueue: `no-worker-${randomUUID()}`, workflowId, args: [{ signingId }] });
@@ -182,8 +191,9 @@ export async function fakeSigning(db: Db, client: Client, opts: { register?: boo
   return { signingId, workflowId, transactionId };
 }
 
+/** The transaction → signing mapping, as the send activity records it. */
 export async function registerTransaction(db: Db, s: FakeSigning): Promise<void> {
-  await db.collection('transactions').insertOne({ _id: s.transactionId as never, signingId: s.signingId, workflowId: s.workflowId, signerIndex: 0, createdAt: new Date() });
+  await new SigningStore(db).recordTransactions(s.signingId, s.workflowId, null, [s.transactionId]);
 }
 
 /** The evrotrustCallback signals in a workflow's history, decoded. */

@@ -13,7 +13,7 @@ import { startCallbackRelay, type CallbackRelay, type RelayLogger } from '../../
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import { CallbackInbox } from '../../src/callbacks/inbox';
 import { temporalClient, testDatabase } from '../helpers/stack';
-import { callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, waitFor, type CallbackApp } from './helpers';
+import { callbackFor, callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, waitFor, type CallbackApp } from './helpers';
 
 const PATH = '/evrotrust/callback/document/ready';
 
@@ -60,7 +60,7 @@ describe('Temporal stopped', () => {
     assert.equal(res.status, 200, res.text);
     assert.ok(res.ms < 1000, `answered in ${res.ms.toFixed(0)} ms, not after the signal attempt`);
     const failing = await waitFor(async () => {
-      const d = await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId });
+      const d = await callbackFor(mongo.db, s.transactionId);
       return d && d.attempts >= 2 && d;
     }, 'failed delivery attempts', 20_000);
     assert.equal(failing.delivered, false);
@@ -70,7 +70,7 @@ describe('Temporal stopped', () => {
     const restarted = Date.now();
     temporal = await startTemporal({ port, logDir: dir, dbFile: join(dir, 'temporal.db') });
     const d = await waitFor(async () => {
-      const x = await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId });
+      const x = await callbackFor(mongo.db, s.transactionId);
       return x?.delivered && x;
     }, 'delivery after the restart', 60_000, 100);
     t.diagnostic(`delivered ${Date.now() - restarted} ms after the restart began, after ${d.attempts} attempts`);
@@ -115,14 +115,14 @@ describe('the store stopped', () => {
     assert.ok(!a.logs.join('').includes(token), 'the token is not logged');
 
     ferret = await startFerretDb({ port, logDir: dir, dataDir: join(dir, 'data') });
-    assert.equal(await callbacksOf(mongo.db).countDocuments({}), 0, 'nothing was stored');
+    assert.equal(await callbacksOf(mongo.db).count(), 0, 'nothing was stored');
     // Evrotrust's retry of the same callback now lands.
     const retried = await waitFor(async () => {
       const r = await post(a.port, PATH, { transactionID: 'outage-1', status: 2 });
       return r.status === 200 && r;
     }, 'a 200 after the restart', 20_000, 200);
     assert.equal(retried.text, '');
-    assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID: 'outage-1' }), 1);
+    assert.equal((await callbacksOf(mongo.db).byTransaction('outage-1')).length, 1);
   });
 
   it('the relay logs its failing sweeps while the store is down, and delivers what was stored once it is back', async () => {
@@ -141,7 +141,7 @@ describe('the store stopped', () => {
       await waitFor(() => warnings.filter((w) => w.includes('sweep failed')).length >= 2, 'two failed sweeps logged', 20_000);
       ferret = await startFerretDb({ port, logDir: dir, dataDir: join(dir, 'data') });
       const d = await waitFor(async () => {
-        const x = await callbacksOf(mongo.db).findOne({ _id: doc._id });
+        const x = await callbacksOf(mongo.db).get(doc._id);
         return x?.delivered && x;
       }, 'delivery once the store is back', 30_000, 100);
       assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);

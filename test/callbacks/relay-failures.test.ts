@@ -30,6 +30,8 @@ const newCallback = (transactionID: string, receivedAt: Date, nextAttemptAt = re
  */
 async function crashLeftover(db: Db, inbox: CallbackInbox, transactionID: string, due: Date): Promise<CallbackDoc> {
   const id = callbackId({ transactionID, status: 2, rejectReason: null, tokenSigningId: null });
+  // `callback_claims` belongs to no store any more (the old relay's); the leftover is written raw, as it was.
+  // eslint-disable-next-line no-restricted-syntax
   await db.collection<{ _id: string; callbackId: string; owner: string; at: Date }>('callback_claims').insertOne({ _id: `${id}@${due.getTime()}`, callbackId: id, owner: 'crashed-host:1:abcdef', at: due });
   const { doc } = await inbox.store(newCallback(transactionID, due));
   return doc;
@@ -77,7 +79,7 @@ describe('callback relay under failures', () => {
     relay({ db });
     await waitFor(() => delivered(inbox, doc._id), 'delivery by a later sweep', 5000);
     assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: doc._id }]);
-    assert.equal(await inbox.queue.countDocuments({ _id: doc._id }), 0, 'off the queue once delivered');
+    assert.equal(await inbox.queueEntry(doc._id), null, 'off the queue once delivered');
   });
 
   it('(b) 100 such leftovers, due before everything else, do not stop other callbacks’ retries', async () => {
@@ -94,7 +96,7 @@ describe('callback relay under failures', () => {
     const { doc } = await inbox.store(newCallback(other.transactionId, new Date()));
     relay({ db });
     await waitFor(() => delivered(inbox, doc._id), 'the other callback delivered', 15_000);
-    await waitFor(async () => (await inbox.callbacks.countDocuments({ _id: { $in: leftovers.map((d) => d._id) }, delivered: true })) === leftovers.length, 'every leftover delivered too', 30_000);
+    await waitFor(async () => (await inbox.getMany(leftovers.map((d) => d._id))).filter((d) => d.delivered).length === leftovers.length, 'every leftover delivered too', 30_000);
   });
 
   it('(c) the in-memory queue is bounded: the excess stays durable and sweeps deliver it', async () => {
@@ -137,7 +139,7 @@ describe('callback relay under failures', () => {
       await r.sweep();
       assert.ok(r.inMemory() <= 5, `holds ${r.inMemory()} after a sweep`);
       release();
-      await waitFor(async () => (await inbox.callbacks.countDocuments({ _id: { $in: docs.map((d) => d._id) }, delivered: true })) === docs.length, 'all 50 delivered', 20_000);
+      await waitFor(async () => (await inbox.getMany(docs.map((d) => d._id))).filter((d) => d.delivered).length === docs.length, 'all 50 delivered', 20_000);
       assert.equal(signalled.size, 50, 'each callback signalled (at least once)');
       assert.ok(maxInFlight <= 2, `at most 2 signals at once, saw ${maxInFlight}`);
     } finally {
@@ -155,7 +157,7 @@ describe('callback relay under failures', () => {
     }, 'given up', 5000);
     assert.match(d.lastError ?? '', /unknown/);
     assert.equal(d.nextAttemptAt, null);
-    assert.equal(await inbox.queue.countDocuments({ _id: doc._id }), 0, 'no longer queued');
+    assert.equal(await inbox.queueEntry(doc._id), null, 'no longer queued');
   });
 
   it('(d) at most maxUnknownPending callbacks for unknown transactionIDs are retried; the oldest beyond it are given up', async () => {
@@ -167,11 +169,11 @@ describe('callback relay under failures', () => {
     // Giving up writes the record, then removes the queue entry: wait until both are done.
     const states = await waitFor(async () => {
       const xs = await Promise.all(docs.map((d) => inbox.get(d._id)));
-      return xs.filter((x) => x?.deliveryState === 'unknown-transaction').length === 3 && (await inbox.queue.countDocuments({ unknownTransaction: true })) <= 3 && xs;
+      return xs.filter((x) => x?.deliveryState === 'unknown-transaction').length === 3 && (await inbox.countQueuedUnknown()) <= 3 && xs;
     }, 'three given up', 10_000);
     assert.deepEqual(states.map((x) => x?.deliveryState), ['unknown-transaction', 'unknown-transaction', 'unknown-transaction', 'pending', 'pending', 'pending'], 'the oldest three go');
     for (const x of states.slice(0, 3)) assert.match(x?.lastError ?? '', /cap|too many/i);
-    assert.equal(await inbox.queue.countDocuments({}), 3, 'the newest three still queued');
+    assert.equal(await inbox.countUndelivered(), 3, 'the newest three still queued');
   });
 
   it('(d) given-up callbacks for unknown transactionIDs are pruned after the retention time; delivered ones are kept', async () => {

@@ -7,11 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
 import { ServiceMetrics } from '../../src/http/metrics';
-import { CallbackInbox, callbackId, type CallbackDoc, type CallbackQueueDoc } from '../../src/callbacks/inbox';
+import { CallbackInbox, CallbackStoreUnavailableError, callbackId, type CallbackDoc } from '../../src/callbacks/inbox';
+import { faultyDb } from '../helpers/store-faults';
 import type { MongoHandle } from '../../src/store/mongo';
 import { temporalClient, testDatabase } from '../helpers/stack';
 import {
   callbackSignals,
+  callbackFor,
   callbacksOf,
   fakeSigning,
   histogramCount,
@@ -56,8 +58,8 @@ describe('callback relay', () => {
     workflows.push(s.workflowId);
     return s;
   }
-  const doc = (tx: string) => callbacksOf(mongo.db).findOne({ transactionID: tx });
-  const queue = () => mongo.db.collection<CallbackQueueDoc>('callback_queue');
+  const doc = (tx: string) => callbackFor(mongo.db, tx);
+  const queued = (id: string) => callbacksOf(mongo.db).queueEntry(id);
   const newCallback = (transactionID: string, at = new Date()) => ({
     transactionID, status: 2, rejectReason: null, extra: {}, path: PATH, form: 'plain' as const, tokenSigningId: null,
     sourceAddress: '127.0.0.2', peerAddress: '127.0.0.2', receivedAt: at, nextAttemptAt: at,
@@ -118,7 +120,7 @@ describe('callback relay', () => {
     assert.equal(await metricValue(metrics, 'evrotrust_callbacks_undelivered') >= 0, true);
     assert.equal((await callbackSignals(temporal.client, s.workflowId)).length, 0);
 
-    assert.equal(await queue().countDocuments({ _id: pending._id }), 1, 'queued while pending');
+    assert.ok(await queued(pending._id), 'queued while pending');
 
     await registerTransaction(mongo.db, s);
     const done = await waitFor(async () => {
@@ -126,7 +128,7 @@ describe('callback relay', () => {
       return x?.delivered && x;
     }, 'delivery after registration');
     assert.equal(done.lastError, null);
-    await waitFor(async () => (await queue().countDocuments({ _id: done._id })) === 0, 'off the queue once delivered');
+    await waitFor(async () => (await queued(done._id)) === null, 'off the queue once delivered');
     assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: done._id }]);
     assert.equal(await histogramCount(metrics, 'evrotrust_callback_delivery_lag_seconds'), lagBefore + 1);
   });
@@ -178,14 +180,14 @@ describe('callback relay', () => {
     for (let i = 0; i < 12; i++) signings.push(await signing());
     // Stored as another process would, with no relay of its own: due at once, for the sweeps.
     const now = new Date();
-    for (const s of signings) await inbox.store(newCallback(s.transactionId, now));
+    const stored: CallbackDoc[] = [];
+    for (const s of signings) stored.push((await inbox.store(newCallback(s.transactionId, now))).doc);
+    const ids = stored.map((d) => d._id);
     // Three more relays, sweeping in step with each other and with the suite's one.
     const relays = [1, 2, 3].map(() => startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, ...FAST }));
     try {
-      const ids = signings.map((s) => s.transactionId);
-      await waitFor(async () => (await callbacksOf(mongo.db).countDocuments({ transactionID: { $in: ids }, delivered: true })) === signings.length, 'all delivered', 20_000);
-      const docs = await callbacksOf(mongo.db).find({ transactionID: { $in: ids } }).toArray();
-      await waitFor(async () => (await queue().countDocuments({ _id: { $in: docs.map((d) => d._id) } })) === 0, 'every entry off the queue');
+      await waitFor(async () => (await inbox.getMany(ids)).filter((d) => d.delivered).length === signings.length, 'all delivered', 20_000);
+      await waitFor(async () => (await Promise.all(ids.map((id) => inbox.queueEntry(id)))).every((e) => e === null), 'every entry off the queue');
       await Promise.all(relays.map((r) => r.idle()));
       const counts = await Promise.all(signings.map(async (s) => (await callbackSignals(temporal.client, s.workflowId)).length));
       t.diagnostic(`signals per callback: ${counts.join(' ')}`);
@@ -196,28 +198,31 @@ describe('callback relay', () => {
   });
 
   it('drops a queue entry whose record never came once the grace time is over, and keeps a young one', async () => {
-    // What a failed request leaves: the queue entry was written, the record insert was not.
+    // What a failed request leaves: the queue entry was written, the record insert was not (the
+    // store fails that insert, as an outage between the two writes would; the caller got 503).
     const young = callbackId({ transactionID: 'orphan-young', status: 2, rejectReason: null, tokenSigningId: null });
     const old = callbackId({ transactionID: 'orphan-old', status: 2, rejectReason: null, tokenSigningId: null });
     const now = new Date();
-    await queue().insertMany([
-      { _id: young, nextAttemptAt: now, enqueuedAt: now },
-      { _id: old, nextAttemptAt: now, enqueuedAt: new Date(now.getTime() - 3_600_000) },
-    ]);
+    const broken = new CallbackInbox(faultyDb(mongo.db, [{ collection: 'callbacks', method: 'insertOne', times: 2 }]).db);
+    await assert.rejects(broken.store(newCallback('orphan-young', now)), CallbackStoreUnavailableError);
+    await assert.rejects(broken.store({ ...newCallback('orphan-old', new Date(now.getTime() - 3_600_000)), nextAttemptAt: now }), CallbackStoreUnavailableError);
+    const inbox = callbacksOf(mongo.db);
     try {
+      assert.equal(await inbox.get(young), null, 'no record of the young one');
       // The two entries are attempted independently (one may be dropped before the other is looked
       // at), so wait for both outcomes rather than reading the young one the moment the old goes.
-      await waitFor(async () => (await queue().countDocuments({ _id: old })) === 0, 'the old orphan dropped');
+      await waitFor(async () => (await queued(old)) === null, 'the old orphan dropped');
       await waitFor(async () => {
-        const e = await queue().findOne({ _id: young });
+        const e = await queued(young);
         return e === null || e.nextAttemptAt > now;
       }, 'the young orphan attempted');
-      const kept = await queue().findOne({ _id: young });
+      const kept = await queued(young);
       assert.ok(kept, 'the young one is kept: its record may still be on its way');
       assert.ok(kept.nextAttemptAt > now, 'the young one is postponed, not left at the head of the queue');
     } finally {
       // A leftover entry would count in the undelivered gauge the next test checks.
-      await queue().deleteMany({ _id: { $in: [young, old] } });
+      await inbox.dequeue(young);
+      await inbox.dequeue(old);
     }
   });
 
@@ -245,6 +250,6 @@ describe('callback relay', () => {
     await waitFor(async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) >= 1, 'gauge ≥ 1');
     await registerTransaction(mongo.db, s);
     await waitFor(async () => (await doc(s.transactionId))?.delivered, 'delivered');
-    await waitFor(async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) === (await callbacksOf(mongo.db).countDocuments({ deliveryState: 'pending' })), 'gauge = pending count');
+    await waitFor(async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) === (await callbacksOf(mongo.db).countInState('pending')), 'gauge = pending count');
   });
 });

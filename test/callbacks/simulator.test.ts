@@ -13,7 +13,8 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 import { testDatabase, testEnv } from '../helpers/stack';
 import { offlineData, sendOnline, vendorMultipart } from '../simulator/helpers';
-import { callbacksOf, insertToken, registerTransaction, startCallbackApp, waitFor, type CallbackApp } from './helpers';
+import { callbackFor, callbacksOf, insertToken, registerTransaction, startCallbackApp, waitFor, type CallbackApp } from './helpers';
+import { createSigning } from '../helpers/signings';
 
 describe('simulator callbacks reach the workflow', () => {
   let mongo: MongoHandle;
@@ -60,7 +61,7 @@ describe('simulator callbacks reach the workflow', () => {
   async function waitingWorkflow(transactionId: string) {
     const signingId = randomUUID();
     const workflowId = workflowIdFor(signingId);
-    await mongo.db.collection('signings').insertOne({ _id: signingId as never, status: 'pending', workflowId, createdAt: new Date() });
+    await createSigning(mongo.db, signingId);
     await registerTransaction(mongo.db, { signingId, workflowId, transactionId });
     const handle = await client.workflow.start('callbackProbeWorkflow', { taskQueue, workflowId, args: [{ transactionIds: [transactionId], timeoutMs: 30_000 }] });
     return { signingId, handle };
@@ -73,19 +74,19 @@ describe('simulator callbacks reach the workflow', () => {
     const token = await insertToken(mongo.db, signingId);
     const { transactionID } = await sendOnline(sim, { urlCallback: `${base()}/t/${token}` });
     const workflowId = workflowIdFor(signingId);
-    await mongo.db.collection('signings').insertOne({ _id: signingId as never, status: 'pending', workflowId, createdAt: new Date() });
+    await createSigning(mongo.db, signingId);
     await registerTransaction(mongo.db, { signingId, workflowId, transactionId: transactionID });
     const handle = await client.workflow.start('callbackProbeWorkflow', { taskQueue, workflowId, args: [{ transactionIds: [transactionID], timeoutMs: 30_000 }] });
 
     await sim.controls.sign(transactionID);
     const received: EvrotrustCallback[] = await handle.result();
-    const doc = await callbacksOf(mongo.db).findOne({ transactionID });
+    const doc = await callbackFor(mongo.db, transactionID);
     assert.ok(doc);
     assert.deepEqual(received, [{ transactionID, status: 2, callbackId: doc._id }]);
     assert.equal(doc.sourceAddress, '127.0.0.2');
     assert.equal(doc.path, '/evrotrust/callback/t/:token/document/ready');
     assert.equal(doc.tokenSigningId, signingId);
-    await waitFor(async () => (await callbacksOf(mongo.db).findOne({ transactionID }))?.delivered, 'marked delivered');
+    await waitFor(async () => (await callbackFor(mongo.db, transactionID))?.delivered, 'marked delivered');
     const attempts = sim.controls.callbacks().filter((c) => c.transactionID === transactionID);
     assert.deepEqual(attempts.map((c) => [c.sourceAddress, c.outcome]), [['127.0.0.2', 200]], 'one attempt, answered 200');
   });
@@ -98,7 +99,7 @@ describe('simulator callbacks reach the workflow', () => {
     assert.equal(received.length, 1);
     assert.equal(received[0]?.status, 3);
     assert.ok(!('rejectReason' in (received[0] as object)), 'the free-text reason stays out of the history');
-    const doc = await callbacksOf(mongo.db).findOne({ transactionID });
+    const doc = await callbackFor(mongo.db, transactionID);
     assert.equal(doc?.path, '/evrotrust/callback//document/ready');
     assert.equal(doc?.rejectReason, 'Not my document');
   });
@@ -111,7 +112,7 @@ describe('simulator callbacks reach the workflow', () => {
     await sim.controls.sign(transactionID);
     const received: EvrotrustCallback[] = await handle.result();
     assert.equal(received[0]?.status, 2);
-    assert.equal((await callbacksOf(mongo.db).findOne({ transactionID }))?.path, '/evrotrust/callback/document/offline/ready');
+    assert.equal((await callbackFor(mongo.db, transactionID))?.path, '/evrotrust/callback/document/offline/ready');
   });
 
   it('a simulator calling from an address not allowed gets 403 on all three attempts, and nothing is stored', async () => {
@@ -124,7 +125,7 @@ describe('simulator callbacks reach the workflow', () => {
         return all.length === 3 && all;
       }, 'three attempts');
       assert.deepEqual(attempts.map((c) => [c.sourceAddress, c.outcome]), [['127.0.0.3', 403], ['127.0.0.3', 403], ['127.0.0.3', 403]]);
-      assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID }), 0);
+      assert.equal((await callbacksOf(mongo.db).byTransaction(transactionID)).length, 0);
     } finally {
       await stranger.close();
     }

@@ -11,6 +11,7 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { temporalClient, testDatabase } from '../helpers/stack';
 import {
   callbackSignals,
+  callbackFor,
   callbacksOf,
   fakeSigning,
   histogramCount,
@@ -102,7 +103,7 @@ describe('callback input', () => {
         assert.equal(json.error, c.error);
         assert.ok(json.message.length > 0);
         assert.equal(await rejected(c.error), before + 1, 'counted by reason');
-        assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID: s.transactionId }), 0, 'nothing stored');
+        assert.equal((await callbacksOf(mongo.db).byTransaction(s.transactionId)).length, 0, 'nothing stored');
         assert.equal(({} as Record<string, unknown>).polluted, undefined);
       });
     }
@@ -110,7 +111,7 @@ describe('callback input', () => {
     it('…and none of them reached the workflow: a valid marker callback afterwards is its only signal', async () => {
       const res = await post(a.port, PATH, { transactionID: s.transactionId, status: 2 });
       assert.equal(res.status, 200);
-      await waitFor(async () => (await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId }))?.delivered, 'the marker delivered');
+      await waitFor(async () => (await callbackFor(mongo.db, s.transactionId))?.delivered, 'the marker delivered');
       const signals = await callbackSignals(temporal.client, s.workflowId);
       assert.equal(signals.length, 1);
       assert.equal(signals[0]?.status, 2);
@@ -141,7 +142,7 @@ describe('callback input', () => {
       assert.equal(res.status, 200, `${path}: ${res.text}`);
       assert.equal(res.text, '');
     }
-    const docs = await callbacksOf(mongo.db).find({ transactionID: s.transactionId }).toArray();
+    const docs = await callbacksOf(mongo.db).byTransaction(s.transactionId);
     assert.equal(docs.length, paths.length);
     const storedPaths = docs.map((d) => d.path).sort();
     assert.deepEqual(storedPaths, paths.map((p) => p.replace(token, ':token')).sort(), 'paths kept, token redacted');
@@ -159,7 +160,7 @@ describe('callback input', () => {
     const body = `{"transactionID": ${s.transactionId}, "status": 2, "rejectReason": null, "signedAt": "2025-01-01T00:00:00Z", "details": {"channel": "app", "tries": [1, 2]}}`;
     const res = await post(a.port, PATH, body);
     assert.equal(res.status, 200, res.text);
-    const doc = await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId });
+    const doc = await callbackFor(mongo.db, s.transactionId);
     assert.ok(doc);
     assert.equal(doc.transactionID, s.transactionId);
     assert.equal(doc.status, 2);
@@ -172,7 +173,7 @@ describe('callback input', () => {
     const odd = await signing();
     const res2 = await post(a.port, PATH, { transactionID: odd.transactionId, status: 2, $set: { x: 1 }, 'a.b': 1 });
     assert.equal(res2.status, 200, res2.text);
-    const doc2 = await callbacksOf(mongo.db).findOne({ transactionID: odd.transactionId });
+    const doc2 = await callbackFor(mongo.db, odd.transactionId);
     assert.equal(doc2?.extra, null);
     assert.deepEqual(JSON.parse(doc2?.extraJson ?? 'null'), { $set: { x: 1 }, 'a.b': 1 });
   });
@@ -183,7 +184,7 @@ describe('callback input', () => {
     const first = await post(a.port, PATH, body);
     assert.equal(first.status, 200);
     const delivered = await waitFor(async () => {
-      const d = await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId });
+      const d = await callbackFor(mongo.db, s.transactionId);
       return d?.delivered && d;
     }, 'the first delivery');
     const dupBefore = await metricValue(a.metrics, 'evrotrust_callbacks_received_total', { suffix: 'document/ready', outcome: 'duplicate' });
@@ -192,10 +193,10 @@ describe('callback input', () => {
       assert.equal(again.status, 200);
     }
     assert.equal(await metricValue(a.metrics, 'evrotrust_callbacks_received_total', { suffix: 'document/ready', outcome: 'duplicate' }), dupBefore + 3);
-    const docs = await callbacksOf(mongo.db).find({ transactionID: s.transactionId }).toArray();
+    const docs = await callbacksOf(mongo.db).byTransaction(s.transactionId);
     assert.equal(docs.length, 1);
     assert.deepEqual(docs[0], delivered, 'the stored document is unchanged');
-    assert.equal(await mongo.db.collection('callback_queue').countDocuments({ _id: delivered._id as never }), 0, 'nothing queued again');
+    assert.equal(await callbacksOf(mongo.db).queueEntry(delivered._id), null, 'nothing queued again');
     // The relay is idle once the duplicate answers are out; a sweep finds nothing to do.
     await relay.sweep();
     await relay.idle();
@@ -204,7 +205,7 @@ describe('callback input', () => {
     assert.deepEqual(signals[0], { transactionID: s.transactionId, status: 3, callbackId: delivered._id }, 'no rejectReason (free text) in the history');
     // A different status for the same transaction is a new callback.
     assert.equal((await post(a.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
-    assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID: s.transactionId }), 2);
+    assert.equal((await callbacksOf(mongo.db).byTransaction(s.transactionId)).length, 2);
   });
 
   describe('capability form', () => {
@@ -220,7 +221,7 @@ describe('callback input', () => {
         assert.equal((res.json as { error: string }).error, 'forbidden-token');
         assert.equal(await rejected('forbidden-token'), before + 1);
       }
-      assert.equal(await callbacksOf(mongo.db).countDocuments({ transactionID: s.transactionId }), 0);
+      assert.equal((await callbacksOf(mongo.db).byTransaction(s.transactionId)).length, 0);
       const logs = a.logs.slice(logCount).join('');
       assert.match(logs, /unknown token/);
       assert.match(logs, /token revoked/);
@@ -235,7 +236,7 @@ describe('callback input', () => {
       const res = await post(a.port, `/evrotrust/callback/t/${token}/document/offline/ready`, { transactionID: s.transactionId, status: 2 });
       assert.equal(res.status, 200, res.text);
       const doc = await waitFor(async () => {
-        const d = await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId });
+        const d = await callbackFor(mongo.db, s.transactionId);
         return d?.delivered && d;
       }, 'delivery');
       assert.equal(doc.form, 'token');
@@ -253,7 +254,7 @@ describe('callback input', () => {
       const res = await post(a.port, `/evrotrust/callback/t/${token}/document/ready`, { transactionID: victim.transactionId, status: 3, rejectReason: 'spoof' });
       assert.equal(res.status, 200);
       const doc = await waitFor(async () => {
-        const d = await callbacksOf(mongo.db).findOne({ transactionID: victim.transactionId });
+        const d = await callbackFor(mongo.db, victim.transactionId);
         return d?.deliveryState === 'token-mismatch' && d;
       }, 'the mismatch to be recorded');
       assert.equal(doc.delivered, false);
@@ -271,7 +272,7 @@ describe('callback input', () => {
     const s = await signing();
     assert.equal((await post(a.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
     await waitFor(async () => (await histogramCount(a.metrics, 'evrotrust_callback_ack_seconds', { code: '200' })) === before + 1, 'the histogram');
-    await waitFor(async () => (await callbacksOf(mongo.db).findOne({ transactionID: s.transactionId }))?.delivered, 'delivery');
+    await waitFor(async () => (await callbackFor(mongo.db, s.transactionId))?.delivered, 'delivery');
     const res = await post(a.port, '/metrics', '', { method: 'GET', contentType: null });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain/);

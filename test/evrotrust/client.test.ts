@@ -7,7 +7,8 @@
 // success and every documented HTTP code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
+import { sha512Hex } from '../../src/lib/hash';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { unzipSync } from 'fflate';
@@ -62,10 +63,6 @@ const PII = [EGN_A, EGN_B, PHONE, EMAIL];
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n', 'latin1');
 const inOneHour = (): Date => new Date(Date.now() + 3_600_000);
-
-function sha512(content: Uint8Array): string {
-  return createHash('sha512').update(content).digest('hex');
-}
 
 /** A logger that records everything, to check that no personal data is logged. */
 function recordingLogger(): EvrotrustLogger & { lines: string[] } {
@@ -432,7 +429,7 @@ describe('client on the wire (local capturing server)', () => {
           dateExpire: Math.floor(expire.getTime() / 1000),
           coverage: 500,
           preview: 0,
-          checksumDocument: sha512(file.body),
+          checksumDocument: sha512Hex(file.body),
           certificateType: 1,
         },
         signInfo: { type: 'PDF1', algorithm: 'SHA256' },
@@ -481,7 +478,7 @@ describe('client on the wire (local capturing server)', () => {
         urlCallback: 'http://127.0.0.1:3000/cb',
         user: { identificationNumber: EGN_A, phone: PHONE },
         // The defaults: coverage 20000 and certificateType 1 (as production integrations send), PDF2 for a PDF.
-        document: { description: 'OTP', coverage: 20000, checksumDocument: sha512(PDF), certificateType: 1 },
+        document: { description: 'OTP', coverage: 20000, checksumDocument: sha512Hex(PDF), certificateType: 1 },
         signInfo: { type: 'PDF2', algorithm: 'SHA256' },
       });
       const expectBodies: Array<[Captured, unknown]> = [

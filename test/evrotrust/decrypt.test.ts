@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDecipheriv, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createDecipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { sha256Digest, sha256Hex } from '../../src/lib/hash';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,6 @@ import { ENCRYPTED_SLICE_CHARS } from '../../src/evrotrust/zip';
 
 const TX = '4815162342';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Deterministic pseudo-random bytes (SHA-256 in counter mode), so a failing case can be replayed from its seed. */
 function prng(seed: string): (n: number) => Uint8Array {
@@ -30,7 +30,7 @@ function prng(seed: string): (n: number) => Uint8Array {
   return (n) => {
     const out = new Uint8Array(n);
     for (let o = 0; o < n; o += 32) {
-      const block = createHash('sha256').update(`${seed}:${counter++}`).digest();
+      const block = sha256Digest(`${seed}:${counter++}`);
       out.set(block.subarray(0, Math.min(32, n - o)), o);
     }
     return out;
@@ -168,7 +168,7 @@ describe('download format', () => {
     }
     const inner = unzipSync(Buffer.concat(innerParts));
     assert.deepEqual(Object.keys(inner).sort(), ['OUT_SIGNED_HASH.xml', 'contract.pdf']);
-    assert.equal(sha256(inner['contract.pdf'] ?? new Uint8Array()), sha256(content));
+    assert.equal(sha256Hex(inner['contract.pdf'] ?? new Uint8Array()), sha256Hex(content));
   });
 
   test('a 16-byte IV means real AES-256-CBC (checked with node:crypto directly)', async () => {
@@ -188,7 +188,7 @@ describe('download format', () => {
 
     const files = await decryptDownload(zip, keys.privateKeyPem);
     assert.equal(files.length, 1);
-    assert.equal(sha256(files[0]?.content ?? new Uint8Array()), sha256(content));
+    assert.equal(sha256Hex(files[0]?.content ?? new Uint8Array()), sha256Hex(content));
   });
 });
 
@@ -201,7 +201,7 @@ describe('decryptDownload round trips', () => {
     const files = await decryptDownload(zip, keys.privateKeyPem);
     assert.equal(files.length, 1);
     assert.equal(files[0]?.filename, 'Договор 2024.pdf');
-    assert.equal(sha256(files[0]?.content ?? new Uint8Array()), sha256(content));
+    assert.equal(sha256Hex(files[0]?.content ?? new Uint8Array()), sha256Hex(content));
   });
 
   test('a 20 MB file round trips (time reported as a diagnostic)', async (t) => {
@@ -213,7 +213,7 @@ describe('decryptDownload round trips', () => {
     const decrypted = performance.now();
     assert.equal(files.length, 1);
     assert.equal(files[0]?.content.length, content.length);
-    assert.equal(sha256(files[0]?.content ?? new Uint8Array()), sha256(content));
+    assert.equal(sha256Hex(files[0]?.content ?? new Uint8Array()), sha256Hex(content));
     t.diagnostic(`20 MB: encrypt ${(encrypted - started).toFixed(0)} ms, decrypt ${(decrypted - encrypted).toFixed(0)} ms`);
   });
 
@@ -231,8 +231,8 @@ describe('decryptDownload round trips', () => {
     const zip = await encryptDownload(TX, [{ filename: 'a.pdf', content: a }, { filename: 'b.pdf', content: b }], keys.publicKeyPem);
     const files = await decryptDownload(zip, keys.privateKeyPem);
     assert.deepEqual(
-      files.map((f) => [f.filename, sha256(f.content)]).sort(),
-      [['a.pdf', sha256(a)], ['b.pdf', sha256(b)]],
+      files.map((f) => [f.filename, sha256Hex(f.content)]).sort(),
+      [['a.pdf', sha256Hex(a)], ['b.pdf', sha256Hex(b)]],
     );
   });
 

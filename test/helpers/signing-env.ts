@@ -11,6 +11,8 @@ import { createActivities } from '../../activities';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
 import { SigningService, type SigningResponse } from '../../src/signings/service';
+import { SigningStore } from '../../src/signings/store';
+import { CallbackInbox } from '../../src/callbacks/inbox';
 import type { MongoHandle } from '../../src/store/mongo';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator, type SimulatorOptions } from '../../simulator';
 import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './stack';
@@ -28,6 +30,9 @@ export interface SigningEnv {
   temporal: Client;
   worker: RunningWorker;
   service: SigningService;
+  /** The stores on the real database (never a faulty one), to read what the service and the workflow wrote. */
+  store: SigningStore;
+  inbox: CallbackInbox;
   privateKeyPem: string;
   /** Starts another worker on the same task queue (after the first was stopped). */
   restartWorker(): Promise<void>;
@@ -75,6 +80,8 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
   before(async () => {
     env.sim = await startSimulator({ port: 0, processingMs: 100, callbackRetryDelayMs: 200, callbackTimeoutMs: 2000, callbackSourceAddress: '127.0.0.2', ...options.simulator });
     env.mongo = await testDatabase();
+    env.store = new SigningStore(env.mongo.db);
+    env.inbox = new CallbackInbox(env.mongo.db);
     const t = await temporalClient();
     env.temporal = t.client;
     closeTemporal = t.close;
@@ -139,6 +146,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/** How many events of these types the signing's history holds (needs only `env.mongo`, like finalSigning's callers). */
+export async function eventCount(env: Pick<SigningEnv, 'mongo'>, id: string, ...types: string[]): Promise<number> {
+  return (await new SigningStore(env.mongo.db).history(id)).filter((e) => types.includes(e.type)).length;
+}
+
 /** Waits until the signing has its transaction ids (the send activity returned). */
 export async function sentTransactions(env: SigningEnv, id: string, count = 1): Promise<string[]> {
   return waitFor(`signing ${id} to be sent`, async () => {
@@ -161,7 +173,7 @@ export async function finalSigning(env: SigningEnv, id: string, recordAs?: strin
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `${recordAs}.json`), historyToJSON(history));
   }
-  const finals = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: { $in: ['signed', 'rejected', 'expired', 'withdrawn', 'failed'] } });
+  const finals = await eventCount(env, id, 'signed', 'rejected', 'expired', 'withdrawn', 'failed');
   if (finals !== 1) throw new Error(`signing ${id} has ${finals} final events, expected exactly 1`);
   return result;
 }

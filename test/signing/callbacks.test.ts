@@ -3,7 +3,7 @@
 // outcome within seconds proves the callback path; the lost-callback case proves polling.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
 
 const body = () => ({ document: { filename: 'c.pdf', contentBase64: pdf(`c ${Math.random()}`).toString('base64') }, signers: [SIGNER_A] });
 
@@ -18,7 +18,7 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     assert.ok(Date.now() - t0 < 30_000, 'ended by the callback, not by the 60 s poll');
-    const stored = await env.mongo.db.collection('callbacks').find({ transactionID: tx }).toArray();
+    const stored = await env.inbox.byTransaction(tx as string);
     assert.equal(stored.length, 1);
     assert.equal(stored[0]?.sourceAddress, '127.0.0.2');
     assert.equal(stored[0]?.delivered, true);
@@ -34,8 +34,8 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'rejected');
     await waitFor('three deliveries attempted', () => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined));
-    assert.equal(await env.mongo.db.collection('callbacks').countDocuments({ transactionID: tx }), 1);
-    const statusEvents = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'status' });
+    assert.equal((await env.inbox.byTransaction(tx as string)).length, 1);
+    const statusEvents = await eventCount(env, id, 'status');
     assert.equal(statusEvents, 1);
   });
 
@@ -43,13 +43,13 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     // Make the send "not yet returned" for the relay: hide the mapping, deliver the callback, restore it.
-    const mapping = await env.mongo.db.collection('transactions').findOneAndDelete({ _id: tx as never });
+    const mapping = await env.store.forgetTransaction(tx as string);
     assert.ok(mapping);
     await env.sim.controls.sign(tx as string);
     await waitFor('the callback stored but undelivered', async () =>
-      (await env.mongo.db.collection('callbacks').findOne({ transactionID: tx, delivered: false })) ? true : undefined);
+      (await env.inbox.byTransaction(tx as string)).some((c) => !c.delivered) ? true : undefined);
     assert.equal((await env.service.get(id)).status, 'pending');
-    await env.mongo.db.collection('transactions').insertOne(mapping);
+    await env.store.recordTransactions(mapping.signingId, mapping.workflowId, mapping.threadId ?? null, [mapping._id]);
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
   });
@@ -65,6 +65,6 @@ describe('signingWorkflow when every callback is lost', () => {
     await env.sim.controls.sign(tx as string);
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
-    assert.equal(await env.mongo.db.collection('callbacks').countDocuments({ transactionID: tx }), 0, 'no callback ever arrived');
+    assert.equal((await env.inbox.byTransaction(tx as string)).length, 0, 'no callback ever arrived');
   });
 });

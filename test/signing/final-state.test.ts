@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Reconciler } from '../../src/signings/reconciler';
 import { SigningService } from '../../src/signings/service';
-import { finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
 import { faultyDb, type FaultyDb } from '../helpers/store-faults';
 
 const body = signingRequest;
@@ -44,7 +44,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
     assert.equal((await finalSigning(env, id)).status, 'signed');
-    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'sent' }), 1);
+    assert.equal(await eventCount(env, id, 'sent'), 1);
   });
 
   it('withdraw still works while status polls keep failing', async () => {
@@ -77,7 +77,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'failed');
     assert.match(s.failureReason ?? '', /^send-outcome-unknown/);
-    const withdrawals = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' });
+    const withdrawals = await eventCount(env, id, 'withdraw');
     assert.equal(withdrawals, 1, 'the workflow asked Evrotrust to withdraw the thread it was named');
   });
 });
@@ -92,7 +92,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     assert.ok(new Date(s.finalizedAt as string).getTime() > new Date(s.expiresAt).getTime(), 'it was final only after the deadline');
-    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' }), 0, 'a signed request is not withdrawn');
+    assert.equal(await eventCount(env, id, 'withdraw'), 0, 'a signed request is not withdrawn');
   });
 
   it('withdraw asked while the signed file is still processing: signed', async () => {
@@ -102,7 +102,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     await waitFor('the processing status', async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined));
     await env.service.withdraw(id);
     assert.equal((await finalSigning(env, id)).status, 'signed');
-    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'withdraw' }), 0, 'a signed request is not withdrawn');
+    assert.equal(await eventCount(env, id, 'withdraw'), 0, 'a signed request is not withdrawn');
   });
 });
 
@@ -143,7 +143,7 @@ describe('store failures between two writes', () => {
     const { id } = await env.service.start(body({ document: { filename: 'r.pdf', contentBase64: pdf(description).toString('base64'), description } }));
     const [tx] = await sentTransactions(env, id);
     assert.ok((activityStore.failures.get('transactions.insertOne') ?? 0) >= 6, 'the fault was hit through the retries');
-    assert.ok(await env.mongo.db.collection('transactions').findOne({ _id: tx as never }), 'the transaction → signing mapping exists');
+    assert.ok(await env.store.transaction(tx as string), 'the transaction → signing mapping exists');
     await env.sim.controls.sign(tx as string);
     assert.equal((await finalSigning(env, id)).status, 'signed');
     assert.equal(env.sim.controls.transactions().filter((t) => t.description === description).length, 1, 'one request reached Evrotrust');
@@ -167,7 +167,7 @@ describe('store failures between two writes', () => {
     const ids = new Set(answers.map((a) => a.id));
     assert.equal(ids.size, 1, `one id for all (${[...ids].join(', ')})`);
     assert.equal(answers.filter((a) => a.created).length, 1, 'one of them created it');
-    assert.equal(await env.mongo.db.collection('signings').countDocuments({ reference }), 1);
+    assert.equal(await env.store.count({ reference }), 1);
     const id = answers[0]?.id as string;
     await sentTransactions(env, id);
     await env.service.withdraw(id);
@@ -202,7 +202,7 @@ describe('Temporal down at start, and runs that end early', () => {
   it('Temporal unreachable, no key: the caller gets an error and no pending record (nor personal data) is left behind', async () => {
     const description = `down-${randomUUID()}`;
     await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
-    assert.equal(await env.mongo.db.collection('signings').countDocuments({ 'document.description': description }), 0);
+    assert.equal(await env.store.count({ description }), 0);
   });
 
   it('Temporal unreachable, with a reference: the retry with the reference continues the same signing', async () => {
@@ -220,7 +220,7 @@ describe('Temporal down at start, and runs that end early', () => {
     const reference = `down2-${randomUUID()}`;
     const request = body({ reference });
     await assert.rejects(deadTemporalService().start(request));
-    const left = await env.mongo.db.collection<{ _id: string; status: string }>('signings').findOne({ reference });
+    const [left] = await env.store.find({ reference });
     assert.equal(left?.status, 'pending', 'the record waits for a retry');
     const report = await reconciler().reconcileOnce();
     assert.ok(report.notStarted.includes(left._id));
@@ -239,7 +239,7 @@ describe('Temporal down at start, and runs that end early', () => {
     const description = `down3-${randomUUID()}`;
     serviceStore.fail({ collection: 'signings', method: 'deleteOne' });
     await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
-    const left = await env.mongo.db.collection<{ _id: string; status: string }>('signings').findOne({ 'document.description': description });
+    const [left] = await env.store.find({ description });
     assert.equal(left?.status, 'pending', 'the record was left behind');
     const report = await reconciler().reconcileOnce();
     assert.ok(report.notStarted.includes(left._id));
@@ -257,7 +257,7 @@ describe('Temporal down at start, and runs that end early', () => {
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     assert.equal((await waiting).status, 'signed', 'result() waited across the termination');
-    assert.equal(await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'sent' }), 1);
+    assert.equal(await eventCount(env, id, 'sent'), 1);
   });
 
   it('withdraw of a signing whose run was terminated: a new run withdraws it (no 500)', async () => {

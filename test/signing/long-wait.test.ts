@@ -2,7 +2,7 @@
 // it knows (thread, transactions, statuses), and the signing still ends correctly and exactly once.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
 
 describe('signingWorkflow continues as new during a long wait', () => {
   const env = useSigningEnv({ pollIntervalMs: 100, continueAsNewAfterEvents: 40 });
@@ -19,7 +19,7 @@ describe('signingWorkflow continues as new during a long wait', () => {
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     assert.equal(s.signedDocuments?.length, 2);
-    const sends = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'sent' });
+    const sends = await eventCount(env, id, 'sent');
     assert.equal(sends, 1, 'the document was sent once across all runs');
   });
 });

@@ -2,10 +2,10 @@
 // here: every outcome is found by polling /document/status).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { OtpRejectedError } from '../../src/signings/errors';
+import { sha256Hex } from '../../src/lib/hash';
 import { signingStatusKey, transactionIdKey } from '../../workflows/search-attributes';
 
 /** A history's JSON with every payload's Base64 `data` decoded beside it, so a text search sees the values. */
@@ -43,7 +43,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     assert.ok(simSigned);
     const file = await env.service.signedDocument(id);
     assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(simSigned.content)), 0);
-    assert.equal(s.signedDocument?.sha256, createHash('sha256').update(simSigned.content).digest('hex'));
+    assert.equal(s.signedDocument?.sha256, sha256Hex(simSigned.content));
     assert.ok(s.finalizedAt);
     const events = await env.service.events(id);
     assert.deepEqual(events.map((e) => e.type), ['created', 'sent', 'status', 'signed-document-stored', 'signed']);

@@ -2,10 +2,11 @@
 // expects (written here from the API description, independent of src/evrotrust/client.ts), a
 // callback receiver listening on 127.0.0.1 that records the peer address, and polling with a deadline.
 
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authorizationHeader } from '../../src/evrotrust/auth';
+import { sha512Hex } from '../../src/lib/hash';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 
 let keys: { publicKeyPem: string; privateKeyPem: string } | undefined;
@@ -29,10 +30,6 @@ export function samplePdf(marker = 'hello'): Uint8Array {
 
 export const VALID_EGN = '8611048980'; // the ЕГН of Evrotrust's published example
 export const OTHER_EGN = '7501020018';
-
-export function sha512(content: Uint8Array): string {
-  return createHash('sha512').update(content).digest('hex');
-}
 
 export interface VendorAnswer {
   status: number;
@@ -108,7 +105,7 @@ export function onlineData(input: OnlineInput = {}): Record<string, unknown> {
       dateExpire: input.dateExpire ?? Math.floor(Date.now() / 1000) + 3600,
       coverage: input.coverage ?? 0,
       preview: 0,
-      checksumDocument: sha512(content),
+      checksumDocument: sha512Hex(content),
       ...input.document,
     },
     signInfo: { type: 'PDF1', algorithm: 'SHA256' },
@@ -135,7 +132,7 @@ export function offlineData(input: { urlCallback?: string; content?: Uint8Array;
     publicKey: vendorKeys().publicKey,
     urlCallback: input.urlCallback ?? 'http://127.0.0.1:9/evrotrust/callback',
     user: { identificationNumber: VALID_EGN, phone: input.phone ?? '+359888123456' },
-    document: { description: 'Loan agreement', coverage: input.coverage ?? 0, checksumDocument: sha512(content) },
+    document: { description: 'Loan agreement', coverage: input.coverage ?? 0, checksumDocument: sha512Hex(content) },
     signInfo: { type: 'PDF1', algorithm: 'SHA256' },
   };
 }
