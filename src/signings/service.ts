@@ -14,6 +14,7 @@ import {
   submitOtpUpdate,
   withdrawSignal,
   workflowIdFor,
+  type SignerStatus,
   type SigningStatus,
   type SigningWorkflowInput,
 } from '../../workflows/definitions';
@@ -44,7 +45,7 @@ export interface SigningResponse {
   method: 'app' | 'otp';
   reference?: string;
   signatureType?: string;
-  signers: { transactionId: string | null; status: string; rejectReason?: string; readiness?: string }[];
+  signers: { transactionId: string | null; status: SignerStatus; rejectReason?: string; readiness?: string }[];
   threadId?: string;
   rejectReason?: string;
   failureReason?: string;
@@ -131,7 +132,7 @@ export class SigningService {
         }
         id = claimed.signingId;
         const existing = await this.waitForSigning(id);
-        if (existing && existing.status === 'failed' && existing.failureReason?.startsWith('not-started') && retriesLeft > 0) {
+        if (existing && existing.status === 'failed' && existing.failureCode === 'not-started' && retriesLeft > 0) {
           // Its start never reached Temporal and nothing was sent: the key may start a new signing.
           await this.store.references.deleteOne({ _id: key, signingId: id });
           return this.start(body, idempotencyKey, retriesLeft - 1);
@@ -155,6 +156,7 @@ export class SigningService {
       signers: input.signers.map(() => ({ transactionId: null, status: 'pending' })),
       threadId: null,
       rejectReason: null,
+      failureCode: null,
       failureReason: null,
       expiresAt: new Date(now.getTime() + expiresInMs),
       createdAt: now,

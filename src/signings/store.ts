@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GridFSBucket, MongoServerError, type Collection, type Db } from 'mongodb';
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 import { CALLBACK_TOKENS_COLLECTION, hashCallbackToken } from '../callbacks/tokens';
+import { legacyFailureCode, type SigningFailure } from './failures';
 import type {
   CallbackTokenDoc,
   ReferenceDoc,
@@ -48,8 +49,12 @@ export class SigningStore {
     this.documents = new GridFSBucket(db, { bucketName: 'documents' });
   }
 
-  get(signingId: string): Promise<SigningDoc | null> {
-    return this.signings.findOne({ _id: signingId });
+  async get(signingId: string): Promise<SigningDoc | null> {
+    const doc = await this.signings.findOne({ _id: signingId });
+    // Records finalized before `failureCode` existed hold the code only inside `failureReason`:
+    // derive it here, once, so everything else decides by the field.
+    if (doc && doc.failureCode === undefined) doc.failureCode = legacyFailureCode(doc.failureReason);
+    return doc;
   }
 
   async requirePeople(signingId: string): Promise<SignerPerson[]> {
@@ -184,15 +189,15 @@ export class SigningStore {
   // ---- the end ----
 
   /** Moves the signing from pending to its final state, once; later calls change nothing. */
-  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failureReason: string | null }): Promise<SigningDoc | null> {
+  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failure: SigningFailure | null }): Promise<SigningDoc | null> {
     const signing = await this.get(signingId);
     if (!signing) return null;
     if (signing.status === 'pending') {
       await this.signings.updateOne(
         { _id: signingId, status: 'pending' },
-        { $set: { status, rejectReason: fields.rejectReason, failureReason: fields.failureReason, finalizedAt: new Date() } },
+        { $set: { status, rejectReason: fields.rejectReason, failureCode: fields.failure?.code ?? null, failureReason: fields.failure?.reason ?? null, finalizedAt: new Date() } },
       );
-      await this.event(signingId, 'final', status, fields.failureReason ? { failure: fields.failureReason } : undefined);
+      await this.event(signingId, 'final', status, fields.failure ? { failure: fields.failure.reason } : undefined);
     }
     // A final signing takes no more callbacks on its capability URL.
     await this.tokens.updateMany({ signingId, revokedAt: null }, { $set: { revokedAt: new Date() } });

@@ -235,6 +235,25 @@ describe('Temporal down at start, and runs that end early', () => {
     await finalSigning(env, fresh.id);
   });
 
+  it('a signing an older version ended not-started (its code only inside failureReason) still frees its reference', async () => {
+    const reference = `legacy-${randomUUID()}`;
+    const request = body({ reference });
+    await assert.rejects(deadTemporalService().start(request));
+    const signings = env.mongo.db.collection<{ _id: string; status: string; failureCode?: string | null }>('signings');
+    const left = await signings.findOne({ reference });
+    assert.ok(left);
+    await reconciler().reconcileOnce();
+    assert.equal((await signings.findOne({ _id: left._id }))?.failureCode, 'not-started', 'the code is stored on its own');
+    await signings.updateOne({ _id: left._id }, { $unset: { failureCode: '' } }); // as an older version stored it
+    assert.match((await env.service.get(left._id)).failureReason ?? '', /^not-started: /, 'the text the API shows is unchanged');
+    const fresh = await env.service.start(request);
+    assert.notEqual(fresh.id, left._id);
+    assert.equal(fresh.created, true);
+    await sentTransactions(env, fresh.id);
+    await env.service.withdraw(fresh.id);
+    await finalSigning(env, fresh.id);
+  });
+
   it('Temporal unreachable, no key, and the clean-up fails too: the reconciler ends the signing failed (not-started)', async () => {
     const description = `down3-${randomUUID()}`;
     serviceStore.fail({ collection: 'signings', method: 'deleteOne' });
