@@ -140,7 +140,7 @@ describe('store failures between two writes', () => {
   it('Evrotrust accepted the document but the ids cannot be recorded for a while: they are recorded later, sent once, signed', async () => {
     const description = `record-${randomUUID()}`;
     activityStore.fail({ collection: 'transactions', method: 'insertOne', times: 8 });
-    const { id } = await env.service.start(body({ document: { filename: 'r.pdf', contentBase64: pdf(description).toString('base64'), description } }));
+    const { id } = await env.service.start(body({ document: { filename: 'r.pdf', content: pdf(description), description } }));
     const [tx] = await sentTransactions(env, id);
     assert.ok((activityStore.failures.get('transactions.insertOne') ?? 0) >= 6, 'the fault was hit through the retries');
     assert.ok(await env.mongo.db.collection('transactions').findOne({ _id: tx as never }), 'the transaction → signing mapping exists');
@@ -201,7 +201,7 @@ describe('Temporal down at start, and runs that end early', () => {
 
   it('Temporal unreachable, no key: the caller gets an error and no pending record (nor personal data) is left behind', async () => {
     const description = `down-${randomUUID()}`;
-    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
+    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', content: pdf(description), description } })));
     assert.equal(await env.mongo.db.collection('signings').countDocuments({ 'document.description': description }), 0);
   });
 
@@ -257,7 +257,7 @@ describe('Temporal down at start, and runs that end early', () => {
   it('Temporal unreachable, no key, and the clean-up fails too: the reconciler ends the signing failed (not-started)', async () => {
     const description = `down3-${randomUUID()}`;
     serviceStore.fail({ collection: 'signings', method: 'deleteOne' });
-    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', contentBase64: pdf(description).toString('base64'), description } })));
+    await assert.rejects(deadTemporalService().start(body({ document: { filename: 'd.pdf', content: pdf(description), description } })));
     const left = await env.mongo.db.collection<{ _id: string; status: string }>('signings').findOne({ 'document.description': description });
     assert.equal(left?.status, 'pending', 'the record was left behind');
     const report = await reconciler().reconcileOnce();
