@@ -7,12 +7,13 @@ import type { Db } from 'mongodb';
 import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
+import type { StatusName } from '../src/evrotrust/statuses';
 import { decryptDownload } from '../src/evrotrust/decrypt';
 import { SigningStore } from '../src/signings/store';
 import { sha256Hex } from '../src/lib/hash';
-import { signerStatusOf, workflowIdFor, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
+import { signerStatusOf, workflowIdFor, type FailureCode, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
-import { failureText } from '../src/signings/failures';
+import { signingFailure } from '../src/signings/failures';
 import { isEvrotrustError, isNotYetVisible } from '../src/evrotrust/errors';
 
 export interface ActivityDeps {
@@ -167,7 +168,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Asks Evrotrust for a transaction's status and records it (with any reject reason) in MongoDB. */
-    async confirmStatus(input: { signingId: string; transactionId: string }): Promise<{ status: number; statusName: string; isProcessing: boolean }> {
+    async confirmStatus(input: { signingId: string; transactionId: string }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
         r = await deps.evrotrust.status(input.transactionId);
@@ -264,12 +265,12 @@ export function createActivities(deps: ActivityDeps) {
      * Moves the signing from pending to its final state, once, and revokes its callback token.
      * Answers the state the record ends in: another run (a repair) may have finalized it first.
      */
-    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: string | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'> }> {
+    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: FailureCode | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'> }> {
       const doc = await store.get(input.signingId);
       if (!doc) return { status: input.status };
       const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
-      const failureReason = input.failure ? failureText(input.failure, input.detail ?? null) : null;
-      const after = await store.finalize(input.signingId, input.status, { rejectReason, failureReason });
+      const failure = input.failure ? signingFailure(input.failure, input.detail ?? null) : null;
+      const after = await store.finalize(input.signingId, input.status, { rejectReason, failure });
       return { status: after && after.status !== 'pending' ? after.status : input.status };
     },
   };

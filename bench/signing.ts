@@ -82,12 +82,12 @@ async function main(): Promise<void> {
 
   const toSent: number[] = [];
   const toSigned: number[] = [];
-  const pdf = Buffer.from('%PDF-1.4\n% bench\n%%EOF\n').toString('base64');
+  const pdf = Buffer.from('%PDF-1.4\n% bench\n%%EOF\n');
   const started = performance.now();
   let next = 0;
   const one = async () => {
     const t0 = performance.now();
-    const { id } = await service.start({ document: { filename: 'bench.pdf', contentBase64: pdf }, signers: [{ identificationNumber: '7501010010' }] });
+    const { id } = await service.start({ document: { filename: 'bench.pdf', content: pdf }, signers: [{ identificationNumber: '7501010010' }] });
     const tx = await until(async () => (await service.get(id)).signers[0]?.transactionId ?? undefined);
     toSent.push(performance.now() - t0);
     const t1 = performance.now();

@@ -2,6 +2,7 @@
 // callers (HTTP API, business client, callback relay, reconciler). Nothing here may carry personal
 // data: all of it is written into Temporal's history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { StatusName } from '../src/evrotrust/statuses';
 
 export const SIGNING_WORKFLOW_TYPE = 'signingWorkflow';
 export const workflowIdFor = (signingId: string): string => `signing-${signingId}`;
@@ -32,11 +33,27 @@ export type SignerStatus =
 export const SETTLED_SIGNER_STATUSES: readonly SignerStatus[] = ['signed', 'rejected', 'expired', 'withdrawn', 'failed', 'undeliverable', 'faceRecognitionFailed'];
 
 /** A signer's status from Evrotrust's status name (statuses.ts) and its isProcessing flag. */
-export function signerStatusOf(statusName: string, isProcessing: boolean): SignerStatus {
+export function signerStatusOf(statusName: StatusName, isProcessing: boolean): SignerStatus {
   if (statusName === 'signed') return isProcessing ? 'processing' : 'signed';
   const known: readonly string[] = [...SETTLED_SIGNER_STATUSES, 'pending', 'onHold'];
   return (known.includes(statusName) ? statusName : 'unknown') as SignerStatus;
 }
+
+/**
+ * Why a signing ended `failed`: a stable code to decide by (src/signings/failures.ts says what each
+ * means in words a caller can act on).
+ */
+export type FailureCode =
+  | 'signer-not-ready'
+  | 'send-outcome-unknown'
+  | 'send-refused'
+  | 'evrotrust-unavailable'
+  | 'evrotrust-failed'
+  | 'undeliverable'
+  | 'face-recognition-failed'
+  | 'signed-document-unavailable'
+  | 'status-unconfirmed'
+  | 'not-started';
 
 export interface SigningWorkflowInput {
   signingId: string;
@@ -93,7 +110,7 @@ export interface SigningView {
   threadId: string | null;
   signers: SignerView[];
   /** A short machine-readable reason of a failed signing, e.g. `signer-not-ready`. */
-  failure?: string;
+  failure?: FailureCode;
   /** Set while a step is being retried. */
   problem?: SigningProblem;
 }

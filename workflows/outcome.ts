@@ -1,16 +1,16 @@
 // The signing's outcome from its signers' confirmed statuses (pure, deterministic).
-import type { SignerStatus, SignerView, SigningStatus } from './definitions';
+import type { FailureCode, SignerStatus, SignerView, SigningStatus } from './definitions';
 
 export interface Outcome {
   status: Exclude<SigningStatus, 'pending'>;
-  failure?: string;
+  failure?: FailureCode;
 }
 
 /** Why the wait was cut short: the deadline passed, or business code withdrew the signing. */
 export type EndReason = 'expired' | 'withdrawn';
 
 /** Evrotrust's own failure statuses and the failure code a caller sees for each. */
-const FAILURES: ReadonlyArray<[SignerStatus, string]> = [
+const FAILURES: ReadonlyArray<[SignerStatus, FailureCode]> = [
   ['faceRecognitionFailed', 'face-recognition-failed'],
   ['failed', 'evrotrust-failed'],
   ['undeliverable', 'undeliverable'],

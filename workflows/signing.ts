@@ -39,6 +39,7 @@ import {
   submitOtpUpdate,
   withdrawSignal,
   type EvrotrustCallback,
+  type FailureCode,
   type OtpResult,
   type SigningStatus,
   type SigningView,
@@ -210,7 +211,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   );
 
   /** Writes the final state; retried until the store takes it, because the record must not stay pending. */
-  const finish = async (status: Exclude<SigningStatus, 'pending'>, failure?: string, detail?: string): Promise<SigningView> => {
+  const finish = async (status: Exclude<SigningStatus, 'pending'>, failure?: FailureCode, detail?: string): Promise<SigningView> => {
     const r = await retrying('finalize', () => quick.finalizeSigning({ signingId, status, failure: failure ?? null, detail: detail ?? null }), {
       until: Number.POSITIVE_INFINITY,
       permanent: new Set(),

@@ -13,8 +13,8 @@ import type { Db } from 'mongodb';
 import { mongoDbName } from '../config';
 import { parseDuration } from '../lib/duration';
 import { InvalidSigningRequestError } from './errors';
-import type { StartSigningRequest } from './schemas';
-import { SigningService, type SigningResponse } from './service';
+import type { StartSigningBytesRequest, StartSigningRequest } from './schemas';
+import { fromApiBody, SigningService, type SigningResponse } from './service';
 import { connectMongo } from '../store/mongo';
 import type { SigningStatus } from '../../workflows/definitions';
 
@@ -79,16 +79,17 @@ function durationMs(option: string, value: string | number | undefined, fallback
   return ms;
 }
 
-/** The HTTP body: `document.content` bytes become `contentBase64`; everything else the service validates. */
-function toApiBody(request: StartRequest): unknown {
+/**
+ * What SigningService.start takes: `document.content` bytes go through as they are; a
+ * `contentBase64` document is validated and decoded as the HTTP API does it (same messages).
+ */
+function toServiceRequest(request: StartRequest): StartSigningBytesRequest {
   const raw: unknown = request;
-  if (typeof raw !== 'object' || raw === null || !('document' in raw)) return raw;
+  if (typeof raw !== 'object' || raw === null || !('document' in raw)) return fromApiBody(raw);
   const document: unknown = raw.document;
-  if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined) return raw;
-  const { content, ...rest } = document;
-  if ('contentBase64' in rest && rest.contentBase64 !== undefined) throw new InvalidSigningRequestError('give document.content or document.contentBase64, not both');
-  if (!(content instanceof Uint8Array)) throw new InvalidSigningRequestError('document.content must be a Uint8Array or Buffer');
-  return { ...raw, document: { ...rest, contentBase64: Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64') } };
+  if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined) return fromApiBody(raw);
+  if ('contentBase64' in document && document.contentBase64 !== undefined) throw new InvalidSigningRequestError('give document.content or document.contentBase64, not both');
+  return request as StartSigningBytesRequest; // the service checks the rest, content included
 }
 
 export async function createSigningClient(options: SigningClientOptions): Promise<SigningClient> {
@@ -118,7 +119,7 @@ export async function createSigningClient(options: SigningClientOptions): Promis
   const service = new SigningService({ db, temporal, taskQueue: options.taskQueue ?? 'evrotrust-signing', defaultExpiryMs, pollIntervalMs });
 
   return {
-    start: async (request, opts) => service.start(toApiBody(request), opts?.idempotencyKey),
+    start: async (request, opts) => service.start(toServiceRequest(request), opts?.idempotencyKey),
     status: (id) => service.get(id),
     result: (id) => service.result(id),
     withdraw: async (id) => {

@@ -13,7 +13,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { SIGNING_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { SigningDoc } from '../store/collections';
-import { failureText } from './failures';
+import { signingFailure } from './failures';
 import type { SigningService } from './service';
 import { briefError } from '../lib/brief-error';
 
@@ -124,7 +124,7 @@ export class Reconciler {
 
   private async endNotStarted(doc: SigningDoc): Promise<void> {
     const store = this.opts.service.store;
-    await store.finalize(doc._id, 'failed', { rejectReason: null, failureReason: failureText('not-started', null) });
+    await store.finalize(doc._id, 'failed', { rejectReason: null, failure: signingFailure('not-started') });
     this.log.warn({ signingId: doc._id }, 'reconciler: pending signing was never started; ended failed (not-started)');
   }
 }

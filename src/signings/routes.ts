@@ -10,15 +10,16 @@
 //   `Idempotent-Replayed: true` when `reference` or `Idempotency-Key` named an existing one (the
 //   status then is the signing's current one). `reference` wins when both are given. Both answers
 //   carry `Location: /v1/signings/<id>`.
-// - Bodies are validated by the service with the shared schemas (src/signings/schemas.ts), so the
-//   HTTP API, the TypeScript client and the CLI give the same messages; ids, headers and the
-//   bodies of withdraw/resend are validated here.
+// - Bodies are validated with the shared schemas (src/signings/schemas.ts), so the HTTP API, the
+//   TypeScript client and the CLI give the same messages; the start body's Base64 is decoded here
+//   (fromApiBody) and the service takes the bytes. Ids, headers and the bodies of withdraw/resend
+//   are validated here.
 // - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { describeIssue } from './schemas';
 import { InvalidSigningRequestError } from './errors';
-import type { SigningService } from './service';
+import { fromApiBody, type SigningService } from './service';
 import { bearerTokenHook } from './api-auth';
 import { attachmentDisposition } from '../http/content-disposition';
 import { ApiHttpError, apiErrorHandler } from './http-errors';
@@ -99,7 +100,7 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
 
       api.post('/', { bodyLimit: START_BODY_LIMIT }, async (request, reply) => {
         const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
-        const started = await service.start(request.body, idempotencyKey);
+        const started = await service.start(fromApiBody(request.body), idempotencyKey);
         reply.header('location', `${api.prefix}/${started.id}`);
         if (!started.created) reply.header('idempotent-replayed', 'true');
         return noStore(reply).code(started.created ? 202 : 200).send({ id: started.id, status: started.status });

@@ -15,10 +15,11 @@ import {
   submitOtpUpdate,
   withdrawSignal,
   workflowIdFor,
+  type SignerStatus,
   type SigningStatus,
   type SigningWorkflowInput,
 } from '../../workflows/definitions';
-import { describeIssue, otpSchema, startSigningSchema } from './schemas';
+import { describeIssue, otpSchema, startSigningBytesSchema, startSigningSchema, type StartSigningBytesInput, type StartSigningBytesRequest } from './schemas';
 import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
 import type { Db } from 'mongodb';
 
@@ -45,7 +46,7 @@ export interface SigningResponse {
   method: 'app' | 'otp';
   reference?: string;
   signatureType?: string;
-  signers: { transactionId: string | null; status: string; rejectReason?: string; readiness?: string }[];
+  signers: { transactionId: string | null; status: SignerStatus; rejectReason?: string; readiness?: string }[];
   threadId?: string;
   rejectReason?: string;
   failureReason?: string;
@@ -61,6 +62,33 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
   );
+}
+
+/**
+ * The fingerprint a `reference` is claimed with. It is computed as it always was, over the request
+ * as the HTTP API takes it (the content in Base64), so keys claimed before the service took bytes
+ * still match, and a request started over HTTP and repeated through the client is the same request.
+ */
+function fingerprintOf(input: StartSigningBytesInput): string {
+  const { content, ...document } = input.document;
+  const contentBase64 = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64');
+  return sha256Hex(canonicalJson({ ...input, document: { ...document, contentBase64 } }));
+}
+
+/**
+ * The body of POST /v1/signings as SigningService.start takes it: validated, and the document's
+ * Base64 decoded to its bytes. Throws InvalidSigningRequestError with what to fix.
+ */
+export function fromApiBody(body: unknown): StartSigningBytesRequest {
+  const parsed = startSigningSchema.safeParse(body);
+  if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+  const { document, ...rest } = parsed.data;
+  const content = Buffer.from(document.contentBase64, 'base64');
+  if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
+  return {
+    ...rest,
+    document: { filename: document.filename, content, ...(document.description !== undefined ? { description: document.description } : {}) },
+  };
 }
 
 export function toResponse(doc: SigningDoc): SigningResponse {
@@ -107,16 +135,16 @@ export class SigningService {
    * records are removed again; a keyed one waits for that retry, or the reconciler ends it
    * `failed` (`not-started`), after which the key may start a new signing.
    */
-  async start(body: unknown, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
-    const parsed = startSigningSchema.safeParse(body);
+  async start(request: StartSigningBytesRequest, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
+    // Checked here too: the client hands over what business code gave it, typed or not.
+    const parsed = startSigningBytesSchema.safeParse(request);
     if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
     const input = parsed.data;
-    const content = Buffer.from(input.document.contentBase64, 'base64');
-    if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
+    const content = input.document.content;
 
     let id: string = randomUUID();
     const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;
-    const fingerprint = sha256Hex(canonicalJson(input));
+    const fingerprint = fingerprintOf(input);
     if (key) {
       if (!(await this.store.claimReference(key, id, fingerprint))) {
         const claimed = await this.store.reference(key);
@@ -129,10 +157,10 @@ export class SigningService {
         }
         id = claimed.signingId;
         const existing = await this.waitForSigning(id);
-        if (existing && existing.status === 'failed' && existing.failureReason?.startsWith('not-started') && retriesLeft > 0) {
+        if (existing && existing.status === 'failed' && existing.failureCode === 'not-started' && retriesLeft > 0) {
           // Its start never reached Temporal and nothing was sent: the key may start a new signing.
           await this.store.releaseReference(key, id);
-          return this.start(body, idempotencyKey, retriesLeft - 1);
+          return this.start(request, idempotencyKey, retriesLeft - 1);
         }
         if (existing) {
           await this.ensureWorkflow(existing); // the first request may have stopped before this step
@@ -153,6 +181,7 @@ export class SigningService {
       signers: input.signers.map(() => ({ transactionId: null, status: 'pending' })),
       threadId: null,
       rejectReason: null,
+      failureCode: null,
       failureReason: null,
       expiresAt: new Date(now.getTime() + expiresInMs),
       createdAt: now,

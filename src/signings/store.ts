@@ -11,6 +11,7 @@ import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 import { CallbackTokens } from '../callbacks/tokens';
 import { sha256Hex } from '../lib/hash';
 import { insertIfAbsent } from '../store/insert-if-absent';
+import { legacyFailureCode, type SigningFailure } from './failures';
 import {
   BUCKETS,
   COLLECTIONS,
@@ -56,8 +57,12 @@ export class SigningStore {
     this.tokens = new CallbackTokens(db);
   }
 
-  get(signingId: string): Promise<SigningDoc | null> {
-    return this.signings.findOne({ _id: signingId });
+  async get(signingId: string): Promise<SigningDoc | null> {
+    const doc = await this.signings.findOne({ _id: signingId });
+    // Records finalized before `failureCode` existed hold the code only inside `failureReason`:
+    // derive it here, once, so everything else decides by the field.
+    if (doc && doc.failureCode === undefined) doc.failureCode = legacyFailureCode(doc.failureReason);
+    return doc;
   }
 
   /** Several signings at once (those that exist), in no particular order. */
@@ -254,15 +259,15 @@ export class SigningStore {
   // ---- the end ----
 
   /** Moves the signing from pending to its final state, once; later calls change nothing. */
-  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failureReason: string | null }): Promise<SigningDoc | null> {
+  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failure: SigningFailure | null }): Promise<SigningDoc | null> {
     const signing = await this.get(signingId);
     if (!signing) return null;
     if (signing.status === 'pending') {
       await this.signings.updateOne(
         { _id: signingId, status: 'pending' },
-        { $set: { status, rejectReason: fields.rejectReason, failureReason: fields.failureReason, finalizedAt: new Date() } },
+        { $set: { status, rejectReason: fields.rejectReason, failureCode: fields.failure?.code ?? null, failureReason: fields.failure?.reason ?? null, finalizedAt: new Date() } },
       );
-      await this.event(signingId, 'final', status, fields.failureReason ? { failure: fields.failureReason } : undefined);
+      await this.event(signingId, 'final', status, fields.failure ? { failure: fields.failure.reason } : undefined);
     }
     // A final signing takes no more callbacks on its capability URL.
     await this.tokens.revokeAllOf(signingId);

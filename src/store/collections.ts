@@ -1,7 +1,7 @@
 // The shapes of the documents in each MongoDB collection (README "Collections").
 // Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
-import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
+import type { FailureCode, SignerStatus, SigningStatus } from '../../workflows/definitions';
 
 /**
  * The collection names, and which store module owns each: only that module opens the collection
@@ -65,7 +65,9 @@ export interface SigningDoc {
   signers: SignerState[];
   threadId: string | null;
   rejectReason: string | null;
-  /** Why a signing failed, in words a caller can act on. */
+  /** Why a signing failed, as a code to decide by (null: not failed, or an old record's code this version does not know). */
+  failureCode: FailureCode | null;
+  /** Why a signing failed, in words a caller can act on: "<code>: <text> (<Evrotrust's code>)". */
   failureReason: string | null;
   expiresAt: Date;
   createdAt: Date;

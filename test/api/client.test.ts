@@ -64,13 +64,15 @@ describe('createSigningClient', () => {
     }
   });
 
-  it('refuses content and contentBase64 together, and content that is not bytes', async () => {
+  it('refuses content and contentBase64 together, content that is not bytes, and no bytes', async () => {
     const client = await connect();
     try {
       const both = { document: { filename: 'a.pdf', content: new Uint8Array([1]), contentBase64: 'AQ==' }, signers: [SIGNER_A] };
       await assert.rejects(client.start(both as never), (err: unknown) => err instanceof InvalidSigningRequestError && /not both/.test(err.message));
       const text = { document: { filename: 'a.pdf', content: 'hello' }, signers: [SIGNER_A] };
       await assert.rejects(client.start(text as never), (err: unknown) => err instanceof InvalidSigningRequestError && /Uint8Array/.test(err.message));
+      const empty = { document: { filename: 'a.pdf', content: new Uint8Array() }, signers: [SIGNER_A] };
+      await assert.rejects(client.start(empty), (err: unknown) => err instanceof InvalidSigningRequestError && /document\.content is empty/.test(err.message));
       await assert.rejects(client.status(randomUUID()), SigningNotFoundError);
     } finally {
       await client.close();

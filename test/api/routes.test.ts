@@ -3,7 +3,7 @@
 // production server composition (buildServer), and once over a real socket.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Writable } from 'node:stream';
 import { buildServer } from '../../src/http/server';
@@ -102,6 +102,7 @@ describe('business HTTP API /v1/signings', () => {
       { name: 'missing document', opts: { method: 'POST', url: '/v1/signings', payload: { signers: [SIGNER_A] } }, status: 400, code: 'invalid-request', message: /^document/ },
       { name: 'filename with a slash', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: '../x.pdf', contentBase64: 'JVBERg==' } } }, status: 400, code: 'invalid-request', message: /document\.filename/ },
       { name: 'content not Base64', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: 'a.pdf', contentBase64: 'not base64!' } } }, status: 400, code: 'invalid-request', message: /document\.contentBase64/ },
+      { name: 'content decodes to nothing', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: 'a.pdf', contentBase64: '=' } } }, status: 400, code: 'invalid-request', message: /document\.contentBase64 decodes to an empty file/ },
       { name: 'no signers', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [] } }, status: 400, code: 'invalid-request', message: /signers/ },
       { name: 'bad ЕГН', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ identificationNumber: '75010100' }] } }, status: 400, code: 'invalid-request', message: /identificationNumber/, echo: '75010100' },
       { name: 'bad phone', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ phone: 'call me' }] } }, status: 400, code: 'invalid-request', message: /phone/, echo: 'call me' },
@@ -208,6 +209,25 @@ describe('business HTTP API /v1/signings', () => {
       assertError(await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) }), 409, 'reference-conflict', /different request/);
       assert.equal(await env.service.store.count({ reference }), 1);
       assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ reference: string }>().reference, reference);
+      await sentTransactions(env, id);
+      await env.service.withdraw(id);
+    });
+
+    it('a reference started over HTTP and repeated with the same bytes through the service (as the client does) is the same signing', async () => {
+      const reference = `bytes-${randomUUID()}`;
+      const content = pdf(`bytes ${randomUUID()}`);
+      const payload = { document: { filename: 'contract.pdf', contentBase64: content.toString('base64'), description: 'Contract' }, signers: [SIGNER_A], reference };
+      const first = await call({ method: 'POST', url: '/v1/signings', payload });
+      assert.equal(first.statusCode, 202, first.body);
+      const id = first.json<{ id: string }>().id;
+      const again = await env.service.start({ document: { filename: 'contract.pdf', content, description: 'Contract' }, signers: [SIGNER_A], reference });
+      assert.deepEqual(again, { id, status: 'pending', created: false });
+      // The fingerprint is the one earlier versions stored: the parsed HTTP body, keys sorted, hashed.
+      const sorted = (v: unknown): unknown =>
+        v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sorted(x)])) : Array.isArray(v) ? v.map(sorted) : v;
+      const expected = createHash('sha256').update(JSON.stringify(sorted({ ...payload, method: 'app' }))).digest('hex');
+      const claimed = await env.store.reference(`reference:${reference}`);
+      assert.equal(claimed?.fingerprint, expected);
       await sentTransactions(env, id);
       await env.service.withdraw(id);
     });

@@ -238,7 +238,10 @@ describe('callback relay', () => {
         return x?.delivered && x;
       }, 'delivery after the requeue');
       assert.equal(d.signingId, s.signingId);
-      assert.equal((await callbackSignals(temporal.client, s.workflowId)).length, 1);
+      // At least once, not exactly once: the requeued entry is due at once for the suite's relay too,
+      // so both may signal it before either records the delivery (the workflow ignores the repeat).
+      await fresh.idle();
+      assert.ok((await callbackSignals(temporal.client, s.workflowId)).length >= 1, 'signalled');
     } finally {
       await fresh.stop();
     }

@@ -65,7 +65,7 @@ export const pdf = (text: string): Buffer => Buffer.from(`%PDF-1.4\n% ${text}\n1
 
 /** A start request for one signer and a fresh PDF; `extra` replaces or adds top-level fields. */
 export const signingRequest = (extra: Record<string, unknown> = {}, description = 'Contract') => ({
-  document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${randomUUID()}`).toString('base64'), description },
+  document: { filename: 'contract.pdf', content: pdf(`contract ${randomUUID()}`), description },
   signers: [SIGNER_A],
   ...extra,
 });

@@ -17,6 +17,7 @@ export function signingDoc(signingId: string, overrides: Partial<SigningDoc> = {
     signers: [{ transactionId: null, status: 'pending' }],
     threadId: null,
     rejectReason: null,
+    failureCode: null,
     failureReason: null,
     expiresAt: new Date(now.getTime() + 3_600_000),
     createdAt: now,

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
 
-const body = () => ({ document: { filename: 'c.pdf', contentBase64: pdf(`c ${Math.random()}`).toString('base64') }, signers: [SIGNER_A] });
+const body = () => ({ document: { filename: 'c.pdf', content: pdf(`c ${Math.random()}`) }, signers: [SIGNER_A] });
 
 describe('signingWorkflow with callbacks from the simulator', () => {
   const env = useSigningEnv({ callbacks: true, pollIntervalMs: 60_000 });

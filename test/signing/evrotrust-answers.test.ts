@@ -34,7 +34,7 @@ describe('Evrotrust as it answers', () => {
 
   it('a file that is not a PDF goes as CAD1 and comes back signed', async () => {
     const text = Buffer.from(`plain text to sign ${randomUUID()}\n`);
-    const { id } = await env.service.start(body({ document: { filename: 'terms.txt', contentBase64: text.toString('base64') } }));
+    const { id } = await env.service.start(body({ document: { filename: 'terms.txt', content: text } }));
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
     const s = await finalSigning(env, id);

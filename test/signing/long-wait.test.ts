@@ -8,7 +8,7 @@ describe('signingWorkflow continues as new during a long wait', () => {
   const env = useSigningEnv({ pollIntervalMs: 100, continueAsNewAfterEvents: 40 });
 
   it('two signers across several runs: one signs, the workflow continues as new, the other signs', async () => {
-    const { id } = await env.service.start({ document: { filename: 'long.pdf', contentBase64: pdf('long').toString('base64') }, signers: [SIGNER_A, SIGNER_B] });
+    const { id } = await env.service.start({ document: { filename: 'long.pdf', content: pdf('long') }, signers: [SIGNER_A, SIGNER_B] });
     const [a, b] = await sentTransactions(env, id, 2);
     await env.sim.controls.sign(a as string);
     const handle = env.temporal.workflow.getHandle(`signing-${id}`);

@@ -27,7 +27,7 @@ function readableHistory(json: string): string {
 describe('signingWorkflow outcomes (polling)', () => {
   const env = useSigningEnv({ pollIntervalMs: 300 });
   const body = (extra: Record<string, unknown> = {}) => ({
-    document: { filename: 'contract.pdf', contentBase64: pdf(`contract ${Math.random()}`).toString('base64'), description: 'Contract' },
+    document: { filename: 'contract.pdf', content: pdf(`contract ${Math.random()}`), description: 'Contract' },
     signers: [SIGNER_A],
     ...extra,
   });
@@ -148,7 +148,7 @@ describe('signingWorkflow outcomes (polling)', () => {
   it('an ambiguous send (5xx after upload) is not retried: failed, and the signer got no second request', async () => {
     const description = `ambiguous ${Math.random()}`;
     env.sim.controls.failNext('/document/doc/online', { status: 502, count: 1 });
-    const { id } = await env.service.start(body({ document: { filename: 'a.pdf', contentBase64: pdf(description).toString('base64'), description } }));
+    const { id } = await env.service.start(body({ document: { filename: 'a.pdf', content: pdf(description), description } }));
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'failed');
     assert.match(s.failureReason ?? '', /send-outcome-unknown: .*not retried/);

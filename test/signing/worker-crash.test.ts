@@ -71,7 +71,7 @@ describe('worker killed with SIGKILL while signings wait', () => {
   it('every signing ends correctly after the restart', { timeout: 120_000 }, async () => {
     worker = await startWorker();
     const start = (signers: object[]) =>
-      service.start({ document: { filename: 'c.pdf', contentBase64: pdf(randomUUID()).toString('base64') }, signers });
+      service.start({ document: { filename: 'c.pdf', content: pdf(randomUUID()) }, signers });
     const toSign = await start([SIGNER_A]);
     const toReject = await start([SIGNER_B]);
     const both = await start([SIGNER_A, SIGNER_B]);
