@@ -18,6 +18,7 @@
 // already settled callback creates is removed again at once (or by the relay, without a signal).
 import { createHash } from 'node:crypto';
 import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { withTimeout } from '../lib/timeout';
 
 export const CALLBACKS_COLLECTION = 'callbacks';
 export const CALLBACK_QUEUE_COLLECTION = 'callback_queue';
@@ -130,15 +131,6 @@ async function insertIfAbsent<T extends { _id: string }>(collection: Collection<
   }
 }
 
-/** Rejects after `ms`: a store that hangs must become a 503 well within Evrotrust's 30 s. */
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallbackStoreUnavailableError(operation, { cause: new Error(`timed out after ${ms} ms`) })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export interface CallbackInboxOptions {
   /** Upper bound for storing one callback (default 10 s). */
   timeoutMs?: number;
@@ -197,7 +189,8 @@ export class CallbackInbox {
       return inserted;
     };
     try {
-      const inserted = await withTimeout(write(), this.timeoutMs, 'callback');
+      // A store that hangs must become a 503 well within Evrotrust's 30 s.
+      const inserted = await withTimeout(write(), this.timeoutMs);
       return { doc, duplicate: !inserted };
     } catch (err) {
       if (err instanceof CallbackStoreUnavailableError) throw err;

@@ -13,6 +13,7 @@ import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type Ca
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
+import { withTimeout } from '../lib/timeout';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
 import type { CallbackTokenDoc } from '../store/collections';
 import { AddressSet, allowlistHook, CALLER_DECORATOR, type Caller } from './allowlist';
@@ -50,14 +51,6 @@ export function redactCallbackPath(url: string): string {
 /** Log serializer for these routes' requests: Fastify's default one would log the token in the URL. */
 function requestLogSerializer(req: FastifyRequest): Record<string, unknown> {
   return { method: req.method, url: redactCallbackPath(req.url), remoteAddress: req.socket?.remoteAddress, remotePort: req.socket?.remotePort };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (app, opts) => {
