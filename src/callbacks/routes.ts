@@ -13,6 +13,7 @@ import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type Ca
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
+import { httpErrorHandler } from '../http/errors';
 import { withTimeout } from '../lib/timeout';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
 import type { CallbackTokenDoc } from '../store/collections';
@@ -94,18 +95,19 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     metrics.ackSeconds.observe({ code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err, request, reply) => {
-    const answer = toCallbackHttpError(err, bodyLimit);
-    metrics.rejected.inc({ reason: answer.code });
-    if (answer.statusCode >= 500) {
-      const cause = answer.cause ?? err;
-      request.log.error({ reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) }, 'callback not accepted');
-    } else if (answer.code !== 'forbidden') {
-      // Denied callers were logged by the allowlist hook; no body content goes into logs.
-      request.log.info({ reason: answer.code, status: answer.statusCode, path: redactCallbackPath(request.url) }, 'callback refused');
-    }
-    return reply.code(answer.statusCode).send({ error: answer.code, message: answer.message });
-  });
+  app.setErrorHandler(httpErrorHandler({
+    toHttpError: (err) => toCallbackHttpError(err, bodyLimit),
+    onAnswer: (answer, err, request) => {
+      metrics.rejected.inc({ reason: answer.code });
+      if (answer.httpStatus >= 500) {
+        const cause = answer.cause ?? err;
+        request.log.error({ reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) }, 'callback not accepted');
+      } else if (answer.code !== 'forbidden') {
+        // Denied callers were logged by the allowlist hook; no body content goes into logs.
+        request.log.info({ reason: answer.code, status: answer.httpStatus, path: redactCallbackPath(request.url) }, 'callback refused');
+      }
+    },
+  }));
 
   /** Capability form: the token must be known and not revoked; its signing goes with the callback. */
   const tokenHook = async (request: FastifyRequest<{ Params: { token: string } }>): Promise<void> => {

@@ -21,10 +21,11 @@ import { InvalidSigningRequestError } from './errors';
 import type { SigningService } from './service';
 import { bearerTokenHook } from './api-auth';
 import { attachmentDisposition } from '../http/content-disposition';
-import { ApiHttpError, apiErrorHandler } from './http-errors';
+import { apiErrorHandler } from './http-errors';
+import { HttpError } from '../http/errors';
 
 export { UnauthorizedError } from './api-auth';
-export { ApiHttpError, type ApiErrorBody } from './http-errors';
+export { HttpError, type ErrorBody } from '../http/errors';
 export { attachmentDisposition } from '../http/content-disposition';
 
 export interface SigningApiOptions {
@@ -74,9 +75,9 @@ function parseJsonBody(text: string): unknown {
     if (!forbidden) return value;
   } catch {
     // JSON.parse's message quotes the body, which may hold personal data: answer in our own words.
-    throw new ApiHttpError(400, 'bad-json', 'the body is not valid JSON');
+    throw new HttpError(400, 'bad-json', 'the body is not valid JSON');
   }
-  throw new ApiHttpError(400, 'bad-json', 'the body must not contain the keys __proto__ or constructor');
+  throw new HttpError(400, 'bad-json', 'the body must not contain the keys __proto__ or constructor');
 }
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
@@ -90,7 +91,7 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       api.setErrorHandler(apiErrorHandler);
       // Unknown paths under /v1/signings answer in the API's format, after the token check.
       api.setNotFoundHandler(async (request) => {
-        throw new ApiHttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
+        throw new HttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
       });
       api.removeAllContentTypeParsers(); // JSON only: text/plain and the rest get 415
       api.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: unknown, body: string | Buffer) =>
