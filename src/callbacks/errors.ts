@@ -1,6 +1,8 @@
-// The callback routes' error answers (the shape and the handler: src/http/errors.ts). Each class
-// carries its HTTP status and the code, which is also the `reason` label of the rejected metric.
+// The callback routes' error answers (the shape and the handler: src/http/errors.ts; bad JSON:
+// src/http/json.ts). Each class carries its HTTP status and the code, which is also the `reason`
+// label of the rejected metric.
 import { fastifyBodyError, HttpError, isFastifyError } from '../http/errors';
+import { BadJsonError } from '../http/json';
 import type { RejectReason } from './metrics';
 
 export abstract class CallbackHttpError extends HttpError {
@@ -19,12 +21,6 @@ export class ForbiddenCallerError extends CallbackHttpError {
 export class ForbiddenTokenError extends CallbackHttpError {
   constructor() {
     super(403, 'forbidden-token', 'the callback URL is unknown or no longer valid');
-  }
-}
-
-export class BadJsonError extends CallbackHttpError {
-  constructor(detail: string) {
-    super(400, 'bad-json', `the body must be a JSON object: ${detail}`);
   }
 }
 
@@ -58,7 +54,7 @@ export function toCallbackHttpError(err: unknown, bodyLimit: number): HttpError 
   const body = fastifyBodyError(err, bodyLimit);
   if (body) return body;
   if (isFastifyError(err)) {
-    if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new BadJsonError(err.message);
+    if (err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new BadJsonError('Content-Length does not match the body');
     if (err.validation) return new InvalidCallbackError(err.message);
   }
   return new InternalCallbackError({ cause: err });

@@ -14,12 +14,13 @@ import { callbackMetrics, type CallbackMetrics } from './metrics';
 import { CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION, hashCallbackToken, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
 import { httpErrorHandler } from '../http/errors';
+import { acceptOnlySafeJson } from '../http/json';
 import { withTimeout } from '../lib/timeout';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
 import type { CallbackTokenDoc } from '../store/collections';
 import { AddressSet, allowlistHook, CALLER_DECORATOR, type Caller } from './allowlist';
 import { CallbackNotFoundError, ForbiddenTokenError, StoreUnavailableError, toCallbackHttpError } from './errors';
-import { callbackBodySchema, KNOWN_FIELDS, parseCallbackJson, zodValidatorCompiler, type CallbackBody } from './schema';
+import { callbackBodySchema, KNOWN_FIELDS, zodValidatorCompiler, type CallbackBody } from './schema';
 
 export const CALLBACK_PREFIX = '/evrotrust/callback';
 export const CALLBACK_SUFFIXES = ['document/ready', 'document/offline/ready', 'document/group/ready'] as const;
@@ -67,14 +68,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   app.decorateRequest(TOKEN_DECORATOR, null);
 
   // JSON only: every other content type (or none) is answered 415 by Fastify, mapped below.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
-    try {
-      done(null, parseCallbackJson(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  acceptOnlySafeJson(app, { bodyLimit });
   app.setValidatorCompiler(zodValidatorCompiler);
 
   app.addHook(

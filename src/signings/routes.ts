@@ -23,6 +23,7 @@ import { bearerTokenHook } from './api-auth';
 import { attachmentDisposition } from '../http/content-disposition';
 import { apiErrorHandler } from './http-errors';
 import { HttpError } from '../http/errors';
+import { acceptOnlySafeJson } from '../http/json';
 
 export { UnauthorizedError } from './api-auth';
 export { HttpError, type ErrorBody } from '../http/errors';
@@ -61,25 +62,6 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S>
   return result.data;
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
-
-/** JSON.parse refusing prototype-pollution keys at any depth; an empty body is no body. */
-function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  let forbidden = false;
-  try {
-    const value: unknown = JSON.parse(text, (key: string, v: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) forbidden = true;
-      return v;
-    });
-    if (!forbidden) return value;
-  } catch {
-    // JSON.parse's message quotes the body, which may hold personal data: answer in our own words.
-    throw new HttpError(400, 'bad-json', 'the body is not valid JSON');
-  }
-  throw new HttpError(400, 'bad-json', 'the body must not contain the keys __proto__ or constructor');
-}
-
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
 export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (app, { service, apiToken }) => {
@@ -93,10 +75,7 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       api.setNotFoundHandler(async (request) => {
         throw new HttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
       });
-      api.removeAllContentTypeParsers(); // JSON only: text/plain and the rest get 415
-      api.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: unknown, body: string | Buffer) =>
-        parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')),
-      );
+      acceptOnlySafeJson(api, { emptyIsNone: true }); // JSON only: text/plain and the rest get 415
 
       api.post('/', { bodyLimit: START_BODY_LIMIT }, async (request, reply) => {
         const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
