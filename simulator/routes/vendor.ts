@@ -9,6 +9,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorizationHeader } from '../../src/evrotrust/auth';
+import { formatZodIssues } from '../../src/lib/zod-issues';
 import { SimulatorClosedError, sleep } from '../callbacks';
 import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';
@@ -163,8 +164,7 @@ function parseBody<E extends VendorEndpoint>(endpoint: E, raw: string, vendorNum
   if (givenVendor !== vendorNumber) throw new VendorError(401);
   const parsed = schemas[endpoint].safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
+    throw invalid(formatZodIssues(parsed.error, { root: '(root)' }));
   }
   return parsed.data as Body<E>;
 }

@@ -4,6 +4,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import { InvalidCallbackError } from './errors';
+import { formatZodIssues } from '../lib/zod-issues';
 
 export const callbackBodySchema = z.looseObject({
   transactionID: z.union([
@@ -24,6 +25,5 @@ export const KNOWN_FIELDS = new Set(['transactionID', 'status', 'rejectReason'])
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema }) => (data: unknown) => {
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data };
-  const issues = result.error.issues.map((i) => (i.path.length > 0 && !i.message.startsWith(String(i.path[0])) ? `${i.path.join('.')}: ${i.message}` : i.message));
-  return { error: new InvalidCallbackError(issues.join('; ')) };
+  return { error: new InvalidCallbackError(formatZodIssues(result.error, { all: true })) };
 };

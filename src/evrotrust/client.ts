@@ -24,7 +24,6 @@ import {
   COVERAGES,
   OTP_PHONE_PATTERN,
   SIGNATURE_TYPES,
-  firstIssue,
   sendOfflineInputSchema,
   sendOfflineResponseSchema,
   sendOnlineInputSchema,
@@ -36,6 +35,7 @@ import {
   type SignatureType,
 } from './schemas';
 import { isFinalStatus, isKnownStatus, statusName, type StatusName } from './statuses';
+import { firstZodIssue } from '../lib/zod-issues';
 
 // ---------- public types ----------
 
@@ -427,7 +427,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   }
 
   function invalidInput(endpoint: EvrotrustEndpoint, refs: RequestRefs, error: z.ZodError): never {
-    const { field, problem } = firstIssue(error);
+    const { path: field, message: problem } = firstZodIssue(error);
     const err = new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, ${field}: ${problem}`, {
       code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field, ...refs,
     });
@@ -548,7 +548,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     }
     const result = schema.safeParse(parsed);
     if (!result.success) {
-      const { field, problem } = firstIssue(result.error);
+      const { path: field, message: problem } = firstZodIssue(result.error);
       fail(ctx, malformed(ctx, status, field, problem), startedAt);
     }
     return { httpStatus: status, value: result.data };

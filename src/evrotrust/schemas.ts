@@ -180,25 +180,3 @@ export const sendOfflineInputSchema = z.object({
   urlCallback: z.url(),
   signInfo: signInfoSchema.optional(),
 });
-
-// ---------- issue formatting ----------
-
-/** `transactions[0].transactionID` from zod's path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-/**
- * The first issue of a failed parse as `{ field, problem }`. Zod's messages name expected and received
- * types, never the received value, so this is safe to log; we still keep only path and message.
- */
-export function firstIssue(error: z.ZodError): { field: string; problem: string } {
-  const issue = error.issues[0];
-  if (!issue) return { field: '(root)', problem: 'invalid' };
-  return { field: formatPath(issue.path), problem: issue.message };
-}

@@ -16,7 +16,6 @@
 // - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { describeIssue } from './schemas';
 import { InvalidSigningRequestError } from './errors';
 import type { SigningService } from './service';
 import { bearerTokenHook } from './api-auth';
@@ -24,6 +23,7 @@ import { attachmentDisposition } from '../http/content-disposition';
 import { apiErrorHandler } from './http-errors';
 import { HttpError } from '../http/errors';
 import { acceptOnlySafeJson } from '../http/json';
+import { formatZodIssues } from '../lib/zod-issues';
 
 export { UnauthorizedError } from './api-auth';
 export { HttpError, type ErrorBody } from '../http/errors';
@@ -58,7 +58,7 @@ const emptyBody = z.strictObject({}, 'this route takes no body: send none, or {}
 
 function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new InvalidSigningRequestError(describeIssue(result.error));
+  if (!result.success) throw new InvalidSigningRequestError(formatZodIssues(result.error));
   return result.data;
 }
 

@@ -44,11 +44,3 @@ export type StartSigningRequest = z.input<typeof startSigningSchema>;
 export type StartSigningInput = z.output<typeof startSigningSchema>;
 
 export const otpSchema = z.object({ code: z.string().regex(/^\d{4,8}$/, 'code must be the 4 to 8 digits of the SMS') }).strict();
-
-/** First issue of a zod error as "path: message", without the offending value. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid request';
-  const path = issue.path.join('.');
-  return path && !issue.message.startsWith(path.split('.')[0] ?? '') ? `${path}: ${issue.message}` : issue.message;
-}

@@ -17,7 +17,8 @@ import {
   type SigningStatus,
   type SigningWorkflowInput,
 } from '../../workflows/definitions';
-import { describeIssue, otpSchema, startSigningSchema } from './schemas';
+import { otpSchema, startSigningSchema } from './schemas';
+import { formatZodIssues } from '../lib/zod-issues';
 import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
 import type { Db } from 'mongodb';
 
@@ -108,7 +109,7 @@ export class SigningService {
    */
   async start(body: unknown, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
     const parsed = startSigningSchema.safeParse(body);
-    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const input = parsed.data;
     const content = Buffer.from(input.document.contentBase64, 'base64');
     if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
@@ -289,7 +290,7 @@ export class SigningService {
 
   async submitOtp(id: string, body: unknown): Promise<void> {
     const parsed = otpSchema.safeParse(body);
-    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const doc = await this.pending(id);
     if (doc.method !== 'otp') throw new SigningStateError('this signing does not use OTP codes', 'not-otp');
     const result = await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(submitOtpUpdate, { args: [parsed.data] }));
