@@ -10,8 +10,9 @@ import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defa
 import { detectFileType, sha256Hex, sha512Hex, signedCopy, type FileKind } from './documents';
 import { ControlError, VendorError } from './errors';
 import type { ResolvedOptions } from './options';
-import { SimulatorState, type SignerInfo, type Thread, type Transaction, type TransactionKind } from './state';
-import { UserDirectory, normalizeIdentifier, normalizePhone, validateIdentity, type SignerIdentity, type UserFlags } from './users';
+import type { SignerIdentity } from '../src/lib/signer';
+import { SimulatorState, type Thread, type Transaction, type TransactionKind } from './state';
+import { UserDirectory, normalizeIdentifier, normalizePhone, validateIdentity, type UserFlags } from './users';
 
 /** The uploaded file of a create call. */
 export interface UploadedFile {
@@ -41,6 +42,7 @@ export interface OfflineRequest extends DocumentRequest {
 export interface OnlineAnswer {
   threadID: string;
   transactionID: string;
+  /** The wire shape, not SignerIdentity: every identifier is echoed, null when the request had none. */
   transactions: { transactionID: string; identificationNumber: string | null; country: string | null; email: string | null; phone: string | null }[];
 }
 
@@ -83,7 +85,7 @@ export interface TransactionView {
   isProcessing: boolean;
   rejectReason?: string;
   kind: TransactionKind;
-  signer: SignerInfo;
+  signer: SignerIdentity;
   urlCallback: string;
   /** Unix seconds (online). */
   dateExpire?: number;
@@ -118,8 +120,8 @@ function newOtpCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0');
 }
 
-function definedOnly(signer: SignerIdentity): SignerInfo {
-  const out: SignerInfo = {};
+function definedOnly(signer: SignerIdentity): SignerIdentity {
+  const out: SignerIdentity = {};
   if (signer.identificationNumber !== undefined) out.identificationNumber = signer.identificationNumber;
   if (signer.country !== undefined) out.country = signer.country;
   if (signer.phone !== undefined) out.phone = signer.phone;
@@ -368,7 +370,7 @@ export class Sandbox {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private signerKeys(signer: SignerInfo): string[] {
+  private signerKeys(signer: SignerIdentity): string[] {
     return [signer.identificationNumber, signer.phone, signer.email].filter((v): v is string => v !== undefined).map(normalizeIdentifier);
   }
 

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { z } from 'zod';
 import { authorizationHeader } from '../../src/evrotrust/auth';
 import { formatZodIssues } from '../../src/lib/zod-issues';
+import { signerIdentitySchema } from '../../src/lib/signer';
 import { SimulatorClosedError, sleep } from '../callbacks';
 import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';
@@ -31,12 +32,8 @@ export interface VendorRoutesOptions {
 const text = z.string();
 const id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 
-const userSchema = z.object({
-  identificationNumber: text.optional(),
-  country: text.optional(),
-  phone: text.optional(),
-  email: text.optional(),
-});
+/** A person named in a request (src/lib/signer.ts): structure only, the rules are the Sandbox's 449. */
+const userSchema = signerIdentitySchema;
 
 /**
  * A `users[]` item of `/document/doc/online`: Swagger, "in every item of the array has to be added

@@ -36,6 +36,7 @@ import {
 } from './schemas';
 import { isFinalStatus, isKnownStatus, statusName, type StatusName } from './statuses';
 import { firstZodIssue } from '../lib/zod-issues';
+import type { SignerIdentity } from '../lib/signer';
 
 // ---------- public types ----------
 
@@ -98,16 +99,11 @@ export interface CallOptions {
 }
 
 /**
- * A person at Evrotrust: at least one of identificationNumber (ЕГН), phone, email. `country` is ISO
- * 3166 alpha-2 and qualifies identificationNumber only. Requests name the person by exactly one of
+ * A person at Evrotrust (src/lib/signer.ts): at least one of identificationNumber (ЕГН), phone,
+ * email; `country` qualifies identificationNumber only. Requests name the person by exactly one of
  * them (`pickIdentifier`).
  */
-export interface EvrotrustSigner {
-  identificationNumber?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-}
+export type EvrotrustSigner = SignerIdentity;
 
 export interface UserCheckResult {
   isRegistered: boolean;
@@ -170,7 +166,10 @@ export interface SendOfflineInput {
     /** Default: the client's `signing.coverage` (20000). */
     coverage?: EvrotrustCoverage;
   };
-  /** OTP signing: Evrotrust texts the code to `phone`, which must match the Swagger's "+[0-9]" (e.g. +359888123456). */
+  /**
+   * OTP signing: Evrotrust texts the code to `phone`, which must match the Swagger's "+[0-9]" (e.g. +359888123456).
+   * Its own shape, not EvrotrustSigner: the offline user needs identificationNumber and phone, and may carry a documentNumber.
+   */
   signer: { identificationNumber: string; documentNumber?: string; phone: string; email?: string };
   /** Evrotrust POSTs to this URL plus `/document/offline/ready`. */
   urlCallback: string;

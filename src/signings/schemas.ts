@@ -3,16 +3,17 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
 import { SIGNATURE_TYPES } from '../evrotrust/schemas';
+import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
 
-const signer = z
-  .object({
+const signer = signerIdentitySchema
+  .extend({
     identificationNumber: z.string().regex(/^\d{10}$/, 'identificationNumber must be the 10 digits of an ЕГН/ЛНЧ').optional(),
     country: z.string().regex(/^[A-Z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as BG').optional(),
     phone: z.string().regex(/^\+?\d{6,15}$/, 'phone must be digits in international form, e.g. +359888123456').optional(),
     email: z.email('email must be an e-mail address').optional(),
   })
   .strict()
-  .refine((s) => s.identificationNumber || s.phone || s.email, 'each signer needs an identificationNumber, a phone or an email');
+  .refine(hasIdentifier, 'each signer needs an identificationNumber, a phone or an email');
 
 export const startSigningSchema = z
   .object({

@@ -2,15 +2,12 @@
 // Personal data of signers (ЕГН, phone, e-mail) is kept only in `signings.signers[].person`,
 // which the service needs to resend OTP codes; it never leaves the store in logs or to Temporal.
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
+import type { SignerIdentity } from '../lib/signer';
 
 export type SigningMethod = 'app' | 'otp';
 
-export interface SignerPerson {
-  identificationNumber?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-}
+/** The signer's identifiers as the caller gave them (src/lib/signer.ts). */
+export type SignerPerson = SignerIdentity;
 
 export interface SignerState {
   /** Evrotrust's transactionID for this signer; null until the document was sent. */
