@@ -13,7 +13,8 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 import { testDatabase, testEnv } from '../helpers/stack';
 import { offlineData, sendOnline, vendorMultipart } from '../simulator/helpers';
-import { callbacksOf, insertToken, registerTransaction, startCallbackApp, waitFor, type CallbackApp } from './helpers';
+import { callbacksOf, insertToken, registerTransaction, startCallbackApp, type CallbackApp } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 describe('simulator callbacks reach the workflow', () => {
   let mongo: MongoHandle;

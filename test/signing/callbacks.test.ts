@@ -3,7 +3,8 @@
 // outcome within seconds proves the callback path; the lost-callback case proves polling.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 
 const body = () => ({ document: { filename: 'c.pdf', contentBase64: pdf(`c ${Math.random()}`).toString('base64') }, signers: [SIGNER_A] });
 
@@ -33,7 +34,7 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     await env.sim.controls.reject(tx as string, 'no');
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'rejected');
-    await waitFor('three deliveries attempted', () => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined));
+    await waitFor(() => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined), 'three deliveries attempted');
     assert.equal(await env.mongo.db.collection('callbacks').countDocuments({ transactionID: tx }), 1);
     const statusEvents = await env.mongo.db.collection('signing_events').countDocuments({ signingId: id, type: 'status' });
     assert.equal(statusEvents, 1);
@@ -46,8 +47,10 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const mapping = await env.mongo.db.collection('transactions').findOneAndDelete({ _id: tx as never });
     assert.ok(mapping);
     await env.sim.controls.sign(tx as string);
-    await waitFor('the callback stored but undelivered', async () =>
-      (await env.mongo.db.collection('callbacks').findOne({ transactionID: tx, delivered: false })) ? true : undefined);
+    await waitFor(
+      async () => ((await env.mongo.db.collection('callbacks').findOne({ transactionID: tx, delivered: false })) ? true : undefined),
+      'the callback stored but undelivered',
+    );
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.mongo.db.collection('transactions').insertOne(mapping);
     const s = await finalSigning(env, id);
