@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { formatZodIssues } from '../../src/lib/zod-issues';
 import type { SimulatorControls } from '../controls';
 import { ControlError } from '../errors';
-import type { TransactionView } from '../sandbox';
+import type { TransactionView } from '../engine';
 import { userFlagsSchema } from '../state';
 
 export interface ControlRoutesOptions {

@@ -5,7 +5,7 @@
 import { createPublicKey, randomInt } from 'node:crypto';
 import { EVROTRUST_STATUS } from '../src/evrotrust/statuses';
 import { encryptDownload } from '../src/evrotrust/encrypt';
-import { CallbackDispatcher, type CallbackPayload } from './callbacks';
+import { CallbackDispatcher, type CallbackPayload } from './callback-sender';
 import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defaults';
 import { detectFileType, sha256Hex, sha512Hex, signedCopy, type FileKind } from './documents';
 import { ControlError, VendorError } from './errors';
@@ -129,7 +129,7 @@ function definedOnly(signer: SignerIdentity): SignerIdentity {
   return out;
 }
 
-export class Sandbox {
+export class SimulatorEngine {
   readonly state: SimulatorState;
   readonly users: UserDirectory;
   readonly callbacks: CallbackDispatcher;
