@@ -1,4 +1,4 @@
-// Assembles the simulator: the Sandbox (state and behaviour), the fault injector, the controls,
+// Assembles the simulator: the engine (state and behaviour), the fault injector, the controls,
 // and the Fastify app with its three route groups (vendor API, /sim/api controls, signer page).
 
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -8,7 +8,7 @@ import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './o
 import { controlRoutes } from './routes/controls';
 import { pageRoutes } from './routes/page';
 import { vendorRoutes } from './routes/vendor';
-import { Sandbox } from './sandbox';
+import { SimulatorEngine } from './engine';
 
 export interface SimulatorApp {
   /** Not listening yet: call `listen`, or use `inject` in tests. `close()` stops timers and callbacks too. */
@@ -19,9 +19,9 @@ export interface SimulatorApp {
 
 export async function buildSimulatorApp(options: SimulatorOptions = {}): Promise<SimulatorApp> {
   const resolved = resolveOptions(options);
-  const sandbox = new Sandbox(resolved);
+  const engine = new SimulatorEngine(resolved);
   const faults = new FaultInjector();
-  const controls = createControls(sandbox, faults);
+  const controls = createControls(engine, faults);
   const closing = new AbortController();
 
   // Uploads are bounded by maxFileBytes in the multipart reader; JSON bodies are small.
@@ -31,12 +31,12 @@ export async function buildSimulatorApp(options: SimulatorOptions = {}): Promise
   // preClose, not onClose: injected hangs and callback retries must end before the server waits for requests.
   app.addHook('preClose', async () => {
     closing.abort();
-    await sandbox.close();
+    await engine.close();
   });
 
   await app.register(vendorRoutes, {
     prefix: '/vendor',
-    sandbox,
+    engine,
     faults,
     vendorNumber: resolved.vendorNumber,
     apiKey: resolved.apiKey,
@@ -56,6 +56,6 @@ export async function buildSimulatorApp(options: SimulatorOptions = {}): Promise
   });
   await app.register(pageRoutes);
 
-  sandbox.resume();
+  engine.resume();
   return { app, controls, options: resolved };
 }

@@ -2,10 +2,10 @@
 // shape users, and read the callback log. The same operations are served over HTTP under /sim/api
 // (routes/controls.ts) for tests in other processes and for the signer page.
 
-import type { CallbackAttempt, CallbackBehavior, CallbackMode } from './callbacks';
+import type { CallbackAttempt, CallbackBehavior, CallbackMode } from './callback-sender';
 import { ControlError } from './errors';
 import type { FaultInjector, FaultSpec } from './faults';
-import type { Sandbox, TransactionView } from './sandbox';
+import type { SimulatorEngine, TransactionView } from './engine';
 import type { UserFlags } from './users';
 
 export type { CallbackAttempt, CallbackBehavior, CallbackMode, FaultSpec, TransactionView, UserFlags };
@@ -40,31 +40,31 @@ export interface SimulatorControls {
   callbacks(): CallbackAttempt[];
 }
 
-export function createControls(sandbox: Sandbox, faults: FaultInjector): SimulatorControls {
+export function createControls(engine: SimulatorEngine, faults: FaultInjector): SimulatorControls {
   return {
-    sign: async (transactionID) => sandbox.sign(transactionID),
-    reject: async (transactionID, reason) => sandbox.reject(transactionID, reason),
-    expire: async (transactionID) => sandbox.expire(transactionID),
-    setStatus: async (transactionID, status) => sandbox.setStatus(transactionID, status),
-    transaction: (transactionID) => (sandbox.state.transactions.has(transactionID) ? sandbox.view(transactionID) : undefined),
-    transactions: (filter) => sandbox.list(filter),
-    signers: () => sandbox.signers(),
+    sign: async (transactionID) => engine.sign(transactionID),
+    reject: async (transactionID, reason) => engine.reject(transactionID, reason),
+    expire: async (transactionID) => engine.expire(transactionID),
+    setStatus: async (transactionID, status) => engine.setStatus(transactionID, status),
+    transaction: (transactionID) => (engine.state.transactions.has(transactionID) ? engine.view(transactionID) : undefined),
+    transactions: (filter) => engine.list(filter),
+    signers: () => engine.signers(),
     callbackBehavior: (target, behavior) => {
       if (behavior.times !== undefined && (!Number.isInteger(behavior.times) || behavior.times < 1)) {
         throw new ControlError('invalid', 'times must be a positive integer');
       }
-      if (target !== '*' && !sandbox.state.transactions.has(target)) {
+      if (target !== '*' && !engine.state.transactions.has(target)) {
         // Ids are random, so nobody can prepare a behavior for a future id: an unknown one is a mistake.
         throw new ControlError('not_found', `unknown transaction ${target}`);
       }
-      sandbox.callbacks.setBehavior(target, behavior);
+      engine.callbacks.setBehavior(target, behavior);
     },
     failNext: (endpoint, spec) => faults.failNext(endpoint, spec),
     clearFaults: () => faults.clear(),
     setUser: (identifier, flags) => {
       if (identifier.trim() === '') throw new ControlError('invalid', 'identifier is required');
-      return sandbox.users.set(identifier, flags);
+      return engine.users.set(identifier, flags);
     },
-    callbacks: () => sandbox.callbacks.attempts(),
+    callbacks: () => engine.callbacks.attempts(),
   };
 }

@@ -2,6 +2,7 @@
 // start; a bad value stops the process with one line naming the variable.
 
 import { z } from 'zod';
+import { firstZodIssue } from '../src/lib/zod-issues';
 import { startSimulator, type Simulator } from './index';
 import type { SimulatorOptions } from './options';
 
@@ -42,8 +43,7 @@ function readOptions(env: NodeJS.ProcessEnv): SimulatorOptions {
   const present = Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('SIMULATOR_') && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue?.path[0] ?? 'SIMULATOR_*');
+    const name = firstZodIssue(parsed.error, 'SIMULATOR_*').path;
     console.error(`${name}: expected ${EXPECTED[name] ?? 'a non-negative integer (milliseconds) or a non-empty value'}`);
     process.exit(2);
   }

@@ -6,16 +6,10 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from '
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { signerIdentitySchema, type SignerIdentity } from '../src/lib/signer';
 import type { UserFlags } from './users';
 
 export type TransactionKind = 'online' | 'offline';
-
-export interface SignerInfo {
-  identificationNumber?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-}
 
 /** One vendor request (`/document/doc/online` or `/document/doc/offline`). */
 export interface Thread {
@@ -48,7 +42,7 @@ export interface Transaction {
   transactionID: string;
   threadID: string;
   kind: TransactionKind;
-  signer: SignerInfo;
+  signer: SignerIdentity;
   status: number;
   rejectReason?: string;
   createdAt: number;
@@ -60,13 +54,6 @@ export interface Transaction {
   otp?: OtpCode;
   signed?: { filename: string; sha256: string; size: number };
 }
-
-const signerSchema = z.object({
-  identificationNumber: z.string().optional(),
-  country: z.string().optional(),
-  phone: z.string().optional(),
-  email: z.string().optional(),
-});
 
 const threadSchema = z.object({
   threadID: z.string(),
@@ -88,7 +75,7 @@ const transactionSchema = z.object({
   transactionID: z.string(),
   threadID: z.string(),
   kind: z.enum(['online', 'offline']),
-  signer: signerSchema,
+  signer: signerIdentitySchema,
   status: z.number(),
   rejectReason: z.string().optional(),
   createdAt: z.number(),

@@ -2,6 +2,7 @@
 // each one. Every well-formed user is registered and ready to sign unless a test says otherwise
 // through setUser, so a laptop demo works with any valid ЕГН, phone or e-mail.
 
+import type { SignerIdentity } from '../src/lib/signer';
 import { VendorError } from './errors';
 
 export interface UserFlags {
@@ -26,14 +27,6 @@ export const DEFAULT_USER_FLAGS: Readonly<UserFlags> = {
   hasConfirmedEmail: true,
   hasCertificate: true,
 };
-
-/** A signer as the vendor names it in a request. */
-export interface SignerIdentity {
-  identificationNumber?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-}
 
 const EGN_WEIGHTS = [2, 4, 8, 5, 10, 9, 7, 3, 6] as const;
 

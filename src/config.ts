@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './lib/duration';
+import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 
@@ -169,8 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = raw === undefined || raw.trim() === '' ? undefined : raw;
     const result = (schema[key] as z.ZodType).safeParse(value);
     if (!result.success) {
-      const issue = result.error.issues[0];
-      const msg = value === undefined ? EXPECTED[key] : issue?.message && !issue.message.startsWith('Invalid') ? issue.message : EXPECTED[key];
+      // Our own messages say what is expected; zod's generic ones ("Invalid input…") give way to EXPECTED.
+      const { message } = firstZodIssue(result.error);
+      const msg = value === undefined || message.startsWith('Invalid') ? EXPECTED[key] : message;
       throw new ConfigError(key, `expected ${msg}`);
     }
     out[key] = result.data;

@@ -2,9 +2,10 @@
 
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { formatZodIssues } from '../../src/lib/zod-issues';
 import type { SimulatorControls } from '../controls';
 import { ControlError } from '../errors';
-import type { TransactionView } from '../sandbox';
+import type { TransactionView } from '../engine';
 import { userFlagsSchema } from '../state';
 
 export interface ControlRoutesOptions {
@@ -41,8 +42,7 @@ const userBody = userFlagsSchema.partial().strict();
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ControlError('invalid', issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'invalid');
+    throw new ControlError('invalid', formatZodIssues(parsed.error, { root: '(body)' }));
   }
   return parsed.data;
 }

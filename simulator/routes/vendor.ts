@@ -2,21 +2,23 @@
 // Swagger v1.0.154 and help portal (docs/evrotrust.md), written from those, not from our client.
 // Every call is checked in this order: fault injection (a test asked for it), Authorization over
 // the exact body bytes (401), JSON (400), vendorNumber (401), the body's shape (400), then the
-// business rules in the Sandbox (4xx codes of the API).
+// business rules in the engine (engine.ts) (4xx codes of the API).
 
 import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorizationHeader } from '../../src/evrotrust/auth';
-import { SimulatorClosedError, sleep } from '../callbacks';
+import { formatZodIssues } from '../../src/lib/zod-issues';
+import { signerIdentitySchema } from '../../src/lib/signer';
+import { SimulatorClosedError, sleep } from '../callback-sender';
 import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';
 import { VENDOR_ENDPOINTS, type FaultInjector, type VendorEndpoint } from '../faults';
-import type { Sandbox, UploadedFile } from '../sandbox';
+import type { SimulatorEngine, UploadedFile } from '../engine';
 
 export interface VendorRoutesOptions {
-  sandbox: Sandbox;
+  engine: SimulatorEngine;
   faults: FaultInjector;
   vendorNumber: string;
   apiKey: string;
@@ -30,12 +32,8 @@ export interface VendorRoutesOptions {
 const text = z.string();
 const id = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 
-const userSchema = z.object({
-  identificationNumber: text.optional(),
-  country: text.optional(),
-  phone: text.optional(),
-  email: text.optional(),
-});
+/** A person named in a request (src/lib/signer.ts): structure only, the rules are the engine's 449. */
+const userSchema = signerIdentitySchema;
 
 /**
  * A `users[]` item of `/document/doc/online`: Swagger, "in every item of the array has to be added
@@ -163,8 +161,7 @@ function parseBody<E extends VendorEndpoint>(endpoint: E, raw: string, vendorNum
   if (givenVendor !== vendorNumber) throw new VendorError(401);
   const parsed = schemas[endpoint].safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid');
+    throw invalid(formatZodIssues(parsed.error, { root: '(root)' }));
   }
   return parsed.data as Body<E>;
 }
@@ -172,7 +169,7 @@ function parseBody<E extends VendorEndpoint>(endpoint: E, raw: string, vendorNum
 // ---- the plugin ----
 
 export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app: FastifyInstance, opts) => {
-  const { sandbox, faults, vendorNumber, apiKey, maxFileBytes, closing } = opts;
+  const { engine, faults, vendorNumber, apiKey, maxFileBytes, closing } = opts;
 
   // Keep JSON bodies as raw bytes: the Authorization header signs exactly those bytes.
   app.removeContentTypeParser('application/json');
@@ -219,12 +216,12 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/user/check/extended', async (request) => {
     const body = await jsonCall('/user/check/extended', request);
-    return sandbox.checkUser(body.user);
+    return engine.checkUser(body.user);
   });
 
   app.post('/document/doc/online', async (request) => {
     const { body, file } = await multipartCall('/document/doc/online', request);
-    return sandbox.createOnline(
+    return engine.createOnline(
       {
         publicKey: body.publicKey,
         urlCallback: body.urlCallback,
@@ -241,7 +238,7 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/document/doc/offline', async (request) => {
     const { body, file } = await multipartCall('/document/doc/offline', request);
-    return sandbox.createOffline(
+    return engine.createOffline(
       {
         publicKey: body.publicKey,
         urlCallback: body.urlCallback,
@@ -257,24 +254,24 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/document/doc/offline/activate', async (request, reply: FastifyReply) => {
     const body = await jsonCall('/document/doc/offline/activate', request);
-    sandbox.activate(body.transactionID, body.activationCode);
+    engine.activate(body.transactionID, body.activationCode);
     return reply.code(204).send();
   });
 
   app.post('/document/doc/offline/activate/resend', async (request, reply: FastifyReply) => {
     const body = await jsonCall('/document/doc/offline/activate/resend', request);
-    sandbox.resendCode(body.transactionID, body.phone);
+    engine.resendCode(body.transactionID, body.phone);
     return reply.code(204).send();
   });
 
   app.post('/document/status', async (request) => {
     const body = await jsonCall('/document/status', request);
-    return sandbox.status(body.transactionID);
+    return engine.status(body.transactionID);
   });
 
   app.post('/document/download', async (request, reply: FastifyReply) => {
     const body = await jsonCall('/document/download', request);
-    const zip = await sandbox.download(body.transactionID);
+    const zip = await engine.download(body.transactionID);
     return reply
       .header('content-type', 'application/zip')
       .header('content-disposition', `attachment; filename="${body.transactionID}.zip"`)
@@ -283,6 +280,6 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/document/withdraw', async (request) => {
     const body = await jsonCall('/document/withdraw', request);
-    return sandbox.withdraw(body.threadID);
+    return engine.withdraw(body.threadID);
   });
 };

@@ -22,6 +22,7 @@ import type { Collection, Db } from 'mongodb';
 import { sha256Hex } from '../lib/hash';
 import { COLLECTIONS } from '../store/collections';
 import { insertIfAbsent } from '../store/insert-if-absent';
+import { withTimeout } from '../lib/timeout';
 
 /**
  * pending: to be delivered (again);
@@ -114,15 +115,6 @@ function storableAsDocument(value: unknown, depth = 0): boolean {
   return true;
 }
 
-/** Rejects after `ms`: a store that hangs must become a 503 well within Evrotrust's 30 s. */
-function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CallbackStoreUnavailableError(operation, { cause: new Error(`timed out after ${ms} ms`) })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export interface CallbackInboxOptions {
   /** Upper bound for storing one callback (default 10 s). */
   timeoutMs?: number;
@@ -181,7 +173,8 @@ export class CallbackInbox {
       return inserted;
     };
     try {
-      const inserted = await withTimeout(write(), this.timeoutMs, 'callback');
+      // A store that hangs must become a 503 well within Evrotrust's 30 s.
+      const inserted = await withTimeout(write(), this.timeoutMs);
       return { doc, duplicate: !inserted };
     } catch (err) {
       if (err instanceof CallbackStoreUnavailableError) throw err;

@@ -3,7 +3,7 @@
 export { registerCallbacks, callbackRoutes, redactCallbackPath, CALLBACK_PREFIX, CALLBACK_SUFFIXES, DEFAULT_CALLBACK_BODY_LIMIT, type CallbackRoutesOptions, type RegisterCallbacksOptions, type CallbackSuffix } from './routes';
 export { AddressSet, foldAddress, resolveCaller, allowlistHook, InvalidAddressEntryError, type Caller } from './allowlist';
 export * from './errors';
-export { callbackBodySchema, parseCallbackJson, type CallbackBody } from './schema';
+export { callbackBodySchema, type CallbackBody } from './schema';
 export { startCallbackRelay, type CallbackRelay, type CallbackRelayOptions, type CallbackDeliverer, type RelayLogger } from './relay';
 export { callbackMetrics, type CallbackMetrics, type RejectReason, type DeliveryResult } from './metrics';
 export { CallbackTokens, hashCallbackToken, tokenLogId, CALLBACK_TOKEN_PATTERN, CALLBACK_TOKENS_COLLECTION } from './tokens';

@@ -13,11 +13,14 @@ import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type Ca
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 import { CALLBACK_TOKEN_PATTERN, CallbackTokens, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
+import { httpErrorHandler } from '../http/errors';
+import { acceptOnlySafeJson } from '../http/json';
+import { withTimeout } from '../lib/timeout';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
 import type { CallbackTokenDoc } from '../store/collections';
 import { AddressSet, allowlistHook, CALLER_DECORATOR, type Caller } from './allowlist';
 import { CallbackNotFoundError, ForbiddenTokenError, StoreUnavailableError, toCallbackHttpError } from './errors';
-import { callbackBodySchema, KNOWN_FIELDS, parseCallbackJson, zodValidatorCompiler, type CallbackBody } from './schema';
+import { callbackBodySchema, KNOWN_FIELDS, zodValidatorCompiler, type CallbackBody } from './schema';
 
 export const CALLBACK_PREFIX = '/evrotrust/callback';
 export const CALLBACK_SUFFIXES = ['document/ready', 'document/offline/ready', 'document/group/ready'] as const;
@@ -52,14 +55,6 @@ function requestLogSerializer(req: FastifyRequest): Record<string, unknown> {
   return { method: req.method, url: redactCallbackPath(req.url), remoteAddress: req.socket?.remoteAddress, remotePort: req.socket?.remotePort };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (app, opts) => {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_CALLBACK_BODY_LIMIT;
   const storeTimeoutMs = opts.storeTimeoutMs ?? 10_000;
@@ -73,14 +68,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   app.decorateRequest(TOKEN_DECORATOR, null);
 
   // JSON only: every other content type (or none) is answered 415 by Fastify, mapped below.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
-    try {
-      done(null, parseCallbackJson(body as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  acceptOnlySafeJson(app, { bodyLimit });
   app.setValidatorCompiler(zodValidatorCompiler);
 
   app.addHook(
@@ -101,18 +89,19 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     metrics.ackSeconds.observe({ code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err, request, reply) => {
-    const answer = toCallbackHttpError(err, bodyLimit);
-    metrics.rejected.inc({ reason: answer.code });
-    if (answer.statusCode >= 500) {
-      const cause = answer.cause ?? err;
-      request.log.error({ reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) }, 'callback not accepted');
-    } else if (answer.code !== 'forbidden') {
-      // Denied callers were logged by the allowlist hook; no body content goes into logs.
-      request.log.info({ reason: answer.code, status: answer.statusCode, path: redactCallbackPath(request.url) }, 'callback refused');
-    }
-    return reply.code(answer.statusCode).send({ error: answer.code, message: answer.message });
-  });
+  app.setErrorHandler(httpErrorHandler({
+    toHttpError: (err) => toCallbackHttpError(err, bodyLimit),
+    onAnswer: (answer, err, request) => {
+      metrics.rejected.inc({ reason: answer.code });
+      if (answer.httpStatus >= 500) {
+        const cause = answer.cause ?? err;
+        request.log.error({ reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) }, 'callback not accepted');
+      } else if (answer.code !== 'forbidden') {
+        // Denied callers were logged by the allowlist hook; no body content goes into logs.
+        request.log.info({ reason: answer.code, status: answer.httpStatus, path: redactCallbackPath(request.url) }, 'callback refused');
+      }
+    },
+  }));
 
   /** Capability form: the token must be known and not revoked; its signing goes with the callback. */
   const tokenHook = async (request: FastifyRequest<{ Params: { token: string } }>): Promise<void> => {

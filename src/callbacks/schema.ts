@@ -1,9 +1,10 @@
 // What a callback body must be (docs/evrotrust.md "Callbacks"): `{transactionID: string | integer,
 // status: integer, rejectReason?: string}`. Unknown extra fields are accepted and kept: Evrotrust may
-// add fields. The JSON is parsed here, refusing `__proto__` and `constructor` keys at any depth.
+// add fields. The JSON itself is parsed by src/http/json.ts (no `__proto__` or `constructor` keys).
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
-import { BadJsonError, InvalidCallbackError } from './errors';
+import { InvalidCallbackError } from './errors';
+import { formatZodIssues } from '../lib/zod-issues';
 
 export const callbackBodySchema = z.looseObject({
   transactionID: z.union([
@@ -20,28 +21,9 @@ export type CallbackBody = z.output<typeof callbackBodySchema>;
 
 export const KNOWN_FIELDS = new Set(['transactionID', 'status', 'rejectReason']);
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
-
-/** JSON.parse, refusing prototype-pollution keys anywhere (a reviver sees every key, nested ones too). */
-export function parseCallbackJson(text: string): unknown {
-  let forbidden: string | undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text, function reviver(key: string, v: unknown) {
-      if (FORBIDDEN_KEYS.has(key)) forbidden ??= key;
-      return v;
-    });
-  } catch (err) {
-    throw new BadJsonError(err instanceof Error ? err.message : 'unparseable');
-  }
-  if (forbidden !== undefined) throw new BadJsonError(`the key "${forbidden}" is not allowed`);
-  return value;
-}
-
 /** A Fastify validator compiler for routes whose schemas are zod schemas. */
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema }) => (data: unknown) => {
   const result = schema.safeParse(data);
   if (result.success) return { value: result.data };
-  const issues = result.error.issues.map((i) => (i.path.length > 0 && !i.message.startsWith(String(i.path[0])) ? `${i.path.join('.')}: ${i.message}` : i.message));
-  return { error: new InvalidCallbackError(issues.join('; ')) };
+  return { error: new InvalidCallbackError(formatZodIssues(result.error, { all: true })) };
 };

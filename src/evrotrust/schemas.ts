@@ -7,6 +7,7 @@
 // identifier formats, file types) stay with Evrotrust, the authority; its 4xx answers are mapped to
 // typed errors. Facts: docs/evrotrust.md.
 import { z } from 'zod';
+import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
 
 // ---------- shared pieces ----------
 
@@ -68,7 +69,10 @@ export function deriveReadyToSign(r: { isRegistered: boolean; isIdentified?: boo
   return r.isRegistered && r.isIdentified === true && r.isRejected !== true;
 }
 
-/** One signer's entry in the `/document/doc/online` answer (Evrotrust echoes the identifiers; country may be an integer). */
+/**
+ * One signer's entry in the `/document/doc/online` answer. The wire shape, not SignerIdentity
+ * (src/lib/signer.ts): Evrotrust echoes the identifiers as null when absent, and country may be an integer.
+ */
 export const transactionEntrySchema = z.object({
   transactionID: idSchema,
   identificationNumber: optionalText,
@@ -108,20 +112,18 @@ export const withdrawResponseSchema = z.object({
 const nonEmpty = z.string().min(1);
 
 /**
- * A signer or a user to check: at least one of identificationNumber, phone, email. The client
- * sends exactly one of them (see `pickIdentifier` in client.ts); `country` only qualifies
- * identificationNumber (Swagger `/document/doc/online`: "used only if identificationNumber is send").
+ * A signer or a user to check (src/lib/signer.ts): at least one of identificationNumber, phone,
+ * email. The client sends exactly one of them (see `pickIdentifier` in client.ts); `country` only
+ * qualifies identificationNumber (Swagger `/document/doc/online`: "used only if identificationNumber is send").
  */
-export const signerSchema = z
-  .object({
+export const signerSchema = signerIdentitySchema
+  .extend({
     identificationNumber: nonEmpty.optional(),
     country: z.string().regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 code such as BG').optional(),
     phone: nonEmpty.optional(),
     email: nonEmpty.optional(),
   })
-  .refine((s) => s.identificationNumber !== undefined || s.phone !== undefined || s.email !== undefined, {
-    message: 'needs at least one of identificationNumber, phone, email',
-  });
+  .refine(hasIdentifier, { message: 'needs at least one of identificationNumber, phone, email' });
 
 /** Signature types of the Swagger (`signInfo.type`); XML3 is sent by DigitalSofia for XML, though undocumented. */
 export const SIGNATURE_TYPES = ['PDF1', 'PDF2', 'XML1', 'XML2', 'XML3', 'CAD1', 'CAD2'] as const;
@@ -180,25 +182,3 @@ export const sendOfflineInputSchema = z.object({
   urlCallback: z.url(),
   signInfo: signInfoSchema.optional(),
 });
-
-// ---------- issue formatting ----------
-
-/** `transactions[0].transactionID` from zod's path. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
-/**
- * The first issue of a failed parse as `{ field, problem }`. Zod's messages name expected and received
- * types, never the received value, so this is safe to log; we still keep only path and message.
- */
-export function firstIssue(error: z.ZodError): { field: string; problem: string } {
-  const issue = error.issues[0];
-  if (!issue) return { field: '(root)', problem: 'invalid' };
-  return { field: formatPath(issue.path), problem: issue.message };
-}

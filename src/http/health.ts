@@ -1,5 +1,6 @@
 // GET /healthz: the process is up. GET /readyz: Temporal and MongoDB answer (503 otherwise).
 import type { FastifyPluginAsync } from 'fastify';
+import { withTimeout } from '../lib/timeout';
 
 export interface HealthChecks {
   temporal(): Promise<void>;
@@ -10,7 +11,7 @@ const TIMEOUT_MS = 2000;
 
 async function probe(check: () => Promise<void>): Promise<'ok' | string> {
   try {
-    await Promise.race([check(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out')), TIMEOUT_MS).unref())]);
+    await withTimeout(check(), TIMEOUT_MS);
     return 'ok';
   } catch (err) {
     return err instanceof Error ? err.message.split('\n')[0] ?? 'error' : 'error';

@@ -2,13 +2,13 @@
 // SHA-256 digests, so neither its content nor its length leaks through response timing.
 import { timingSafeEqual } from 'node:crypto';
 import type { onRequestHookHandler } from 'fastify';
-import { ApiHttpError } from './http-errors';
+import { HttpError } from '../http/errors';
 import { sha256Digest } from '../lib/hash';
 
-/** 401 with the `WWW-Authenticate` challenge the error handler adds. */
-export class UnauthorizedError extends ApiHttpError {
+/** 401 with a `WWW-Authenticate` challenge. */
+export class UnauthorizedError extends HttpError {
   constructor(message: string, readonly challenge: string) {
-    super(401, 'unauthorized', message);
+    super(401, 'unauthorized', message, { headers: { 'www-authenticate': challenge } });
   }
 }
 

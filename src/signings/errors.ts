@@ -1,8 +1,10 @@
-// Errors of the signing operations, carrying the HTTP status and code the API answers with.
-export class SigningError extends Error {
-  constructor(readonly httpStatus: number, readonly code: string, message: string) {
-    super(message);
-    this.name = new.target.name;
+// Errors of the signing operations, carrying the HTTP status and code the API answers with
+// (src/http/errors.ts); the TypeScript client throws the same classes.
+import { HttpError } from '../http/errors';
+
+export class SigningError extends HttpError {
+  constructor(httpStatus: number, code: string, message: string) {
+    super(httpStatus, code, message);
   }
 }
 

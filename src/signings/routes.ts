@@ -17,15 +17,17 @@
 // - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { describeIssue } from './schemas';
 import { InvalidSigningRequestError } from './errors';
 import { fromApiBody, type SigningService } from './service';
 import { bearerTokenHook } from './api-auth';
 import { attachmentDisposition } from '../http/content-disposition';
-import { ApiHttpError, apiErrorHandler } from './http-errors';
+import { apiErrorHandler } from './http-errors';
+import { HttpError } from '../http/errors';
+import { acceptOnlySafeJson } from '../http/json';
+import { formatZodIssues } from '../lib/zod-issues';
 
 export { UnauthorizedError } from './api-auth';
-export { ApiHttpError, type ApiErrorBody } from './http-errors';
+export { HttpError, type ErrorBody } from '../http/errors';
 export { attachmentDisposition } from '../http/content-disposition';
 
 export interface SigningApiOptions {
@@ -57,27 +59,8 @@ const emptyBody = z.strictObject({}, 'this route takes no body: send none, or {}
 
 function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new InvalidSigningRequestError(describeIssue(result.error));
+  if (!result.success) throw new InvalidSigningRequestError(formatZodIssues(result.error));
   return result.data;
-}
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor']);
-
-/** JSON.parse refusing prototype-pollution keys at any depth; an empty body is no body. */
-function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  let forbidden = false;
-  try {
-    const value: unknown = JSON.parse(text, (key: string, v: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) forbidden = true;
-      return v;
-    });
-    if (!forbidden) return value;
-  } catch {
-    // JSON.parse's message quotes the body, which may hold personal data: answer in our own words.
-    throw new ApiHttpError(400, 'bad-json', 'the body is not valid JSON');
-  }
-  throw new ApiHttpError(400, 'bad-json', 'the body must not contain the keys __proto__ or constructor');
 }
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
@@ -91,12 +74,9 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       api.setErrorHandler(apiErrorHandler);
       // Unknown paths under /v1/signings answer in the API's format, after the token check.
       api.setNotFoundHandler(async (request) => {
-        throw new ApiHttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
+        throw new HttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
       });
-      api.removeAllContentTypeParsers(); // JSON only: text/plain and the rest get 415
-      api.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: unknown, body: string | Buffer) =>
-        parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')),
-      );
+      acceptOnlySafeJson(api, { emptyIsNone: true }); // JSON only: text/plain and the rest get 415
 
       api.post('/', { bodyLimit: START_BODY_LIMIT }, async (request, reply) => {
         const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);

@@ -3,16 +3,17 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration';
 import { SIGNATURE_TYPES } from '../evrotrust/schemas';
+import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
 
-const signer = z
-  .object({
+const signer = signerIdentitySchema
+  .extend({
     identificationNumber: z.string().regex(/^\d{10}$/, 'identificationNumber must be the 10 digits of an ЕГН/ЛНЧ').optional(),
     country: z.string().regex(/^[A-Z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as BG').optional(),
     phone: z.string().regex(/^\+?\d{6,15}$/, 'phone must be digits in international form, e.g. +359888123456').optional(),
     email: z.email('email must be an e-mail address').optional(),
   })
   .strict()
-  .refine((s) => s.identificationNumber || s.phone || s.email, 'each signer needs an identificationNumber, a phone or an email');
+  .refine(hasIdentifier, 'each signer needs an identificationNumber, a phone or an email');
 
 // The start request's fields apart from the document's content, shared by both forms below.
 const filename = z.string().trim().min(1, 'document.filename is required').max(255, 'document.filename is at most 255 characters')
@@ -70,11 +71,3 @@ export type StartSigningBytesRequest = z.input<typeof startSigningBytesSchema>;
 export type StartSigningBytesInput = z.output<typeof startSigningBytesSchema>;
 
 export const otpSchema = z.object({ code: z.string().regex(/^\d{4,8}$/, 'code must be the 4 to 8 digits of the SMS') }).strict();
-
-/** First issue of a zod error as "path: message", without the offending value. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid request';
-  const path = issue.path.join('.');
-  return path && !issue.message.startsWith(path.split('.')[0] ?? '') ? `${path}: ${issue.message}` : issue.message;
-}

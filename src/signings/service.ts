@@ -19,7 +19,8 @@ import {
   type SigningStatus,
   type SigningWorkflowInput,
 } from '../../workflows/definitions';
-import { describeIssue, otpSchema, startSigningBytesSchema, startSigningSchema, type StartSigningBytesInput, type StartSigningBytesRequest } from './schemas';
+import { otpSchema, startSigningBytesSchema, startSigningSchema, type StartSigningBytesInput, type StartSigningBytesRequest } from './schemas';
+import { formatZodIssues } from '../lib/zod-issues';
 import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
 import type { Db } from 'mongodb';
 
@@ -138,7 +139,7 @@ export class SigningService {
   async start(request: StartSigningBytesRequest, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
     // Checked here too: the client hands over what business code gave it, typed or not.
     const parsed = startSigningBytesSchema.safeParse(request);
-    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const input = parsed.data;
     const content = input.document.content;
 
@@ -311,7 +312,7 @@ export class SigningService {
 
   async submitOtp(id: string, body: unknown): Promise<void> {
     const parsed = otpSchema.safeParse(body);
-    if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+    if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const doc = await this.pending(id);
     if (doc.method !== 'otp') throw new SigningStateError('this signing does not use OTP codes', 'not-otp');
     const result = await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(submitOtpUpdate, { args: [parsed.data] }));

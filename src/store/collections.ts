@@ -25,15 +25,12 @@ export const COLLECTIONS = {
 
 /** The GridFS buckets, owned by SigningStore: the documents to sign and the signed documents. */
 export const BUCKETS = { sources: 'sources', documents: 'documents' } as const;
+import type { SignerIdentity } from '../lib/signer';
 
 export type SigningMethod = 'app' | 'otp';
 
-export interface SignerPerson {
-  identificationNumber?: string;
-  country?: string;
-  phone?: string;
-  email?: string;
-}
+/** The signer's identifiers as the caller gave them (src/lib/signer.ts). */
+export type SignerPerson = SignerIdentity;
 
 export interface SignerState {
   /** Evrotrust's transactionID for this signer; null until the document was sent. */

@@ -135,7 +135,7 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     writeFileSync(file, pdf(`cli otp ${randomUUID()}`));
     const refused = await cli(['start', '--file', file, '--signer', '7501010010', '--method', 'otp']);
     assert.equal(refused.code, 1);
-    assert.deepEqual(errorOf(refused), { error: 'invalid-request', message: 'signers.0: an OTP signer needs identificationNumber and phone' });
+    assert.deepEqual(errorOf(refused), { error: 'invalid-request', message: 'signers[0]: an OTP signer needs identificationNumber and phone' });
 
     const started = await cli(['start', '--file', file, '--signer', '7501010010']);
     assert.equal(started.code, 0, started.stderr);

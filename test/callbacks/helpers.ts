@@ -110,24 +110,6 @@ export function post(port: number, path: string, body: unknown, opts: PostOption
   });
 }
 
-/** Polls `probe` until it returns something other than undefined/null/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== null && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String((lastError as Error).message ?? lastError)})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 /** The value of one series of a counter/gauge, 0 if it has none yet. */
 export async function metricValue(metrics: ServiceMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = metrics.registry.getSingleMetric(name);

@@ -13,7 +13,8 @@ import { startCallbackRelay, type CallbackRelay, type RelayLogger } from '../../
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import { CallbackInbox } from '../../src/callbacks/inbox';
 import { temporalClient, testDatabase } from '../helpers/stack';
-import { callbackFor, callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, waitFor, type CallbackApp } from './helpers';
+import { callbackFor, callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, type CallbackApp } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const PATH = '/evrotrust/callback/document/ready';
 
@@ -72,7 +73,7 @@ describe('Temporal stopped', () => {
     const d = await waitFor(async () => {
       const x = await callbackFor(mongo.db, s.transactionId);
       return x?.delivered && x;
-    }, 'delivery after the restart', 60_000, 100);
+    }, 'delivery after the restart', 60_000);
     t.diagnostic(`delivered ${Date.now() - restarted} ms after the restart began, after ${d.attempts} attempts`);
     assert.deepEqual(await callbackSignals(client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
     await client.workflow.getHandle(s.workflowId).terminate('test over');
@@ -120,7 +121,7 @@ describe('the store stopped', () => {
     const retried = await waitFor(async () => {
       const r = await post(a.port, PATH, { transactionID: 'outage-1', status: 2 });
       return r.status === 200 && r;
-    }, 'a 200 after the restart', 20_000, 200);
+    }, 'a 200 after the restart', 20_000);
     assert.equal(retried.text, '');
     assert.equal((await callbacksOf(mongo.db).byTransaction('outage-1')).length, 1);
   });
@@ -143,7 +144,7 @@ describe('the store stopped', () => {
       const d = await waitFor(async () => {
         const x = await callbacksOf(mongo.db).get(doc._id);
         return x?.delivered && x;
-      }, 'delivery once the store is back', 30_000, 100);
+      }, 'delivery once the store is back', 30_000);
       assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
     } finally {
       await relay?.stop();

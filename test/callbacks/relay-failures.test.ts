@@ -13,7 +13,8 @@ import { CallbackInbox, callbackId, type CallbackDoc, type NewCallback } from '.
 import type { MongoHandle } from '../../src/store/mongo';
 import type { EvrotrustCallback } from '../../workflows/definitions';
 import { temporalClient, testDatabase } from '../helpers/stack';
-import { callbackSignals, fakeSigning, newTransactionId, registerTransaction, terminateQuietly, waitFor, type FakeSigning } from './helpers';
+import { callbackSignals, fakeSigning, newTransactionId, registerTransaction, terminateQuietly, type FakeSigning } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const PATH = '/evrotrust/callback/document/ready';
 const FAST = { sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 300, signalTimeoutMs: 3000 };

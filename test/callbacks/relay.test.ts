@@ -22,10 +22,10 @@ import {
   registerTransaction,
   startCallbackApp,
   terminateQuietly,
-  waitFor,
   type CallbackApp,
   type FakeSigning,
 } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const PATH = '/evrotrust/callback/document/ready';
 const FAST = { sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 300, signalTimeoutMs: 3000 };
@@ -95,7 +95,8 @@ describe('callback relay', () => {
       const s = await signing();
       assert.equal((await post(app.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
       await waitFor(async () => (await doc(s.transactionId))?.delivered, 'delivery by the app’s relay');
-      assert.match(app.logs.join(''), /"component":"callback-relay".*callback delivered to its workflow/);
+      // The relay logs after recording the delivery (and dequeuing it), so the line may come a moment later.
+      await waitFor(() => /"component":"callback-relay".*callback delivered to its workflow/.test(app.logs.join('')), 'the relay’s log line');
       await app.close();
       closed = true;
     } finally {

@@ -13,8 +13,9 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { workflowIdFor, type EvrotrustCallback } from '../../workflows/definitions';
 import { testDatabase, testEnv } from '../helpers/stack';
 import { offlineData, sendOnline, vendorMultipart } from '../simulator/helpers';
-import { callbackFor, callbacksOf, insertToken, registerTransaction, startCallbackApp, waitFor, type CallbackApp } from './helpers';
+import { callbackFor, callbacksOf, insertToken, registerTransaction, startCallbackApp, type CallbackApp } from './helpers';
 import { createSigning } from '../helpers/signings';
+import { waitFor } from '../helpers/wait';
 
 describe('simulator callbacks reach the workflow', () => {
   let mongo: MongoHandle;

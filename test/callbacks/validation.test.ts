@@ -20,10 +20,10 @@ import {
   post,
   startCallbackApp,
   terminateQuietly,
-  waitFor,
   type CallbackApp,
   type FakeSigning,
 } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const PATH = '/evrotrust/callback/document/ready';
 

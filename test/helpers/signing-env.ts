@@ -23,6 +23,7 @@ import { ServiceMetrics } from '../../src/http/metrics';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
 import type { SigningView } from '../../workflows/definitions';
+import { waitFor } from './wait';
 
 export interface SigningEnv {
   sim: Simulator;
@@ -135,17 +136,6 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
   return env;
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** How many events of these types the signing's history holds (needs only `env.mongo`, like finalSigning's callers). */
 export async function eventCount(env: Pick<SigningEnv, 'mongo'>, id: string, ...types: string[]): Promise<number> {
   return (await new SigningStore(env.mongo.db).history(id)).filter((e) => types.includes(e.type)).length;
@@ -153,11 +143,11 @@ export async function eventCount(env: Pick<SigningEnv, 'mongo'>, id: string, ...
 
 /** Waits until the signing has its transaction ids (the send activity returned). */
 export async function sentTransactions(env: SigningEnv, id: string, count = 1): Promise<string[]> {
-  return waitFor(`signing ${id} to be sent`, async () => {
+  return waitFor(async () => {
     const s = await env.service.get(id);
     const txs = s.signers.map((x) => x.transactionId).filter((x): x is string => !!x);
     return txs.length === count ? txs : undefined;
-  });
+  }, `signing ${id} to be sent`);
 }
 
 /**

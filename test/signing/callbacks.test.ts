@@ -3,7 +3,8 @@
 // outcome within seconds proves the callback path; the lost-callback case proves polling.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 
 const body = () => ({ document: { filename: 'c.pdf', content: pdf(`c ${Math.random()}`) }, signers: [SIGNER_A] });
 
@@ -33,7 +34,7 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     await env.sim.controls.reject(tx as string, 'no');
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'rejected');
-    await waitFor('three deliveries attempted', () => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined));
+    await waitFor(() => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined), 'three deliveries attempted');
     assert.equal((await env.inbox.byTransaction(tx as string)).length, 1);
     const statusEvents = await eventCount(env, id, 'status');
     assert.equal(statusEvents, 1);
@@ -46,8 +47,7 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const mapping = await env.store.forgetTransaction(tx as string);
     assert.ok(mapping);
     await env.sim.controls.sign(tx as string);
-    await waitFor('the callback stored but undelivered', async () =>
-      (await env.inbox.byTransaction(tx as string)).some((c) => !c.delivered) ? true : undefined);
+    await waitFor(async () => ((await env.inbox.byTransaction(tx as string)).some((c) => !c.delivered) ? true : undefined), 'the callback stored but undelivered');
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.store.recordTransactions(mapping.signingId, mapping.workflowId, mapping.threadId ?? null, [mapping._id]);
     const s = await finalSigning(env, id);

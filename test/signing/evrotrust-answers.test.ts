@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { finalSigning, sentTransactions, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
+import { finalSigning, sentTransactions, signingRequest, useSigningEnv, workflowView } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 
 const body = (extra: Record<string, unknown> = {}) => signingRequest(extra, 'Договор за наем');
 
@@ -58,7 +59,7 @@ describe('Evrotrust as it answers', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.setStatus(tx as string, 99);
-    await waitFor('the on-hold status to be seen', async () => ((await workflowView(env, id)).signers[0]?.status === 'onHold' ? true : undefined));
+    await waitFor(async () => ((await workflowView(env, id)).signers[0]?.status === 'onHold' ? true : undefined), 'the on-hold status to be seen');
     await new Promise((r) => setTimeout(r, 1000)); // several more polls
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.sim.controls.sign(tx as string);

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Reconciler } from '../../src/signings/reconciler';
 import { SigningService } from '../../src/signings/service';
-import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, waitFor, workflowView } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, workflowView } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 import { faultyDb, type FaultyDb } from '../helpers/store-faults';
 
 const body = signingRequest;
@@ -22,7 +23,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const [tx] = await sentTransactions(env, id);
     env.sim.controls.failNext('/document/status', { status: 401, count: 4 });
     await env.sim.controls.sign(tx as string);
-    const problem = await waitFor('the retried step to show in the workflow', async () => (await workflowView(env, id)).problem);
+    const problem = await waitFor(async () => (await workflowView(env, id)).problem, 'the retried step to show in the workflow');
     assert.equal(problem.step, 'confirm-status');
     assert.equal(problem.code, 'unauthorized');
     const s = await finalSigning(env, id);
@@ -51,7 +52,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     env.sim.controls.failNext('/document/status', { status: 503, count: 6 });
-    await waitFor('a failing poll', async () => (await workflowView(env, id)).problem);
+    await waitFor(async () => (await workflowView(env, id)).problem, 'a failing poll');
     await env.service.withdraw(id);
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'withdrawn');
@@ -99,7 +100,7 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
-    await waitFor('the processing status', async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined));
+    await waitFor(async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined), 'the processing status');
     await env.service.withdraw(id);
     assert.equal((await finalSigning(env, id)).status, 'signed');
     assert.equal(await eventCount(env, id, 'withdraw'), 0, 'a signed request is not withdrawn');

@@ -2,7 +2,8 @@
 // it knows (thread, transactions, statuses), and the signing still ends correctly and exactly once.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 
 describe('signingWorkflow continues as new during a long wait', () => {
   const env = useSigningEnv({ pollIntervalMs: 100, continueAsNewAfterEvents: 40 });
@@ -13,7 +14,7 @@ describe('signingWorkflow continues as new during a long wait', () => {
     await env.sim.controls.sign(a as string);
     const handle = env.temporal.workflow.getHandle(`signing-${id}`);
     const firstRun = (await handle.describe()).runId;
-    await waitFor('a second run', async () => ((await handle.describe()).runId !== firstRun ? true : undefined), 30_000);
+    await waitFor(async () => ((await handle.describe()).runId !== firstRun ? true : undefined), 'a second run', 30_000);
     assert.equal((await handle.query('status') as { signers: { status: string }[] }).signers[0]?.status, 'signed', 'the new run knows the first signature');
     await env.sim.controls.sign(b as string);
     const s = await finalSigning(env, id);

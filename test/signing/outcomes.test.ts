@@ -2,7 +2,8 @@
 // here: every outcome is found by polling /document/status).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv, waitFor } from '../helpers/signing-env';
+import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
+import { waitFor } from '../helpers/wait';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { OtpRejectedError } from '../../src/signings/errors';
 import { sha256Hex } from '../../src/lib/hash';
@@ -118,7 +119,7 @@ describe('signingWorkflow outcomes (polling)', () => {
     const { id } = await env.service.start(body({ signers: [SIGNER_A, SIGNER_B] }));
     const [a, b] = await sentTransactions(env, id, 2);
     await env.sim.controls.sign(a as string);
-    await waitFor('first signer confirmed', async () => ((await env.service.get(id)).signers[0]?.status === 'signed' ? true : undefined));
+    await waitFor(async () => ((await env.service.get(id)).signers[0]?.status === 'signed' ? true : undefined), 'first signer confirmed');
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.sim.controls.sign(b as string);
     const s = await finalSigning(env, id, 'two-signers-signed');

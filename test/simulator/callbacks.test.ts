@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Simulator, SimulatorOptions } from '../../simulator';
-import { sendOnline, startCallbackServer, startTestSimulator, vendorJson, waitFor, type CallbackServer } from './helpers';
+import { sendOnline, startCallbackServer, startTestSimulator, vendorJson, type CallbackServer } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let sim: Simulator | undefined;
 let receiver: CallbackServer;

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
 import type { Simulator } from '../../simulator';
-import { OTHER_EGN, VALID_EGN, samplePdf, sendOnline, startTestSimulator, vendorJson, vendorKeys, waitFor } from './helpers';
+import { OTHER_EGN, VALID_EGN, samplePdf, sendOnline, startTestSimulator, vendorJson, vendorKeys } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
 

@@ -12,7 +12,8 @@ import forge from 'node-forge';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
-import { VALID_EGN, samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, waitFor, type CallbackServer } from './helpers';
+import { VALID_EGN, samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, type CallbackServer } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
 let receiver: CallbackServer;

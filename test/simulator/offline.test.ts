@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Simulator } from '../../simulator';
-import { offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorMultipart, waitFor, type CallbackServer } from './helpers';
+import { offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorMultipart, type CallbackServer } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
 let receiver: CallbackServer;

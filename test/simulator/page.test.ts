@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Simulator } from '../../simulator';
-import { VALID_EGN, offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorMultipart, waitFor, type CallbackServer } from './helpers';
+import { VALID_EGN, offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorMultipart, type CallbackServer } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
-import { samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, waitFor, type CallbackServer } from './helpers';
+import { samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, type CallbackServer } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let stateDir: string;
 let receiver: CallbackServer;

@@ -15,8 +15,8 @@ import {
   startTestSimulator,
   vendorJson,
   vendorMultipart,
-  waitFor,
 } from './helpers';
+import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
 

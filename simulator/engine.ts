@@ -5,14 +5,15 @@
 import { createPublicKey, randomInt } from 'node:crypto';
 import { EVROTRUST_STATUS } from '../src/evrotrust/statuses';
 import { encryptDownload } from '../src/evrotrust/encrypt';
-import { CallbackDispatcher, type CallbackPayload } from './callbacks';
+import { CallbackDispatcher, type CallbackPayload } from './callback-sender';
 import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defaults';
 import { detectFileType, signedCopy, type FileKind } from './documents';
 import { sha256Hex, sha512Hex } from '../src/lib/hash';
 import { ControlError, VendorError } from './errors';
 import type { ResolvedOptions } from './options';
-import { SimulatorState, type SignerInfo, type Thread, type Transaction, type TransactionKind } from './state';
-import { UserDirectory, normalizeIdentifier, normalizePhone, validateIdentity, type SignerIdentity, type UserFlags } from './users';
+import type { SignerIdentity } from '../src/lib/signer';
+import { SimulatorState, type Thread, type Transaction, type TransactionKind } from './state';
+import { UserDirectory, normalizeIdentifier, normalizePhone, validateIdentity, type UserFlags } from './users';
 
 /** The uploaded file of a create call. */
 export interface UploadedFile {
@@ -42,6 +43,7 @@ export interface OfflineRequest extends DocumentRequest {
 export interface OnlineAnswer {
   threadID: string;
   transactionID: string;
+  /** The wire shape, not SignerIdentity: every identifier is echoed, null when the request had none. */
   transactions: { transactionID: string; identificationNumber: string | null; country: string | null; email: string | null; phone: string | null }[];
 }
 
@@ -84,7 +86,7 @@ export interface TransactionView {
   isProcessing: boolean;
   rejectReason?: string;
   kind: TransactionKind;
-  signer: SignerInfo;
+  signer: SignerIdentity;
   urlCallback: string;
   /** Unix seconds (online). */
   dateExpire?: number;
@@ -119,8 +121,8 @@ function newOtpCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0');
 }
 
-function definedOnly(signer: SignerIdentity): SignerInfo {
-  const out: SignerInfo = {};
+function definedOnly(signer: SignerIdentity): SignerIdentity {
+  const out: SignerIdentity = {};
   if (signer.identificationNumber !== undefined) out.identificationNumber = signer.identificationNumber;
   if (signer.country !== undefined) out.country = signer.country;
   if (signer.phone !== undefined) out.phone = signer.phone;
@@ -128,7 +130,7 @@ function definedOnly(signer: SignerIdentity): SignerInfo {
   return out;
 }
 
-export class Sandbox {
+export class SimulatorEngine {
   readonly state: SimulatorState;
   readonly users: UserDirectory;
   readonly callbacks: CallbackDispatcher;
@@ -369,7 +371,7 @@ export class Sandbox {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private signerKeys(signer: SignerInfo): string[] {
+  private signerKeys(signer: SignerIdentity): string[] {
     return [signer.identificationNumber, signer.phone, signer.email].filter((v): v is string => v !== undefined).map(normalizeIdentifier);
   }
 

@@ -1,0 +1,318 @@
+// One function per vendor API call (Swagger v1.0.154, docs/evrotrust.md): what goes into its body,
+// which answer schema it expects, and what the caller gets back. The wire itself: transport.ts.
+import {
+  COVERAGES,
+  OTP_PHONE_PATTERN,
+  SIGNATURE_TYPES,
+  sendOfflineInputSchema,
+  sendOfflineResponseSchema,
+  sendOnlineInputSchema,
+  sendOnlineResponseSchema,
+  signerSchema,
+  statusResponseSchema,
+  userCheckResponseSchema,
+  withdrawResponseSchema,
+  type SignatureType,
+} from './schemas';
+import { EvrotrustRequestError } from './errors';
+import { isPdf, isXml, sha512Hex, sniffContentType } from './files';
+import { isFinalStatus, isKnownStatus, statusName } from './statuses';
+import { asciiJson, jsonPayload, type Transport } from './transport';
+import type {
+  CallOptions,
+  EvrotrustLogger,
+  EvrotrustSigner,
+  SendOfflineInput,
+  SendOnlineInput,
+  SendOnlineResult,
+  SigningOptions,
+  StatusResult,
+  UserCheckResult,
+  WithdrawResult,
+  WithdrawStatus,
+} from './types';
+
+/** What every endpoint call needs besides its own input. */
+export interface EndpointContext {
+  transport: Transport;
+  vendorNumber: string;
+  /** Base64 of the whole public key PEM text (keys.ts `publicKeyParam`). */
+  publicKey: string;
+  signing: SigningOptions;
+  logger?: EvrotrustLogger | undefined;
+}
+
+// ---------- request bodies (pure; exported for tests and other modules) ----------
+
+export const DEFAULT_SIGNING_OPTIONS: Readonly<SigningOptions> = {
+  pdfType: 'PDF2',
+  xmlType: 'XML1',
+  otherType: 'CAD1',
+  algorithm: 'SHA256',
+  coverage: 20000,
+  certificateType: 1,
+};
+
+/** Merges and checks the signing defaults; a bad value fails at start-up, naming the option. */
+export function resolveSigningOptions(given: Partial<SigningOptions> | undefined): SigningOptions {
+  const o: SigningOptions = { ...DEFAULT_SIGNING_OPTIONS, ...given };
+  for (const key of ['pdfType', 'xmlType', 'otherType'] as const) {
+    if (!(SIGNATURE_TYPES as readonly string[]).includes(o[key])) {
+      throw new TypeError(`createEvrotrustClient: signing.${key} must be one of ${SIGNATURE_TYPES.join(', ')}`);
+    }
+  }
+  if (!(COVERAGES as readonly number[]).includes(o.coverage)) {
+    throw new TypeError(`createEvrotrustClient: signing.coverage must be one of ${COVERAGES.join(', ')}`);
+  }
+  if (o.certificateType !== null && (!Number.isInteger(o.certificateType) || o.certificateType < 0)) {
+    throw new TypeError('createEvrotrustClient: signing.certificateType must be a non-negative integer or null');
+  }
+  if (o.algorithm.trim() === '') throw new TypeError('createEvrotrustClient: signing.algorithm must not be empty');
+  return o;
+}
+
+export function toUnixSeconds(dateExpire: Date | number): number {
+  return dateExpire instanceof Date ? Math.floor(dateExpire.getTime() / 1000) : dateExpire;
+}
+
+/**
+ * The `signInfo` for a file, by its content type (given, or from the file name's extension):
+ * PDF → `pdfType`, XML → `xmlType`, anything else → `otherType` (CAD: "sign any file type"), as
+ * DigitalSofia picks by content type. Pure; exported for the workflow side and tests.
+ */
+export function signInfoFor(
+  file: { filename: string; contentType?: string },
+  options: Partial<SigningOptions> = {},
+): { type: SignatureType; algorithm: string } {
+  const o = { ...DEFAULT_SIGNING_OPTIONS, ...options };
+  const type = isPdf(file) ? o.pdfType : isXml(file) ? o.xmlType : o.otherType;
+  return { type, algorithm: o.algorithm };
+}
+
+/**
+ * The one identifier a request names a person by: Swagger `/document/doc/online`, users: "in every
+ * item of the array has to be added only one of the parameters". ЕГН first (with `country` when the
+ * caller gave one: the Swagger pairs it with identificationNumber only), else phone, else e-mail.
+ */
+export function pickIdentifier(user: EvrotrustSigner): EvrotrustSigner {
+  if (user.identificationNumber !== undefined) {
+    return user.country !== undefined
+      ? { identificationNumber: user.identificationNumber, country: user.country.toUpperCase() }
+      : { identificationNumber: user.identificationNumber };
+  }
+  if (user.phone !== undefined) return { phone: user.phone };
+  if (user.email !== undefined) return { email: user.email };
+  return {};
+}
+
+/**
+ * Which answer entry belongs to which signer: `result[i]` is the entry index of signer i.
+ * In order, as documented; but when Evrotrust echoes identificationNumber and it disagrees with the
+ * order, match on it instead (a mix-up would send one person's transaction to another).
+ * `undefined` when the counts differ or no consistent matching exists.
+ */
+export function matchTransactions(
+  signers: readonly EvrotrustSigner[],
+  entries: ReadonlyArray<{ identificationNumber?: string | null | undefined }>,
+): number[] | undefined {
+  if (signers.length !== entries.length) return undefined;
+  const disagrees = (i: number): boolean => {
+    const want = signers[i]?.identificationNumber;
+    const got = entries[i]?.identificationNumber;
+    return want !== undefined && got != null && got !== '' && got !== want;
+  };
+  const inOrder = signers.map((_, i) => i);
+  if (!inOrder.some(disagrees)) return inOrder;
+  const used = new Set<number>();
+  const out: number[] = [];
+  for (const signer of signers) {
+    const id = signer.identificationNumber;
+    if (id === undefined) return undefined;
+    const candidates = entries.flatMap((e, j) => (e.identificationNumber === id && !used.has(j) ? [j] : []));
+    if (candidates.length !== 1) return undefined;
+    used.add(candidates[0]!);
+    out.push(candidates[0]!);
+  }
+  return out;
+}
+
+function signInfoBody(signing: SigningOptions, file: { filename: string; content: Uint8Array }, override: { type: SignatureType; algorithm?: string | undefined } | undefined): { type: SignatureType; algorithm: string } {
+  // The content decides when it is recognizable (a PDF named without ".pdf" is still a PDF).
+  const sniffed = sniffContentType(file.content);
+  const picked = signInfoFor(sniffed ? { filename: file.filename, contentType: sniffed } : file, signing);
+  return override ? { type: override.type, algorithm: override.algorithm ?? signing.algorithm } : picked;
+}
+
+// ---------- the endpoints ----------
+
+const WITHDRAW_STATUS: Readonly<Record<1 | 2 | 3, WithdrawStatus>> = {
+  1: 'withdrawn',
+  2: 'not-withdrawn',
+  3: 'already-withdrawn',
+};
+
+export async function checkUser(api: EndpointContext, user: EvrotrustSigner, call?: CallOptions): Promise<UserCheckResult> {
+  const t: Transport = api.transport;
+  const { vendorNumber } = api;
+  const endpoint = '/user/check/extended';
+  const input = signerSchema.safeParse(user);
+  if (!input.success) t.invalidInput(endpoint, {}, input.error);
+  const ctx = t.context(endpoint, {}, call, false);
+  // The same single identifier a send would use, so the check is about the person we send to.
+  const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, user: pickIdentifier(input.data) }), userCheckResponseSchema);
+  const out: UserCheckResult = {
+    isRegistered: r.isRegistered,
+    isReadyToSign: r.isReadyToSign,
+    isReadyToSignDerived: r.isReadyToSignDerived,
+    rejectReason: r.rejectReason.text,
+    rejectReasonCode: r.rejectReason.code,
+  };
+  if (r.isIdentified !== undefined) out.isIdentified = r.isIdentified;
+  if (r.isRejected !== undefined) out.isRejected = r.isRejected;
+  if (r.isSupervised !== undefined) out.isSupervised = r.isSupervised;
+  if (r.hasConfirmedPhone !== undefined) out.hasConfirmedPhone = r.hasConfirmedPhone;
+  if (r.hasConfirmedEmail !== undefined) out.hasConfirmedEmail = r.hasConfirmedEmail;
+  return out;
+}
+
+export async function sendOnline<S extends EvrotrustSigner>(api: EndpointContext, input: SendOnlineInput & { signers: S[] }, call?: CallOptions): Promise<SendOnlineResult<S>> {
+  const t: Transport = api.transport;
+  const { vendorNumber, publicKey, signing, logger } = api;
+  const endpoint = '/document/doc/online';
+  const parsed = sendOnlineInputSchema.safeParse(input);
+  if (!parsed.success) t.invalidInput(endpoint, {}, parsed.error);
+  const { document, signers, urlCallback, signInfo } = parsed.data;
+  const sign = signInfoBody(signing, document, signInfo);
+  // Preview is for PDFs (the app shows them); DigitalSofia sends 0 for XML and CAD files.
+  const pdfSignature = sign.type.startsWith('PDF');
+  const preview = !pdfSignature ? 0 : document.preview === undefined || document.preview === true || document.preview === 1 ? 1 : 0;
+  const data = asciiJson({
+    vendorNumber,
+    publicKey,
+    urlCallback,
+    document: {
+      description: document.description,
+      dateExpire: toUnixSeconds(document.dateExpire),
+      coverage: document.coverage ?? signing.coverage,
+      preview,
+      checksumDocument: sha512Hex(document.content),
+      ...(signing.certificateType !== null ? { certificateType: signing.certificateType } : {}),
+    },
+    signInfo: sign,
+    users: signers.map(pickIdentifier),
+  });
+  const ctx = t.context(endpoint, {}, call, true);
+  const startedAt = performance.now();
+  const { httpStatus, value: r } = await t.sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOnlineResponseSchema);
+  const refs = { threadID: r.threadID };
+  const order = matchTransactions(input.signers, r.transactions);
+  if (!order) {
+    // The thread exists at Evrotrust: the error carries threadID so the caller can withdraw it.
+    t.fail(ctx, t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs), startedAt);
+  }
+  const callerSigners: S[] = input.signers;
+  const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
+  logger?.info?.('evrotrust document sent', { endpoint, threadID: r.threadID, transactionIDs: transactions.map((t) => t.transactionID) });
+  return { threadID: r.threadID, transactions };
+}
+
+export async function sendOffline(api: EndpointContext, input: SendOfflineInput, call?: CallOptions): Promise<{ transactionID: string }> {
+  const t: Transport = api.transport;
+  const { vendorNumber, publicKey, signing, logger } = api;
+  const endpoint = '/document/doc/offline';
+  const parsed = sendOfflineInputSchema.safeParse(input);
+  if (!parsed.success) t.invalidInput(endpoint, {}, parsed.error);
+  const { document, signer, urlCallback, signInfo } = parsed.data;
+  // The OTP user carries every field the Swagger lists for it (the one-identifier rule is the `users[]` one).
+  const user: Record<string, string> = { identificationNumber: signer.identificationNumber };
+  if (signer.documentNumber !== undefined) user.documentNumber = signer.documentNumber;
+  user.phone = signer.phone;
+  if (signer.email !== undefined) user.email = signer.email;
+  const data = asciiJson({
+    vendorNumber,
+    publicKey,
+    urlCallback,
+    user,
+    document: {
+      description: document.description,
+      coverage: document.coverage ?? signing.coverage,
+      checksumDocument: sha512Hex(document.content),
+      ...(signing.certificateType !== null ? { certificateType: signing.certificateType } : {}),
+    },
+    signInfo: signInfoBody(signing, document, signInfo),
+  });
+  const ctx = t.context(endpoint, {}, call, true);
+  const { value: r } = await t.sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOfflineResponseSchema);
+  logger?.info?.('evrotrust document sent', { endpoint, transactionID: r.transactionID });
+  return { transactionID: r.transactionID };
+}
+
+export async function activateOffline(api: EndpointContext, transactionID: string, activationCode: string, call?: CallOptions): Promise<void> {
+  const t: Transport = api.transport;
+  const { vendorNumber } = api;
+  const endpoint = '/document/doc/offline/activate';
+  t.requireId(endpoint, 'transactionID', transactionID);
+  t.requireId(endpoint, 'activationCode', activationCode);
+  const ctx = t.context(endpoint, { transactionID }, call, false);
+  await t.send(ctx, jsonPayload({ vendorNumber, transactionID, activationCode }), 'empty');
+}
+
+export async function resendOfflineCode(api: EndpointContext, transactionID: string, phone: string, call?: CallOptions): Promise<void> {
+  const t: Transport = api.transport;
+  const { vendorNumber } = api;
+  const endpoint = '/document/doc/offline/activate/resend';
+  t.requireId(endpoint, 'transactionID', transactionID);
+  t.requireId(endpoint, 'phone', phone);
+  if (!OTP_PHONE_PATTERN.test(phone)) {
+    throw new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, phone must match the Swagger pattern "+[0-9]" (a leading + and digits)`, {
+      code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field: 'phone', transactionID,
+    });
+  }
+  const ctx = t.context(endpoint, { transactionID }, call, false);
+  await t.send(ctx, jsonPayload({ vendorNumber, transactionID, phone }), 'empty');
+}
+
+export async function status(api: EndpointContext, transactionID: string, call?: CallOptions): Promise<StatusResult> {
+  const t: Transport = api.transport;
+  const { vendorNumber, logger } = api;
+  const endpoint = '/document/status';
+  t.requireId(endpoint, 'transactionID', transactionID);
+  const ctx = t.context(endpoint, { transactionID }, call, false);
+  const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, transactionID }), statusResponseSchema);
+  if (!isKnownStatus(r.status)) {
+    // Tolerated: Evrotrust adds codes over time. Not final, so the caller keeps waiting/polling.
+    logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status: r.status });
+  }
+  return {
+    status: r.status,
+    statusName: statusName(r.status),
+    isProcessing: r.isProcessing,
+    isFinal: isFinalStatus(r.status, r.isProcessing),
+    rejectReason: r.rejectReason ?? null,
+  };
+}
+
+export async function download(api: EndpointContext, transactionID: string, call?: CallOptions): Promise<Uint8Array> {
+  const t: Transport = api.transport;
+  const { vendorNumber } = api;
+  const endpoint = '/document/download';
+  t.requireId(endpoint, 'transactionID', transactionID);
+  const ctx = t.context(endpoint, { transactionID }, call, true);
+  const startedAt = performance.now();
+  const { status, body } = await t.send(ctx, jsonPayload({ vendorNumber, transactionID }), 'bytes');
+  // A ZIP starts with "PK"; anything else (an HTML error page, JSON) is not the document.
+  if (body.byteLength < 4 || body[0] !== 0x50 || body[1] !== 0x4b) {
+    t.fail(ctx, t.malformed(ctx, status, '(body)', 'not a ZIP archive'), startedAt);
+  }
+  return body;
+}
+
+export async function withdraw(api: EndpointContext, threadID: string, call?: CallOptions): Promise<WithdrawResult> {
+  const t: Transport = api.transport;
+  const { vendorNumber } = api;
+  const endpoint = '/document/withdraw';
+  t.requireId(endpoint, 'threadID', threadID);
+  const ctx = t.context(endpoint, { threadID }, call, false);
+  const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, threadID }), withdrawResponseSchema);
+  return { status: WITHDRAW_STATUS[r.status], code: r.status };
+}
