@@ -20,7 +20,8 @@ const storeModules = [
   'test/helpers/store-faults.ts', // wraps Db.collection to inject faults, opens nothing itself
 ];
 const storeBoundary = {
-  'no-restricted-syntax': ['error',
+  'no-restricted-syntax': [
+    'error',
     {
       selector: "CallExpression[callee.property.name='collection']",
       message: 'Only the store modules (SigningStore, CallbackInbox, CallbackTokens, src/store/) open collections: use their methods.',
@@ -37,7 +38,30 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', FormData: 'readonly', Blob: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', structuredClone: 'readonly', performance: 'readonly' } },
+    languageOptions: {
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        FormData: 'readonly',
+        Blob: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -63,13 +87,23 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O libraries.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflow code must stay deterministic: no Node built-ins.' },
-          devStackImports,
-          { group: ['mongodb', 'fastify', 'fastify/*', '@fastify/*', '../src/*', '../activities/*'], message: 'Workflow code does no I/O: call activities through proxyActivities (import type only).', allowTypeImports: true },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
+              message: 'Workflow code must stay deterministic: no Node built-ins.',
+            },
+            devStackImports,
+            {
+              group: ['mongodb', 'fastify', 'fastify/*', '@fastify/*', '../src/*', '../activities/*'],
+              message: 'Workflow code does no I/O: call activities through proxyActivities (import type only).',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -11,7 +11,14 @@ import type { StatusName } from '../src/evrotrust/statuses';
 import { decryptDownload } from '../src/evrotrust/decrypt';
 import { SigningStore } from '../src/signings/store';
 import { sha256Hex } from '../src/lib/hash';
-import { signerStatusOf, workflowIdFor, type FailureCode, type OtpResult, type SigningMethod, type SigningStatus } from '../workflows/definitions';
+import {
+  signerStatusOf,
+  workflowIdFor,
+  type FailureCode,
+  type OtpResult,
+  type SigningMethod,
+  type SigningStatus,
+} from '../workflows/definitions';
 import { evrotrustCall, toActivityFailure } from './failures';
 import { signingFailure } from '../src/signings/failures';
 import { isEvrotrustError, isNotYetVisible } from '../src/evrotrust/errors';
@@ -25,7 +32,12 @@ export interface ActivityDeps {
   publicBaseUrl: string;
 }
 
-function readinessReason(r: { isRegistered: boolean; isIdentified?: boolean; isRejected?: boolean; isReadyToSign: boolean }): string | null {
+function readinessReason(r: {
+  isRegistered: boolean;
+  isIdentified?: boolean;
+  isRejected?: boolean;
+  isReadyToSign: boolean;
+}): string | null {
   if (!r.isRegistered) return 'not-registered';
   if (r.isRejected) return 'rejected-by-evrotrust';
   if (r.isIdentified === false) return 'not-identified';
@@ -58,7 +70,8 @@ export function createActivities(deps: ActivityDeps) {
   /** The signing, which must still be pending: a run that raced a repair (or the reconciler) stops here. */
   async function pendingSigning(signingId: string) {
     const doc = await signing(signingId);
-    if (doc.status !== 'pending') throw ApplicationFailure.nonRetryable(`signing ${signingId} is already ${doc.status}`, 'signing-already-final');
+    if (doc.status !== 'pending')
+      throw ApplicationFailure.nonRetryable(`signing ${signingId} is already ${doc.status}`, 'signing-already-final');
     return doc;
   }
 
@@ -90,7 +103,11 @@ export function createActivities(deps: ActivityDeps) {
      * (`recorded`); otherwise the workflow records it with recordSent, from the ids it got here.
      * A retry after an attempt whose outcome is unknown fails for good instead of sending again.
      */
-    async sendDocument(input: { signingId: string; method: SigningMethod; expiresAt: number }): Promise<{ threadId: string | null; transactionIds: string[]; recorded: boolean }> {
+    async sendDocument(input: {
+      signingId: string;
+      method: SigningMethod;
+      expiresAt: number;
+    }): Promise<{ threadId: string | null; transactionIds: string[]; recorded: boolean }> {
       const doc = await pendingSigning(input.signingId);
       const workflowId = workflowIdFor(input.signingId);
       if (doc.signers.every((s) => s.transactionId)) {
@@ -119,20 +136,33 @@ export function createActivities(deps: ActivityDeps) {
           }
           const r = await deps.evrotrust.sendOffline({
             document,
-            signer: { identificationNumber: person.identificationNumber, phone: person.phone, ...(person.email ? { email: person.email } : {}) },
+            signer: {
+              identificationNumber: person.identificationNumber,
+              phone: person.phone,
+              ...(person.email ? { email: person.email } : {}),
+            },
             urlCallback,
             ...signInfo,
           });
           transactionIds = [r.transactionID];
         } else {
-          const r = await deps.evrotrust.sendOnline({ document: { ...document, dateExpire: new Date(input.expiresAt) }, signers: people, urlCallback, ...signInfo });
+          const r = await deps.evrotrust.sendOnline({
+            document: { ...document, dateExpire: new Date(input.expiresAt) },
+            signers: people,
+            urlCallback,
+            ...signInfo,
+          });
           threadId = r.threadID;
           transactionIds = r.transactions.map((t) => t.transactionID);
         }
       } catch (err) {
         if (isEvrotrustError(err)) {
           if (err.outcomeUnknown) {
-            log().warn('send outcome unknown; not retrying', { signingId: input.signingId, code: err.code, threadKnown: err.threadID !== undefined });
+            log().warn('send outcome unknown; not retrying', {
+              signingId: input.signingId,
+              code: err.code,
+              threadKnown: err.threadID !== undefined,
+            });
             // The details carry threadID when Evrotrust named one, so the workflow can withdraw it.
             throw ApplicationFailure.nonRetryable(`send outcome unknown (${err.code})`, 'send-outcome-unknown', err.toJSON());
           }
@@ -168,7 +198,10 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Asks Evrotrust for a transaction's status and records it (with any reject reason) in MongoDB. */
-    async confirmStatus(input: { signingId: string; transactionId: string }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
+    async confirmStatus(input: {
+      signingId: string;
+      transactionId: string;
+    }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
         r = await deps.evrotrust.status(input.transactionId);
@@ -178,16 +211,23 @@ export function createActivities(deps: ActivityDeps) {
         if (isNotYetVisible(err)) return { status: 1, statusName: 'pending', isProcessing: false };
         throw toActivityFailure(err);
       }
-      if (r.statusName === 'unknown') log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
+      if (r.statusName === 'unknown')
+        log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
       const settled = r.statusName !== 'signed' || !r.isProcessing;
       if (settled && r.statusName !== 'pending') {
         await store.recordSignerStatus(input.signingId, input.transactionId, signerStatusOf(r.statusName, r.isProcessing), r.rejectReason);
-        await store.event(input.signingId, `status:${input.transactionId}:${r.status}`, 'status', { transactionId: input.transactionId, status: r.statusName });
+        await store.event(input.signingId, `status:${input.transactionId}:${r.status}`, 'status', {
+          transactionId: input.transactionId,
+          status: r.statusName,
+        });
       }
       return { status: r.status, statusName: r.statusName, isProcessing: r.isProcessing };
     },
 
-    async withdrawThread(input: { signingId: string; threadId: string }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn' | 'not-found'> {
+    async withdrawThread(input: {
+      signingId: string;
+      threadId: string;
+    }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn' | 'not-found'> {
       let r;
       try {
         r = await deps.evrotrust.withdraw(input.threadId);
@@ -210,7 +250,11 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
         if (isNotYetVisible(err)) {
-          throw ApplicationFailure.create({ type: 'download-not-ready', message: `the signed file is not ready yet (${err.code})`, nextRetryDelay: '2s' });
+          throw ApplicationFailure.create({
+            type: 'download-not-ready',
+            message: `the signed file is not ready yet (${err.code})`,
+            nextRetryDelay: '2s',
+          });
         }
         throw toActivityFailure(err);
       }
@@ -226,15 +270,22 @@ export function createActivities(deps: ActivityDeps) {
         // A single signed copy of the same type keeps the caller's file name exactly: the multipart
         // upload encodes characters such as `"` (as %22), so the name that comes back can differ.
         const filename = files.length === 1 && extension(f.filename) === extension(original) ? original : f.filename;
-        await store.putSignedDocument(input.signingId, {
-          transactionId: input.transactionId,
-          filename,
-          contentType: contentTypeFor(filename),
-          sha256: sha256Hex(f.content),
-          size: f.content.byteLength,
-        }, f.content);
+        await store.putSignedDocument(
+          input.signingId,
+          {
+            transactionId: input.transactionId,
+            filename,
+            contentType: contentTypeFor(filename),
+            sha256: sha256Hex(f.content),
+            size: f.content.byteLength,
+          },
+          f.content,
+        );
       }
-      await store.event(input.signingId, `stored:${input.transactionId}`, 'signed-document-stored', { transactionId: input.transactionId, files: files.length });
+      await store.event(input.signingId, `stored:${input.transactionId}`, 'signed-document-stored', {
+        transactionId: input.transactionId,
+        files: files.length,
+      });
       return { files: files.length };
     },
 
@@ -248,7 +299,10 @@ export function createActivities(deps: ActivityDeps) {
           return {
             accepted: false,
             code: err.code,
-            message: err.code === 'wrong-activation-code' ? 'the code is wrong; check the SMS and try again' : 'the code has expired; ask for a new one (resend)',
+            message:
+              err.code === 'wrong-activation-code'
+                ? 'the code is wrong; check the SMS and try again'
+                : 'the code has expired; ask for a new one (resend)',
           };
         }
         throw toActivityFailure(err);
@@ -265,7 +319,12 @@ export function createActivities(deps: ActivityDeps) {
      * Moves the signing from pending to its final state, once, and revokes its callback token.
      * Answers the state the record ends in: another run (a repair) may have finalized it first.
      */
-    async finalizeSigning(input: { signingId: string; status: Exclude<SigningStatus, 'pending'>; failure: FailureCode | null; detail?: string | null }): Promise<{ status: Exclude<SigningStatus, 'pending'> }> {
+    async finalizeSigning(input: {
+      signingId: string;
+      status: Exclude<SigningStatus, 'pending'>;
+      failure: FailureCode | null;
+      detail?: string | null;
+    }): Promise<{ status: Exclude<SigningStatus, 'pending'> }> {
       const doc = await store.get(input.signingId);
       if (!doc) return { status: input.status };
       const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
@@ -279,7 +338,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...activities,
     sendDocument: (input: Parameters<typeof activities.sendDocument>[0]) => withHeartbeat(() => activities.sendDocument(input)),
-    storeSignedDocument: (input: Parameters<typeof activities.storeSignedDocument>[0]) => withHeartbeat(() => activities.storeSignedDocument(input)),
+    storeSignedDocument: (input: Parameters<typeof activities.storeSignedDocument>[0]) =>
+      withHeartbeat(() => activities.storeSignedDocument(input)),
   };
 }
 

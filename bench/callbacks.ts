@@ -47,8 +47,15 @@ function send(port: number, body: string): Promise<{ status: number; ms: number 
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: '/evrotrust/callback/document/ready', method: 'POST', localAddress: '127.0.0.2', agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/evrotrust/callback/document/ready',
+        method: 'POST',
+        localAddress: '127.0.0.2',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
@@ -59,7 +66,11 @@ function send(port: number, body: string): Promise<{ status: number; ms: number 
   });
 }
 
-async function run(port: number, count: number, idPrefix: string): Promise<{ latencies: number[]; statuses: Map<number, number>; seconds: number }> {
+async function run(
+  port: number,
+  count: number,
+  idPrefix: string,
+): Promise<{ latencies: number[]; statuses: Map<number, number>; seconds: number }> {
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
   let next = 0;
@@ -126,7 +137,9 @@ async function main(): Promise<void> {
 
     await run(port, WARM_UP, 'warm-');
     const { latencies, statuses, seconds } = await run(port, TOTAL, 'bench-');
-    const benchIds = Array.from({ length: TOTAL }, (_, i) => callbackId({ transactionID: benchTransactionId(i), status: 2, rejectReason: null, tokenSigningId: null }));
+    const benchIds = Array.from({ length: TOTAL }, (_, i) =>
+      callbackId({ transactionID: benchTransactionId(i), status: 2, rejectReason: null, tokenSigningId: null }),
+    );
     const stored = (await new CallbackInbox(mongo.db).getMany(benchIds)).length;
     let delivery = '';
     if (WITH_RELAY && !UNKNOWN) {
@@ -147,10 +160,14 @@ async function main(): Promise<void> {
     const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
     const mode = UNKNOWN
       ? `relay on (${RELAY_CONCURRENCY} at a time), transactionIDs unknown (retried throughout)`
-      : WITH_RELAY ? `relay on (${RELAY_CONCURRENCY} at a time), signals to ${WORKFLOWS} workflows` : 'no relay';
+      : WITH_RELAY
+        ? `relay on (${RELAY_CONCURRENCY} at a time), signals to ${WORKFLOWS} workflows`
+        : 'no relay';
     console.log(`callbacks: ${TOTAL} valid callbacks, ${CONCURRENCY} in flight, fresh connection each, FerretDB 1.24 (SQLite), ${mode}`);
     console.log(`  answers   ${[...statuses].map(([s, n]) => `${n}×${s}`).join(', ')}; stored ${stored}`);
-    console.log(`  latency   p50 ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))}  max ${fmt(sorted[sorted.length - 1] ?? NaN)}`);
+    console.log(
+      `  latency   p50 ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))}  max ${fmt(sorted[sorted.length - 1] ?? NaN)}`,
+    );
     console.log(`  throughput ${(TOTAL / seconds).toFixed(0)} callbacks/s (${seconds.toFixed(2)} s)`);
     if (delivery) console.log(delivery);
     await app.close();

@@ -13,7 +13,7 @@ import { rijndael256, rijndaelJs, type BlockCipher256 } from '../src/evrotrust/r
 const MB = 1024 * 1024;
 
 function rate(bytes: number, ms: number): string {
-  return `${((bytes / MB) / (ms / 1000)).toFixed(1).padStart(6)} MB/s (${ms.toFixed(0)} ms)`;
+  return `${(bytes / MB / (ms / 1000)).toFixed(1).padStart(6)} MB/s (${ms.toFixed(0)} ms)`;
 }
 
 /** Best of `runs` timings: the machine is shared, the best run is the least disturbed one. */

@@ -37,7 +37,9 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 const line = (name: string, xs: number[]) =>
-  console.log(`${name.padEnd(16)} p50 ${pct(xs, 50).toFixed(0)} ms   p90 ${pct(xs, 90).toFixed(0)} ms   max ${Math.max(...xs).toFixed(0)} ms`);
+  console.log(
+    `${name.padEnd(16)} p50 ${pct(xs, 50).toFixed(0)} ms   p90 ${pct(xs, 90).toFixed(0)} ms   max ${Math.max(...xs).toFixed(0)} ms`,
+  );
 
 async function until<T>(check: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
@@ -68,7 +70,12 @@ async function main(): Promise<void> {
   const addr = app.server.address();
   const publicBaseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   const keys = await generateKeyPair();
-  const evrotrust = createEvrotrustClient({ baseUrl: sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: keys.publicKeyPem });
+  const evrotrust = createEvrotrustClient({
+    baseUrl: sim.vendorBaseUrl,
+    vendorNumber: SANDBOX_VENDOR_NUMBER,
+    apiKey: SANDBOX_API_KEY,
+    publicKeyPem: keys.publicKeyPem,
+  });
   const taskQueue = `bench-${randomUUID()}`;
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
   const worker = await Worker.create({
@@ -87,7 +94,10 @@ async function main(): Promise<void> {
   let next = 0;
   const one = async () => {
     const t0 = performance.now();
-    const { id } = await service.start({ document: { filename: 'bench.pdf', content: pdf }, signers: [{ identificationNumber: '7501010010' }] });
+    const { id } = await service.start({
+      document: { filename: 'bench.pdf', content: pdf },
+      signers: [{ identificationNumber: '7501010010' }],
+    });
     const tx = await until(async () => (await service.get(id)).signers[0]?.transactionId ?? undefined);
     toSent.push(performance.now() - t0);
     const t1 = performance.now();
@@ -95,12 +105,14 @@ async function main(): Promise<void> {
     await until(async () => ((await service.get(id)).status === 'signed' ? true : undefined));
     toSigned.push(performance.now() - t1);
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < SIGNINGS) {
-      next += 1;
-      await one();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < SIGNINGS) {
+        next += 1;
+        await one();
+      }
+    }),
+  );
   const wall = (performance.now() - started) / 1000;
 
   console.log(`${SIGNINGS} signings, ${CONCURRENCY} at a time, ${wall.toFixed(1)} s wall (${(SIGNINGS / wall).toFixed(2)} signings/s)`);

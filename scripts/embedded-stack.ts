@@ -39,7 +39,15 @@ export async function startEmbeddedStack(config: Config, ports: EmbeddedPorts, l
   try {
     const endpoints: Endpoints = {};
     const [t, m] = await Promise.all([
-      config.temporal.address ? undefined : startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: join(dataDir, 'temporal.db'), logDir, namespace: config.temporal.namespace }),
+      config.temporal.address
+        ? undefined
+        : startTemporal({
+            port: ports.temporal,
+            uiPort: ports.temporalUi,
+            dbFile: join(dataDir, 'temporal.db'),
+            logDir,
+            namespace: config.temporal.namespace,
+          }),
       config.mongodb.uri ? undefined : startFerretDb({ port: ports.mongodb, dataDir: join(dataDir, 'ferretdb'), logDir }),
     ]);
     if (t) {

@@ -33,10 +33,14 @@ async function main(): Promise<number> {
     const [temporal, mongo] = await Promise.all([
       process.env.TEST_TEMPORAL_ADDRESS
         ? Promise.resolve({ address: process.env.TEST_TEMPORAL_ADDRESS })
-        : freePort().then((port) => startTemporal({ port, logDir: work })).then((s) => (servers.push(s), s)),
+        : freePort()
+            .then((port) => startTemporal({ port, logDir: work }))
+            .then((s) => (servers.push(s), s)),
       process.env.TEST_MONGODB_URI
         ? Promise.resolve({ uri: process.env.TEST_MONGODB_URI })
-        : freePort().then((port) => startFerretDb({ port, logDir: work })).then((s) => (servers.push(s), s)),
+        : freePort()
+            .then((port) => startFerretDb({ port, logDir: work }))
+            .then((s) => (servers.push(s), s)),
     ]);
     console.log(`[test] Temporal ${temporal.address} and MongoDB ${mongo.uri} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {

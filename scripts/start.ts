@@ -36,7 +36,9 @@ runService(config, async () => {
     banner: {
       temporal: `${config.temporal.address ?? stack.endpoints.temporalAddress}${stack.temporalUiUrl ? `   Web UI ${stack.temporalUiUrl}` : ''}`,
       mongodb: config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:${ports.mongodb}/${config.mongodb.dbName}`,
-      evrotrust: stack.simulator ? `simulator ${stack.simulator.vendorBaseUrl}   signer's phone ${stack.simulator.url}/` : config.evrotrust.baseUrl,
+      evrotrust: stack.simulator
+        ? `simulator ${stack.simulator.vendorBaseUrl}   signer's phone ${stack.simulator.url}/`
+        : config.evrotrust.baseUrl,
     },
     close: stack.close,
   };

@@ -209,7 +209,14 @@ export class CallbackDispatcher {
     return 'failed';
   }
 
-  private record(url: string, body: CallbackPayload, attempt: number, copy: number, sourceAddress: string | undefined, outcome: number | string): void {
+  private record(
+    url: string,
+    body: CallbackPayload,
+    attempt: number,
+    copy: number,
+    sourceAddress: string | undefined,
+    outcome: number | string,
+  ): void {
     this.log.push({
       transactionID: body.transactionID,
       url,

@@ -26,7 +26,10 @@ export function detectFileType(content: Uint8Array): FileKind | undefined {
   if (EXECUTABLE_MAGICS.some((m) => content.length >= m.length && Buffer.from(content.subarray(0, m.length)).equals(m))) return undefined;
   if (content.length >= PDF_MAGIC.length && Buffer.from(content.subarray(0, PDF_MAGIC.length)).equals(PDF_MAGIC)) return 'pdf';
   // An XML declaration or a root element after an optional BOM and whitespace.
-  const head = Buffer.from(content.subarray(0, 256)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const head = Buffer.from(content.subarray(0, 256))
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (/^<(\?xml[\s?]|[A-Za-z_][\w.:-]*[\s>/])/.test(head)) return 'xml';
   return 'other';
 }

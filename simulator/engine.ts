@@ -44,7 +44,13 @@ export interface OnlineAnswer {
   threadID: string;
   transactionID: string;
   /** The wire shape, not SignerIdentity: every identifier is echoed, null when the request had none. */
-  transactions: { transactionID: string; identificationNumber: string | null; country: string | null; email: string | null; phone: string | null }[];
+  transactions: {
+    transactionID: string;
+    identificationNumber: string | null;
+    country: string | null;
+    email: string | null;
+    phone: string | null;
+  }[];
 }
 
 export interface StatusAnswer {
@@ -173,7 +179,16 @@ export class SimulatorEngine {
     validateIdentity(identity);
     const flags: UserFlags = this.users.flagsFor(identity);
     if (!flags.isRegistered) {
-      return { isRegistered: 0, isIdentified: 0, isRejected: 0, rejectReason: 0, isSupervised: 0, isReadyToSign: 0, hasConfirmedPhone: 0, hasConfirmedEmail: 0 };
+      return {
+        isRegistered: 0,
+        isIdentified: 0,
+        isRejected: 0,
+        rejectReason: 0,
+        isSupervised: 0,
+        isReadyToSign: 0,
+        hasConfirmedPhone: 0,
+        hasConfirmedEmail: 0,
+      };
     }
     return {
       isRegistered: 1,
@@ -234,7 +249,7 @@ export class SimulatorEngine {
   resendCode(transactionID: string, phone: string): void {
     const tx = this.pendingOffline(transactionID);
     if (tx.signer.phone === undefined || normalizePhone(tx.signer.phone) !== normalizePhone(phone)) {
-      throw new VendorError(449, 'User data not valid: phone is not the signer\'s');
+      throw new VendorError(449, "User data not valid: phone is not the signer's");
     }
     tx.otp = { code: newOtpCode(), expiresAt: Date.now() + this.options.otpCodeTtlMs };
     tx.updatedAt = Date.now();
@@ -466,7 +481,8 @@ export class SimulatorEngine {
   private controlPending(transactionID: string): Transaction {
     const tx = this.state.transactions.get(transactionID);
     if (!tx) throw new ControlError('not_found', `unknown transaction ${transactionID}`);
-    if (!isOpen(tx.status)) throw new ControlError('conflict', `transaction ${transactionID} is not pending or on hold (status ${tx.status})`);
+    if (!isOpen(tx.status))
+      throw new ControlError('conflict', `transaction ${transactionID} is not pending or on hold (status ${tx.status})`);
     return tx;
   }
 
@@ -487,9 +503,10 @@ export class SimulatorEngine {
   private markSigned(tx: Transaction): void {
     const thread = this.thread(tx.threadID);
     // The next signer signs the latest signed copy, so the last copy carries every signature.
-    const base = thread.latestSignedTransactionID !== undefined
-      ? this.state.signedCopy(thread.latestSignedTransactionID)
-      : this.state.original(thread.threadID);
+    const base =
+      thread.latestSignedTransactionID !== undefined
+        ? this.state.signedCopy(thread.latestSignedTransactionID)
+        : this.state.original(thread.threadID);
     if (!base) throw new Error(`simulator state lost the document of thread ${thread.threadID}`);
     const copy = signedCopy(base, tx.transactionID, thread.threadID);
     this.state.putSigned(tx.transactionID, copy);
@@ -525,11 +542,14 @@ export class SimulatorEngine {
     this.clearTimer(key);
     if (this.closed) return;
     const wait = Math.max(0, delayMs);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      if (wait > MAX_TIMER_MS) this.setTimer(key, delayMs - MAX_TIMER_MS, fire);
-      else fire();
-    }, Math.min(wait, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        if (wait > MAX_TIMER_MS) this.setTimer(key, delayMs - MAX_TIMER_MS, fire);
+        else fire();
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
     timer.unref(); // the listening server keeps the process alive, not a far-off expiry
     this.timers.set(key, timer);
   }

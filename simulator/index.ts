@@ -8,15 +8,7 @@ import type { SimulatorOptions } from './options';
 export { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from './defaults';
 export { buildSimulatorApp, type SimulatorApp } from './app';
 export type { SimulatorOptions } from './options';
-export type {
-  CallbackAttempt,
-  CallbackBehavior,
-  CallbackMode,
-  FaultSpec,
-  SimulatorControls,
-  TransactionView,
-  UserFlags,
-} from './controls';
+export type { CallbackAttempt, CallbackBehavior, CallbackMode, FaultSpec, SimulatorControls, TransactionView, UserFlags } from './controls';
 
 export interface Simulator {
   /** Base URL, e.g. http://127.0.0.1:8090 (the signer page is here). */

@@ -56,7 +56,10 @@ export interface SimulatorOptions {
   logger?: boolean;
 }
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'stateDir' | 'expiryDelayMs'>> & { stateDir: string | undefined; expiryDelayMs: number | null };
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'stateDir' | 'expiryDelayMs'>> & {
+  stateDir: string | undefined;
+  expiryDelayMs: number | null;
+};
 
 function nonNegative(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`simulator option ${name} must be a non-negative number`);

@@ -100,7 +100,10 @@ export function validateIdentity(identity: SignerIdentity): void {
 export class UserDirectory {
   private readonly overrides = new Map<string, UserFlags>();
 
-  constructor(initial?: Record<string, UserFlags>, private readonly onChange?: () => void) {
+  constructor(
+    initial?: Record<string, UserFlags>,
+    private readonly onChange?: () => void,
+  ) {
     for (const [key, flags] of Object.entries(initial ?? {})) this.overrides.set(key, flags);
   }
 

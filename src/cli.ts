@@ -41,7 +41,10 @@ class UsageError extends Error {}
 
 /** A failure with an error code of the CLI's own (the service's errors carry theirs). */
 class CliError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -89,7 +92,11 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
   const method = str(values.method);
   if (method !== undefined && method !== 'app' && method !== 'otp') throw new UsageError('--method must be app or otp');
   const request: StartRequest = {
-    document: { filename: str(values.filename) ?? basename(file), content, ...(str(values.description) ? { description: str(values.description) } : {}) },
+    document: {
+      filename: str(values.filename) ?? basename(file),
+      content,
+      ...(str(values.description) ? { description: str(values.description) } : {}),
+    },
     signers,
     ...(method ? { method } : {}),
     ...(str(values.expires) ? { expiresIn: str(values.expires) } : {}),
@@ -142,33 +149,61 @@ const COMMANDS: Record<string, Command> = {
       return (client) => client.start(request, idempotencyKey ? { idempotencyKey } : undefined);
     },
   },
-  status: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.status(id as string) },
-  result: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.result(id as string) },
-  withdraw: { positionals: ['id'], options: {}, prepare: ({ positionals: [id] }) => (client) => client.withdraw(id as string) },
+  status: {
+    positionals: ['id'],
+    options: {},
+    prepare:
+      ({ positionals: [id] }) =>
+      (client) =>
+        client.status(id as string),
+  },
+  result: {
+    positionals: ['id'],
+    options: {},
+    prepare:
+      ({ positionals: [id] }) =>
+      (client) =>
+        client.result(id as string),
+  },
+  withdraw: {
+    positionals: ['id'],
+    options: {},
+    prepare:
+      ({ positionals: [id] }) =>
+      (client) =>
+        client.withdraw(id as string),
+  },
   otp: {
     positionals: ['id', 'code'],
     options: {},
-    prepare: ({ positionals: [id, code] }) => async (client) => {
-      await client.submitOtp(id as string, code as string);
-      return { id, accepted: true };
-    },
+    prepare:
+      ({ positionals: [id, code] }) =>
+      async (client) => {
+        await client.submitOtp(id as string, code as string);
+        return { id, accepted: true };
+      },
   },
   'resend-otp': {
     positionals: ['id'],
     options: {},
-    prepare: ({ positionals: [id] }) => async (client) => {
-      await client.resendOtp(id as string);
-      return { id, resent: true };
-    },
+    prepare:
+      ({ positionals: [id] }) =>
+      async (client) => {
+        await client.resendOtp(id as string);
+        return { id, resent: true };
+      },
   },
   download: {
     positionals: ['id'],
     options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
-    prepare: ({ positionals: [id], values }) => (client) => download(client, id as string, str(values.out), values.force === true),
+    prepare:
+      ({ positionals: [id], values }) =>
+      (client) =>
+        download(client, id as string, str(values.out), values.force === true),
   },
 };
 
-const firstLine = (err: unknown): string => (err instanceof Error ? err.message.split('\n')[0] ?? err.name : String(err));
+const firstLine = (err: unknown): string => (err instanceof Error ? (err.message.split('\n')[0] ?? err.name) : String(err));
 
 function fail(code: string, message: string): void {
   process.stderr.write(`${JSON.stringify({ error: code, message })}\n`);
@@ -188,7 +223,12 @@ export async function main(argv: string[]): Promise<number> {
 
   let operation: Operation;
   try {
-    const parsed: Args = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed: Args = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (parsed.values.help) {
       process.stdout.write(USAGE);
       return 0;
@@ -231,7 +271,10 @@ export async function main(argv: string[]): Promise<number> {
       pollInterval: config.signingPollIntervalMs,
     });
   } catch (err) {
-    fail('unavailable', `cannot connect: ${firstLine(err)} (is the service's Temporal and MongoDB running? see TEMPORAL_ADDRESS / MONGODB_URI)`);
+    fail(
+      'unavailable',
+      `cannot connect: ${firstLine(err)} (is the service's Temporal and MongoDB running? see TEMPORAL_ADDRESS / MONGODB_URI)`,
+    );
     return 1;
   }
   try {

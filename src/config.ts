@@ -9,7 +9,10 @@ import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, readonly expectation: string) {
+  constructor(
+    readonly variable: string,
+    readonly expectation: string,
+  ) {
     super(`${variable}: ${expectation}`);
     this.name = 'ConfigError';
   }
@@ -66,22 +69,43 @@ export function isAddressOrCidr(entry: string): boolean {
 
 const addressList = z
   .string()
-  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
-  .refine((list) => list.every(isAddressOrCidr), { message: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges, e.g. 203.0.113.10,2001:db8::/32' });
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.every(isAddressOrCidr), {
+    message: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges, e.g. 203.0.113.10,2001:db8::/32',
+  });
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, { message: 'a duration like 90s, 15m or 3d' }).transform((s) => parseDuration(s) as number);
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, { message: 'a duration like 90s, 15m or 3d' })
+  .transform((s) => parseDuration(s) as number);
 
-const httpUrl = z.string().trim().refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, { message: 'an http(s) URL' });
+const httpUrl = z
+  .string()
+  .trim()
+  .refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'an http(s) URL' },
+  );
 
-const mongoUri = z.string().trim().refine((s) => /^mongodb(\+srv)?:\/\//.test(s), { message: 'a mongodb:// or mongodb+srv:// connection string' })
-  .refine((s) => mongoDbName(s) !== undefined, { message: 'a connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust' });
+const mongoUri = z
+  .string()
+  .trim()
+  .refine((s) => /^mongodb(\+srv)?:\/\//.test(s), { message: 'a mongodb:// or mongodb+srv:// connection string' })
+  .refine((s) => mongoDbName(s) !== undefined, {
+    message: 'a connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust',
+  });
 
 /** The database named in a MongoDB URI's path, if any. */
 export function mongoDbName(uri: string): string | undefined {
@@ -93,7 +117,9 @@ const signatureType = z.enum(SIGNATURE_TYPES, { message: `one of ${SIGNATURE_TYP
 const coverage = z
   .string()
   .trim()
-  .refine((s) => (COVERAGES as readonly number[]).map(String).includes(s), { message: `one of ${COVERAGES.join(', ')} (euro; 0 = unlimited)` })
+  .refine((s) => (COVERAGES as readonly number[]).map(String).includes(s), {
+    message: `one of ${COVERAGES.join(', ')} (euro; 0 = unlimited)`,
+  })
   .transform((s) => Number(s) as (typeof COVERAGES)[number]);
 const certificateType = z
   .string()
@@ -125,7 +151,12 @@ const schema = {
   SIGNING_POLL_INTERVAL: duration.default(15 * 60_000),
   SIGNING_EXPIRY_GRACE: duration.default(60_000),
   RECONCILE_INTERVAL: duration.default(60_000),
-  PORT: z.string().regex(/^\d+$/, 'a port number 0-65535').transform(Number).refine((n) => n <= 65535, 'a port number 0-65535').default(3000),
+  PORT: z
+    .string()
+    .regex(/^\d+$/, 'a port number 0-65535')
+    .transform(Number)
+    .refine((n) => n <= 65535, 'a port number 0-65535')
+    .default(3000),
   HOST: nonEmpty.default('0.0.0.0'),
   DATA_DIR: nonEmpty.default('.data'),
 } as const;
@@ -180,7 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const p = out as Parsed;
   const sandbox = p.EVROTRUST_BASE_URL === undefined;
   if (!sandbox) {
-    for (const key of ['EVROTRUST_VENDOR_NUMBER', 'EVROTRUST_API_KEY', 'EVROTRUST_PRIVATE_KEY_FILE', 'CALLBACK_ALLOWED_IPS', 'API_TOKEN'] as const) {
+    for (const key of [
+      'EVROTRUST_VENDOR_NUMBER',
+      'EVROTRUST_API_KEY',
+      'EVROTRUST_PRIVATE_KEY_FILE',
+      'CALLBACK_ALLOWED_IPS',
+      'API_TOKEN',
+    ] as const) {
       if (p[key] === undefined) throw new ConfigError(key, `required when EVROTRUST_BASE_URL is set; expected ${EXPECTED[key]}`);
     }
   }

@@ -89,7 +89,12 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
       signing: config.evrotrust.signing,
     });
-    const activities = createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: config.publicBaseUrl });
+    const activities = createActivities({
+      db: mongo.db,
+      evrotrust,
+      privateKeyPem: keys.privateKeyPem,
+      publicBaseUrl: config.publicBaseUrl,
+    });
     return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, close };
   } catch (err) {
     await close();

@@ -39,13 +39,26 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
     plugins: [
       async (a) => void (await a.register(metricsRoutes, { metrics })),
       // With the Temporal client, registerCallbacks also runs the relay (with the app's logger).
-      (a) => registerCallbacks(a, { db: rt.mongo.db, allowedIps: config.callbackAllowedIps, trustProxy: config.trustProxy, metrics, temporalClient: rt.temporal }),
+      (a) =>
+        registerCallbacks(a, {
+          db: rt.mongo.db,
+          allowedIps: config.callbackAllowedIps,
+          trustProxy: config.trustProxy,
+          metrics,
+          temporalClient: rt.temporal,
+        }),
       async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
     ],
   });
   await app.listen({ host: config.host, port: config.port });
   // Repairs pending signings that no workflow run looks after (terminated runs, failed starts).
-  const reconciler = new Reconciler({ service, temporal: rt.temporal, taskQueue: config.temporal.taskQueue, intervalMs: config.reconcileIntervalMs, logger: app.log });
+  const reconciler = new Reconciler({
+    service,
+    temporal: rt.temporal,
+    taskQueue: config.temporal.taskQueue,
+    intervalMs: config.reconcileIntervalMs,
+    logger: app.log,
+  });
   reconciler.start();
   return {
     app,

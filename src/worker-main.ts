@@ -8,7 +8,12 @@ import { createWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const rt = await openDependencies(config);
-  const worker = await createWorker({ connection: rt.workerConnection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities: rt.activities });
+  const worker = await createWorker({
+    connection: rt.workerConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: rt.activities,
+  });
   console.log(`worker polling ${config.temporal.taskQueue}`);
   // The SDK shuts the worker down on SIGINT/SIGTERM; run() resolves once it drained.
   await worker.run();

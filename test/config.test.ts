@@ -31,17 +31,37 @@ describe('config', () => {
 
   it('signature defaults follow the production integrations, and each can be set', () => {
     assert.deepEqual(loadConfig({}).evrotrust.signing, {
-      pdfType: 'PDF2', xmlType: 'XML1', otherType: 'CAD1', algorithm: 'SHA256', coverage: 20000, certificateType: 1,
+      pdfType: 'PDF2',
+      xmlType: 'XML1',
+      otherType: 'CAD1',
+      algorithm: 'SHA256',
+      coverage: 20000,
+      certificateType: 1,
     });
     const c = loadConfig({
-      EVROTRUST_SIGNATURE_TYPE_PDF: 'PDF1', EVROTRUST_SIGNATURE_TYPE_XML: 'XML2', EVROTRUST_SIGNATURE_TYPE_OTHER: 'CAD2',
-      EVROTRUST_COVERAGE: '0', EVROTRUST_CERTIFICATE_TYPE: 'none',
+      EVROTRUST_SIGNATURE_TYPE_PDF: 'PDF1',
+      EVROTRUST_SIGNATURE_TYPE_XML: 'XML2',
+      EVROTRUST_SIGNATURE_TYPE_OTHER: 'CAD2',
+      EVROTRUST_COVERAGE: '0',
+      EVROTRUST_CERTIFICATE_TYPE: 'none',
     });
-    assert.deepEqual(c.evrotrust.signing, { pdfType: 'PDF1', xmlType: 'XML2', otherType: 'CAD2', algorithm: 'SHA256', coverage: 0, certificateType: null });
+    assert.deepEqual(c.evrotrust.signing, {
+      pdfType: 'PDF1',
+      xmlType: 'XML2',
+      otherType: 'CAD2',
+      algorithm: 'SHA256',
+      coverage: 0,
+      certificateType: null,
+    });
   });
 
   it('production mode reads everything it is given', () => {
-    const c = loadConfig({ ...PROD, MONGODB_URI: 'mongodb://db:27017/signing', TEMPORAL_ADDRESS: 'temporal:7233', SIGNING_POLL_INTERVAL: '90s' });
+    const c = loadConfig({
+      ...PROD,
+      MONGODB_URI: 'mongodb://db:27017/signing',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      SIGNING_POLL_INTERVAL: '90s',
+    });
     assert.equal(c.sandbox, false);
     assert.equal(c.mongodb.dbName, 'signing');
     assert.equal(c.signingPollIntervalMs, 90_000);
@@ -68,12 +88,23 @@ describe('config', () => {
   ];
   for (const [env, variable, expectation] of bad) {
     it(`${variable}=${JSON.stringify(env[variable] ?? '')} → ConfigError naming ${variable}`, () => {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && expectation.test(err.message) && err.message.startsWith(`${variable}: `));
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.variable === variable &&
+          expectation.test(err.message) &&
+          err.message.startsWith(`${variable}: `),
+      );
     });
   }
 
   it('the service exits with code 1 and one line naming the variable', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH, PORT: 'abc' }, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: 'abc' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), 'PORT: expected a port number 0-65535');
   });

@@ -30,7 +30,15 @@ export type SignerStatus =
   | 'unknown';
 
 /** Statuses after which nothing more happens to the transaction at Evrotrust. */
-export const SETTLED_SIGNER_STATUSES: readonly SignerStatus[] = ['signed', 'rejected', 'expired', 'withdrawn', 'failed', 'undeliverable', 'faceRecognitionFailed'];
+export const SETTLED_SIGNER_STATUSES: readonly SignerStatus[] = [
+  'signed',
+  'rejected',
+  'expired',
+  'withdrawn',
+  'failed',
+  'undeliverable',
+  'faceRecognitionFailed',
+];
 
 /** A signer's status from Evrotrust's status name (statuses.ts) and its isProcessing flag. */
 export function signerStatusOf(statusName: StatusName, isProcessing: boolean): SignerStatus {

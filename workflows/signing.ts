@@ -110,7 +110,8 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     status: 'pending',
     method: input.method,
     threadId: input.resume?.threadId ?? null,
-    signers: input.resume?.signers ?? Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' as const })),
+    signers:
+      input.resume?.signers ?? Array.from({ length: input.signerCount }, () => ({ transactionId: null, status: 'pending' as const })),
   };
   const signingId = input.signingId;
   const hints: EvrotrustCallback[] = [];
@@ -139,7 +140,11 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
    * Runs an activity until it succeeds, its failure is permanent for this step, `until` passes, or
    * `interrupt()` turns true. In between: backoff timers, the problem shown in the Web UI and logged.
    */
-  async function retrying<T>(step: string, call: () => Promise<T>, opts: { until: number; permanent?: ReadonlySet<string>; interrupt?: () => boolean }): Promise<Attempt<T>> {
+  async function retrying<T>(
+    step: string,
+    call: () => Promise<T>,
+    opts: { until: number; permanent?: ReadonlySet<string>; interrupt?: () => boolean },
+  ): Promise<Attempt<T>> {
     const permanent = opts.permanent ?? PERMANENT;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -205,17 +210,22 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     {
       validator: () => {
         if (input.method !== 'otp') throw new Error('this signing does not use OTP codes');
-        if (view.status !== 'pending' || !sent) throw new Error(`the signing is ${view.status === 'pending' ? 'still being sent' : `already ${view.status}`}`);
+        if (view.status !== 'pending' || !sent)
+          throw new Error(`the signing is ${view.status === 'pending' ? 'still being sent' : `already ${view.status}`}`);
       },
     },
   );
 
   /** Writes the final state; retried until the store takes it, because the record must not stay pending. */
   const finish = async (status: Exclude<SigningStatus, 'pending'>, failure?: FailureCode, detail?: string): Promise<SigningView> => {
-    const r = await retrying('finalize', () => quick.finalizeSigning({ signingId, status, failure: failure ?? null, detail: detail ?? null }), {
-      until: Number.POSITIVE_INFINITY,
-      permanent: new Set(),
-    });
+    const r = await retrying(
+      'finalize',
+      () => quick.finalizeSigning({ signingId, status, failure: failure ?? null, detail: detail ?? null }),
+      {
+        until: Number.POSITIVE_INFINITY,
+        permanent: new Set(),
+      },
+    );
     if (r.ok) {
       view.status = r.value.status;
       // Another run may have finalized the record first, with its own reason.
@@ -242,7 +252,10 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
 
   // 1. Every signer must be able to sign in the Evrotrust app before we send anything.
   if (!sent && input.method === 'app') {
-    const check = await retrying('check-signers', () => quick.checkSigners({ signingId }), { until: deadline, interrupt: () => withdrawRequested });
+    const check = await retrying('check-signers', () => quick.checkSigners({ signingId }), {
+      until: deadline,
+      interrupt: () => withdrawRequested,
+    });
     if (!check.ok) {
       if (NOTHING_TO_DO.has(check.code)) return stand();
       if (withdrawRequested) return finish('withdrawn');
@@ -254,11 +267,10 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   // 2. Send once. A send whose outcome is unknown is never retried (a signer could get two requests).
   if (!sent) {
     if (withdrawRequested) return finish('withdrawn');
-    const send = await retrying(
-      'send',
-      () => transfer.sendDocument({ signingId, method: input.method, expiresAt: input.expiresAt }),
-      { until: deadline, interrupt: () => withdrawRequested },
-    );
+    const send = await retrying('send', () => transfer.sendDocument({ signingId, method: input.method, expiresAt: input.expiresAt }), {
+      until: deadline,
+      interrupt: () => withdrawRequested,
+    });
     if (!send.ok) {
       if (NOTHING_TO_DO.has(send.code)) return stand();
       // Evrotrust created a thread but its answer was unusable: take it back so nobody can sign it.
@@ -278,7 +290,10 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     publish();
     // Evrotrust has it: the ids are in this history now, so a store outage cannot lose them.
     if (!recorded) {
-      await retrying('record-sent', () => quick.recordSent({ signingId, threadId, transactionIds }), { until: Number.POSITIVE_INFINITY, permanent: NOTHING_TO_DO });
+      await retrying('record-sent', () => quick.recordSent({ signingId, threadId, transactionIds }), {
+        until: Number.POSITIVE_INFINITY,
+        permanent: NOTHING_TO_DO,
+      });
     }
   }
 
@@ -329,7 +344,9 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
 
     // Which transactions to ask Evrotrust about: those a callback named, or all unsettled at poll time.
     const toCheck = new Set<string>();
-    for (const h of hints.splice(0)) if (ours.has(h.transactionID) && !SETTLED_SIGNER_STATUSES.includes(signerOf(h.transactionID)?.status ?? 'pending')) toCheck.add(h.transactionID);
+    for (const h of hints.splice(0))
+      if (ours.has(h.transactionID) && !SETTLED_SIGNER_STATUSES.includes(signerOf(h.transactionID)?.status ?? 'pending'))
+        toCheck.add(h.transactionID);
     if (Date.now() >= nextPoll) {
       for (const s of unsettled()) if (s.transactionId) toCheck.add(s.transactionId);
       nextPoll = Date.now() + input.pollIntervalMs;
@@ -343,7 +360,9 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
 
     const candidate = outcomeOf(view.signers, endReason);
     // At the end, "nobody signed" must be Evrotrust's word for every transaction, not our silence.
-    const endConfirmed = view.signers.every((s) => !s.transactionId || SETTLED_SIGNER_STATUSES.includes(s.status) || confirmedSinceEnd.has(s.transactionId));
+    const endConfirmed = view.signers.every(
+      (s) => !s.transactionId || SETTLED_SIGNER_STATUSES.includes(s.status) || confirmedSinceEnd.has(s.transactionId),
+    );
     if (candidate && (candidate.status !== endReason || (endConfirmed && (withdrawTaken || nothingToWithdraw())))) {
       outcome = candidate;
       break;
@@ -357,7 +376,10 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     const info = workflowInfo();
     if (endReason === undefined && (info.continueAsNewSuggested || info.historyLength > (input.continueAsNewAfterEvents ?? 4000))) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof signingWorkflow>({ ...input, resume: { threadId: view.threadId, signers: view.signers, withdrawRequested } });
+      await continueAsNew<typeof signingWorkflow>({
+        ...input,
+        resume: { threadId: view.threadId, signers: view.signers, withdrawRequested },
+      });
     }
 
     const relevant = () => hints.some((h) => ours.has(h.transactionID));
@@ -377,7 +399,11 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   if (outcome.status === 'signed') {
     const until = Math.max(settleBy, Date.now() + 3600_000);
     for (const s of view.signers) {
-      const stored = await retrying('store-signed-document', () => transfer.storeSignedDocument({ signingId, transactionId: s.transactionId as string }), { until });
+      const stored = await retrying(
+        'store-signed-document',
+        () => transfer.storeSignedDocument({ signingId, transactionId: s.transactionId as string }),
+        { until },
+      );
       if (!stored.ok) {
         if (NOTHING_TO_DO.has(stored.code)) return stand();
         return finish('failed', 'signed-document-unavailable', stored.code);

@@ -137,7 +137,11 @@ export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promi
   const drive = async (item: Item) => {
     await sleep(item.index * 150); // a burst over a few seconds, not one instant
     const body = {
-      document: { filename: `drill-${item.index}.pdf`, contentBase64: Buffer.from(`%PDF-1.4\n% ${item.description}\n%%EOF\n`).toString('base64'), description: item.description },
+      document: {
+        filename: `drill-${item.index}.pdf`,
+        contentBase64: Buffer.from(`%PDF-1.4\n% ${item.description}\n%%EOF\n`).toString('base64'),
+        description: item.description,
+      },
       signers: [{ identificationNumber: SIGNERS[item.index % SIGNERS.length] }],
       reference: item.reference,
       ...(item.intent === 'expire' ? { expiresIn: opts.expireIn } : {}),
@@ -194,7 +198,10 @@ export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promi
   // Wait (bounded) until every accepted signing is final.
   const ids = items.flatMap((i) => (i.id ? [i.id] : []));
   for (;;) {
-    const pending = await store.getMany(ids).then((docs) => docs.filter((d) => d.status === 'pending').length, () => -1);
+    const pending = await store.getMany(ids).then(
+      (docs) => docs.filter((d) => d.status === 'pending').length,
+      () => -1,
+    );
     if (pending === 0 || Date.now() > deadline) break;
     await sleep(1000);
   }
@@ -226,7 +233,15 @@ function allowed(tx: SimTransaction | undefined, intent: Intent): FinalState[] {
   }
 }
 
-async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t0: number, faults: string, changed: Set<string>, notes: string[]): Promise<DrillResult> {
+async function judge(
+  targets: DrillTargets,
+  opts: BatchOptions,
+  items: Item[],
+  t0: number,
+  faults: string,
+  changed: Set<string>,
+  notes: string[],
+): Promise<DrillResult> {
   const accepted = items.filter((i) => i.id);
   const ids = accepted.map((i) => i.id as string);
   const store = new SigningStore(targets.db);
@@ -239,7 +254,10 @@ async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t
   const simTxs = await retrying(Date.now() + 30_000, () => targets.sim.transactions());
   const byId = new Map(docs.map((d) => [d._id, d]));
   const counts = Object.fromEntries(FINAL_STATES.map((s) => [s, 0])) as Record<FinalState, number>;
-  let lost = 0, duplicated = 0, stuck = 0, wrongOutcome = 0;
+  let lost = 0,
+    duplicated = 0,
+    stuck = 0,
+    wrongOutcome = 0;
   let lastFinal: number | undefined;
   const tally = new Map<string, number>();
   const note = (k: string) => tally.set(k, (tally.get(k) ?? 0) + 1);
@@ -262,11 +280,17 @@ async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t
     dups.forEach(note);
     if (dups.length > 0) duplicated += 1;
     const sim = mine[mine.length - 1]; // the oldest (the list is newest first)
-    const simState = sim ? SIM_STATUS[sim.status] ?? String(sim.status) : 'none';
+    const simState = sim ? (SIM_STATUS[sim.status] ?? String(sim.status)) : 'none';
     if (doc.status === 'pending') {
       stuck += 1;
-      const last = events.filter((e) => e.signingId === item.id).map((e) => e.type).pop() ?? 'none';
-      note(`stuck pending (intent ${item.intent}, Evrotrust ${simState}, our last event ${last}${item.actOutcome && item.actOutcome !== 'done' ? `, ${item.actOutcome}` : ''})`);
+      const last =
+        events
+          .filter((e) => e.signingId === item.id)
+          .map((e) => e.type)
+          .pop() ?? 'none';
+      note(
+        `stuck pending (intent ${item.intent}, Evrotrust ${simState}, our last event ${last}${item.actOutcome && item.actOutcome !== 'done' ? `, ${item.actOutcome}` : ''})`,
+      );
       continue;
     }
     if ((FINAL_STATES as readonly string[]).includes(doc.status)) counts[doc.status as FinalState] += 1;
@@ -274,7 +298,9 @@ async function judge(targets: DrillTargets, opts: BatchOptions, items: Item[], t
     else if (finals[0]?.type !== doc.status) note(`final event ${finals[0]?.type} but record ${doc.status}`);
     if (!allowed(sim, item.intent).includes(doc.status as FinalState)) {
       wrongOutcome += 1;
-      note(`ended ${doc.status}${doc.failureReason ? ` (${doc.failureReason})` : ''} while Evrotrust shows ${simState} (intent ${item.intent})`);
+      note(
+        `ended ${doc.status}${doc.failureReason ? ` (${doc.failureReason})` : ''} while Evrotrust shows ${simState} (intent ${item.intent})`,
+      );
     } else if (doc.status === 'failed') {
       note(`failed (${doc.failureReason ?? 'no reason'}), Evrotrust ${simState}`);
     }

@@ -5,7 +5,10 @@ import { z } from 'zod';
 const TIMEOUT_MS = 10_000;
 
 export class HttpError extends Error {
-  constructor(readonly status: number, body: string) {
+  constructor(
+    readonly status: number,
+    body: string,
+  ) {
     super(`HTTP ${status}: ${body.slice(0, 200)}`);
   }
 }
@@ -14,7 +17,12 @@ async function call(url: string, init: RequestInit & { json?: unknown } = {}): P
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
-  const res = await fetch(url, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json), signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = await fetch(url, {
+    ...rest,
+    headers,
+    body: json === undefined ? rest.body : JSON.stringify(json),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {
@@ -28,7 +36,10 @@ async function call(url: string, init: RequestInit & { json?: unknown } = {}): P
 const startAnswer = z.object({ id: z.string() });
 
 export class ApiClient {
-  constructor(private baseUrl: () => string, private readonly token: string) {}
+  constructor(
+    private baseUrl: () => string,
+    private readonly token: string,
+  ) {}
 
   private auth(): Record<string, string> {
     return { authorization: `Bearer ${this.token}` };

@@ -67,7 +67,10 @@ function terminateAll(ctx: DrillContext): () => Promise<string> {
       const client = new Client({ connection });
       let n = 0;
       for await (const wf of client.workflow.list({ query: `WorkflowType="${SIGNING_WORKFLOW_TYPE}" AND ExecutionStatus="Running"` })) {
-        await client.workflow.getHandle(wf.workflowId).terminate('drill: operator pressed Terminate').catch(() => undefined);
+        await client.workflow
+          .getHandle(wf.workflowId)
+          .terminate('drill: operator pressed Terminate')
+          .catch(() => undefined);
         n += 1;
       }
       ctx.log(`terminated ${n} running signing workflows`);
@@ -136,7 +139,12 @@ export const DRILLS: Drill[] = [
         beforeAct: async (tx, index) => {
           const kind = (['drop', 'duplicate', 'delay'] as const)[index % 3] as 'drop' | 'duplicate' | 'delay';
           seen[kind] += 1;
-          const behavior = kind === 'drop' ? { mode: 'drop' as const } : kind === 'duplicate' ? { mode: 'duplicate' as const, copies: 3 } : { mode: 'delay' as const, delayMs: 1000 + ((index * 2311) % 7000) };
+          const behavior =
+            kind === 'drop'
+              ? { mode: 'drop' as const }
+              : kind === 'duplicate'
+                ? { mode: 'duplicate' as const, copies: 3 }
+                : { mode: 'delay' as const, delayMs: 1000 + ((index * 2311) % 7000) };
           await ctx.targets.sim.callbackBehavior(tx.transactionID, behavior);
         },
       });
@@ -163,11 +171,20 @@ export function killNpmStarts(): void {
 class NpmStart {
   private child?: ChildProcess;
   private exited?: Promise<number | null>;
-  constructor(private readonly env: NodeJS.ProcessEnv, private readonly logFile: string, private readonly url: string) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logFile: string,
+    private readonly url: string,
+  ) {}
 
   async start(): Promise<void> {
     const fd = openSync(this.logFile, 'a');
-    this.child = spawn('npm', ['start', '--silent'], { cwd: join(__dirname, '..', '..'), env: this.env, detached: true, stdio: ['ignore', fd, fd] });
+    this.child = spawn('npm', ['start', '--silent'], {
+      cwd: join(__dirname, '..', '..'),
+      env: this.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
     closeSync(fd);
     const child = this.child;
     running.add(this);
@@ -180,7 +197,10 @@ class NpmStart {
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}) during start-up; see ${this.logFile}`);
-      const ok = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await sleep(300);
     }
@@ -232,7 +252,11 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
   const mongo = new MongoClient(`mongodb://127.0.0.1:${mongodb}/evrotrust`, { serverSelectionTimeoutMS: 2000 });
   try {
     await current.start();
-    const targets: DrillTargets = { api: new ApiClient(() => url, API_TOKEN), sim: new SimControls(() => `http://127.0.0.1:${simulator}`), db: mongo.db('evrotrust') };
+    const targets: DrillTargets = {
+      api: new ApiClient(() => url, API_TOKEN),
+      sim: new SimControls(() => `http://127.0.0.1:${simulator}`),
+      db: mongo.db('evrotrust'),
+    };
     const result = await runBatch(targets, {
       ...COMMON,
       drill: 'ctrl-c',

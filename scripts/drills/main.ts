@@ -56,7 +56,11 @@ async function main(): Promise<number> {
       stack,
       workDir,
       log,
-      targets: { api: new ApiClient(() => stack.apiUrl, API_TOKEN), sim: new SimControls(() => stack.simUrl), db: (mongo ?? new MongoClient('mongodb://127.0.0.1:9/none')).db('drills') },
+      targets: {
+        api: new ApiClient(() => stack.apiUrl, API_TOKEN),
+        sim: new SimControls(() => stack.simUrl),
+        db: (mongo ?? new MongoClient('mongodb://127.0.0.1:9/none')).db('drills'),
+      },
     };
     for (const drill of drills) {
       log(`▶ ${drill.name}: ${drill.what}`);
@@ -65,7 +69,19 @@ async function main(): Promise<number> {
       try {
         result = await drill.run(ctx);
       } catch (err) {
-        result = { drill: drill.name, signings: 0, faults: 'harness error', counts: { signed: 0, rejected: 0, expired: 0, withdrawn: 0, failed: 0 }, lost: 0, duplicated: 0, stuck: 0, wrongOutcome: 0, lastFinalS: undefined, notes: [], checks: [`harness error: ${(err as Error).message}`] };
+        result = {
+          drill: drill.name,
+          signings: 0,
+          faults: 'harness error',
+          counts: { signed: 0, rejected: 0, expired: 0, withdrawn: 0, failed: 0 },
+          lost: 0,
+          duplicated: 0,
+          stuck: 0,
+          wrongOutcome: 0,
+          lastFinalS: undefined,
+          notes: [],
+          checks: [`harness error: ${(err as Error).message}`],
+        };
       }
       results.push(result);
       ok &&= passed(result, BATCH);
@@ -82,7 +98,9 @@ async function main(): Promise<number> {
     await cleanup();
   }
   const wall = (Date.now() - started) / 1000;
-  console.log(`\n${table(results, BATCH)}\n\nwall time ${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s; ${BATCH} signings per drill; poll interval 5 s\n`);
+  console.log(
+    `\n${table(results, BATCH)}\n\nwall time ${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s; ${BATCH} signings per drill; poll interval 5 s\n`,
+  );
   const why = details(results);
   if (why) console.log(`Details:\n${why}\n`);
   if (ok) rmSync(workDir, { recursive: true, force: true });
@@ -93,7 +111,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`[drills] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`[drills] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },
 );

@@ -6,7 +6,22 @@ export function passed(r: DrillResult, size: number): boolean {
   return r.lost === 0 && r.duplicated === 0 && r.stuck === 0 && r.wrongOutcome === 0 && r.signings === size && r.checks.length === 0;
 }
 
-const HEADER = ['drill', 'signings', 'faults injected', 'signed', 'rejected', 'expired', 'withdrawn', 'failed', 'lost', 'duplicated', 'stuck', 'wrong outcome', 'last final state', 'verdict'];
+const HEADER = [
+  'drill',
+  'signings',
+  'faults injected',
+  'signed',
+  'rejected',
+  'expired',
+  'withdrawn',
+  'failed',
+  'lost',
+  'duplicated',
+  'stuck',
+  'wrong outcome',
+  'last final state',
+  'verdict',
+];
 
 export function row(r: DrillResult, size: number): string {
   const cells = [

@@ -27,7 +27,10 @@ export class DrillStack {
   private readonly parts = new Map<Part, ManagedServer>();
   private readonly logDir: string;
 
-  constructor(readonly workDir: string, private readonly settings: DrillSettings) {
+  constructor(
+    readonly workDir: string,
+    private readonly settings: DrillSettings,
+  ) {
     this.logDir = join(workDir, 'logs');
   }
 
@@ -139,13 +142,25 @@ export class DrillStack {
       }
       case 'service': {
         await waitForFreePort('service', '127.0.0.1', this.ports.api);
-        const { child, server } = launch('service', node, ['--import', 'tsx', join(ROOT, 'scripts/drills/service-main.ts')], this.logDir, this.serviceEnv());
+        const { child, server } = launch(
+          'service',
+          node,
+          ['--import', 'tsx', join(ROOT, 'scripts/drills/service-main.ts')],
+          this.logDir,
+          this.serviceEnv(),
+        );
         await waitHttp('service', `${this.apiUrl}/healthz`, () => child.exitCode !== null, this.logFile('service'));
         return server;
       }
       case 'worker': {
         const before = existsSync(this.logFile('worker')) ? readFileSync(this.logFile('worker'), 'utf8').length : 0;
-        const { child, server } = launch('worker', node, ['--import', 'tsx', join(ROOT, 'src/worker-main.ts')], this.logDir, this.serviceEnv());
+        const { child, server } = launch(
+          'worker',
+          node,
+          ['--import', 'tsx', join(ROOT, 'src/worker-main.ts')],
+          this.logDir,
+          this.serviceEnv(),
+        );
         await waitFor('worker', 90_000, () => {
           if (child.exitCode !== null) throw new Error(`worker exited (${child.exitCode}); log ${this.logFile('worker')}`);
           return readFileSync(this.logFile('worker'), 'utf8').slice(before).includes('worker polling');

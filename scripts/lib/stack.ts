@@ -12,7 +12,10 @@ import { ferretDbBinary, temporalCli } from './tools';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export class StackStartError extends Error {
-  constructor(message: string, readonly logFile?: string) {
+  constructor(
+    message: string,
+    readonly logFile?: string,
+  ) {
     super(logFile ? `${message} (server log: ${logFile})` : message);
     this.name = 'StackStartError';
   }
@@ -41,7 +44,13 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** Runs `bin` under the guard, output appended to `<logDir>/<name>.log`; `env` replaces ours if given. */
-export function launch(name: string, bin: string, args: string[], logDir: string, env?: NodeJS.ProcessEnv): { child: ChildProcess; server: ManagedServer } {
+export function launch(
+  name: string,
+  bin: string,
+  args: string[],
+  logDir: string,
+  env?: NodeJS.ProcessEnv,
+): { child: ChildProcess; server: ManagedServer } {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
@@ -86,7 +95,9 @@ export async function waitForFreePort(name: string, host: string, port: number, 
     });
     if (free) return;
     if (Date.now() >= deadline) {
-      throw new StackStartError(`${name}: port ${host}:${port} is still in use after ${timeoutMs / 1000} s; another \`npm start\` (or another program) holds it — stop it, or point the configuration elsewhere`);
+      throw new StackStartError(
+        `${name}: port ${host}:${port} is still in use after ${timeoutMs / 1000} s; another \`npm start\` (or another program) holds it — stop it, or point the configuration elsewhere`,
+      );
     }
     if (!told) {
       told = true;
@@ -97,7 +108,13 @@ export async function waitForFreePort(name: string, host: string, port: number, 
 }
 
 /** Polls `probe` until it resolves, the process exits, or the deadline passes. */
-async function waitUntilReady(name: string, child: ChildProcess, logFile: string, timeoutMs: number, probe: () => Promise<void>): Promise<void> {
+async function waitUntilReady(
+  name: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+  probe: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -113,7 +130,10 @@ async function waitUntilReady(name: string, child: ChildProcess, logFile: string
     }
   }
   child.kill('SIGTERM');
-  throw new StackStartError(`${name} did not answer within ${timeoutMs / 1000} s: ${String((lastError as Error)?.message ?? lastError)}`, logFile);
+  throw new StackStartError(
+    `${name} did not answer within ${timeoutMs / 1000} s: ${String((lastError as Error)?.message ?? lastError)}`,
+    logFile,
+  );
 }
 
 function tail(file: string): string {
@@ -194,7 +214,9 @@ export async function ensureSearchAttributes(conn: Connection, namespace: string
   const kw = temporal.api.enums.v1.IndexedValueType;
   await conn.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map(([k, t]) => [k, t === 'Keyword' ? kw.INDEXED_VALUE_TYPE_KEYWORD : kw.INDEXED_VALUE_TYPE_TEXT])),
+    searchAttributes: Object.fromEntries(
+      missing.map(([k, t]) => [k, t === 'Keyword' ? kw.INDEXED_VALUE_TYPE_KEYWORD : kw.INDEXED_VALUE_TYPE_TEXT]),
+    ),
   });
 }
 
@@ -214,7 +236,12 @@ export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer 
   const sqliteUrl = `file:${dir.replace(/\/?$/, '/')}`;
   const bin = await ferretDbBinary();
   await waitForFreePort('FerretDB', host, opts.port);
-  const { child, server } = launch('ferretdb', bin, ['-listen', `${host}:${opts.port}`, '-sqlite-url', sqliteUrl, '-log-level', 'error'], opts.logDir);
+  const { child, server } = launch(
+    'ferretdb',
+    bin,
+    ['-listen', `${host}:${opts.port}`, '-sqlite-url', sqliteUrl, '-log-level', 'error'],
+    opts.logDir,
+  );
   const uri = `mongodb://${host}:${opts.port}/`;
   await waitUntilReady('FerretDB', child, server.logFile, 60_000, async () => {
     const client = new MongoClient(uri, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });

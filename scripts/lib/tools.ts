@@ -23,8 +23,8 @@ export class ToolUnavailableError extends Error {
 }
 
 export function toolsCacheDir(): string {
-  const base = process.env.EVROTRUST_TOOLS_DIR
-    ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'evrotrust-signing', 'tools');
+  const base =
+    process.env.EVROTRUST_TOOLS_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'evrotrust-signing', 'tools');
   mkdirSync(base, { recursive: true });
   return base;
 }
@@ -58,7 +58,8 @@ async function goBuild(what: string, args: string[], cwd: string, env: NodeJS.Pr
       if (!line.trim()) continue;
       lines += 1;
       // `go build -v` prints one line per package; show every 25th so progress is visible but short.
-      if (lines % 25 === 0 || /error|cannot|go: /.test(line)) process.stderr.write(`[tools]   ${what}: ${lines} packages… ${line.trim()}\n`);
+      if (lines % 25 === 0 || /error|cannot|go: /.test(line))
+        process.stderr.write(`[tools]   ${what}: ${lines} packages… ${line.trim()}\n`);
     }
   };
   child.stdout.on('data', onData);
@@ -103,7 +104,12 @@ export async function temporalCli(): Promise<string> {
   if (fromPath) return fromPath;
   requireGo(`Temporal CLI ${TEMPORAL_CLI_VERSION}`);
   return buildOnce(dir, 'temporal', (tmp) =>
-    goBuild(`Temporal CLI ${TEMPORAL_CLI_VERSION}`, ['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], repoRoot, { GOBIN: tmp }),
+    goBuild(
+      `Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+      ['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`],
+      repoRoot,
+      { GOBIN: tmp },
+    ),
   );
 }
 

@@ -51,7 +51,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 function toJson(view: TransactionView, withContent: boolean): Record<string, unknown> {
   const { signedDocument, ...rest } = view;
   if (!signedDocument) return rest;
-  const doc: Record<string, unknown> = { filename: signedDocument.filename, sha256: signedDocument.sha256, size: signedDocument.content.length };
+  const doc: Record<string, unknown> = {
+    filename: signedDocument.filename,
+    sha256: signedDocument.sha256,
+    size: signedDocument.content.length,
+  };
   if (withContent) doc.contentBase64 = Buffer.from(signedDocument.content).toString('base64');
   return { ...rest, signedDocument: doc };
 }

@@ -40,10 +40,9 @@ const userSchema = signerIdentitySchema;
  * only one of the parameters". `country` is not one of them: it "will be used only if
  * identificationNumber is send", so it does not count.
  */
-const onlineUserSchema = userSchema.refine(
-  (u) => [u.identificationNumber, u.phone, u.email].filter((v) => v !== undefined).length === 1,
-  { message: 'every users[] item must carry exactly one of identificationNumber, phone, email' },
-);
+const onlineUserSchema = userSchema.refine((u) => [u.identificationNumber, u.phone, u.email].filter((v) => v !== undefined).length === 1, {
+  message: 'every users[] item must carry exactly one of identificationNumber, phone, email',
+});
 
 /** Swagger signInfo: type PDF1, PDF2, XML1, XML2, CAD1, CAD2 (plus XML3, which DigitalSofia sends in production); algorithm "SHA256". */
 const signInfoSchema = z.object(
@@ -85,7 +84,11 @@ const schemas = {
     document: z.object(documentBase),
     signInfo: signInfoSchema,
   }),
-  '/document/doc/offline/activate': z.object({ vendorNumber: text, transactionID: id, activationCode: z.union([text, z.number().int()]).transform(String) }),
+  '/document/doc/offline/activate': z.object({
+    vendorNumber: text,
+    transactionID: id,
+    activationCode: z.union([text, z.number().int()]).transform(String),
+  }),
   '/document/doc/offline/activate/resend': z.object({ vendorNumber: text, transactionID: id, phone: text }),
   '/document/status': z.object({ vendorNumber: text, transactionID: id }),
   '/document/download': z.object({ vendorNumber: text, transactionID: id }),
@@ -191,7 +194,9 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
     if (!fault) return;
     if (fault.delayMs !== undefined) await sleep(fault.delayMs, closing);
     if (fault.status !== undefined) {
-      return reply.code(fault.status).send(fault.body ?? { status: fault.status, message: VENDOR_ERROR_TEXT[fault.status] ?? 'Injected fault' });
+      return reply
+        .code(fault.status)
+        .send(fault.body ?? { status: fault.status, message: VENDOR_ERROR_TEXT[fault.status] ?? 'Injected fault' });
     }
   });
 

@@ -99,7 +99,7 @@ export function resolveCaller(peerRaw: string | undefined, forwardedFor: string 
   const peer = peerRaw === undefined ? undefined : foldAddress(peerRaw);
   if (peer === undefined) return { address: undefined, peer: peerRaw ?? '', forwarded: false };
   if (trustProxy.size === 0 || !trustProxy.has(peer)) return { address: peer, peer, forwarded: false };
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor ?? '')
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((h) => h.trim())
     .filter((h) => h !== '');

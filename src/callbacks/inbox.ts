@@ -93,13 +93,21 @@ export interface NewCallback {
 
 export class CallbackStoreUnavailableError extends Error {
   override readonly name = 'CallbackStoreUnavailableError';
-  constructor(readonly operation: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
     super(`the callback store did not take the ${operation}`, options);
   }
 }
 
 /** The inbox key: the same callback (on the same capability URL, if any) always gives the same id. */
-export function callbackId(c: { transactionID: string; status: number; rejectReason: string | null; tokenSigningId: string | null }): string {
+export function callbackId(c: {
+  transactionID: string;
+  status: number;
+  rejectReason: string | null;
+  tokenSigningId: string | null;
+}): string {
   return sha256Hex(JSON.stringify(['evrotrust-callback-v1', c.tokenSigningId, c.transactionID, c.status, c.rejectReason]));
 }
 
@@ -110,7 +118,9 @@ function storableAsDocument(value: unknown, depth = 0): boolean {
   if (depth > MAX_EXTRA_DEPTH) return false;
   if (Array.isArray(value)) return value.every((v) => storableAsDocument(v, depth + 1));
   if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(([k, v]) => k !== '' && !k.startsWith('$') && !k.includes('.') && !k.includes('\0') && storableAsDocument(v, depth + 1));
+    return Object.entries(value).every(
+      ([k, v]) => k !== '' && !k.startsWith('$') && !k.includes('.') && !k.includes('\0') && storableAsDocument(v, depth + 1),
+    );
   }
   return true;
 }
@@ -217,14 +227,26 @@ export class CallbackInbox {
    * may read the same entry and each deliver it, which the workflow ignores.
    */
   due(now: Date, limit: number): Promise<CallbackQueueDoc[]> {
-    return this.queue.find({ nextAttemptAt: { $lte: now } }).sort({ nextAttemptAt: 1 }).limit(limit).toArray();
+    return this.queue
+      .find({ nextAttemptAt: { $lte: now } })
+      .sort({ nextAttemptAt: 1 })
+      .limit(limit)
+      .toArray();
   }
 
   async markDelivered(id: string, at: Date, signingId: string): Promise<void> {
     await this.callbacks.updateOne(
       { _id: id },
       {
-        $set: { delivered: true, deliveredAt: at, deliveryState: 'delivered', signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: null },
+        $set: {
+          delivered: true,
+          deliveredAt: at,
+          deliveryState: 'delivered',
+          signingId,
+          nextAttemptAt: null,
+          lastAttemptAt: at,
+          lastError: null,
+        },
         $inc: { attempts: 1 },
       },
     );
@@ -238,14 +260,27 @@ export class CallbackInbox {
   async markStopped(id: string, state: StoppedState, at: Date, reason: string, signingId: string | null, attempted = true): Promise<void> {
     await this.callbacks.updateOne(
       { _id: id, deliveryState: 'pending' },
-      { $set: { deliveryState: state, signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: reason }, $inc: { attempts: attempted ? 1 : 0 } },
+      {
+        $set: { deliveryState: state, signingId, nextAttemptAt: null, lastAttemptAt: at, lastError: reason },
+        $inc: { attempts: attempted ? 1 : 0 },
+      },
     );
     await this.dequeue(id);
   }
 
   /** Record first, then the entry: a crash between the two only brings the attempt back early. */
-  async scheduleRetry(id: string, at: Date, nextAttemptAt: Date, reason: string, signingId: string | null, unknownTransaction: boolean): Promise<void> {
-    await this.callbacks.updateOne({ _id: id, deliveryState: 'pending' }, { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } });
+  async scheduleRetry(
+    id: string,
+    at: Date,
+    nextAttemptAt: Date,
+    reason: string,
+    signingId: string | null,
+    unknownTransaction: boolean,
+  ): Promise<void> {
+    await this.callbacks.updateOne(
+      { _id: id, deliveryState: 'pending' },
+      { $set: { nextAttemptAt, lastAttemptAt: at, lastError: reason, signingId }, $inc: { attempts: 1 } },
+    );
     // No upsert: an entry another relay removed meanwhile (delivered, given up) stays removed.
     await this.queue.updateOne({ _id: id }, { $set: { nextAttemptAt, unknownTransaction } });
   }
@@ -272,7 +307,11 @@ export class CallbackInbox {
   async unknownBeyondCap(cap: number): Promise<CallbackQueueDoc[]> {
     const count = await this.countQueuedUnknown();
     if (count <= cap) return [];
-    return this.queue.find({ unknownTransaction: true }).sort({ enqueuedAt: 1 }).limit(count - cap).toArray();
+    return this.queue
+      .find({ unknownTransaction: true })
+      .sort({ enqueuedAt: 1 })
+      .limit(count - cap)
+      .toArray();
   }
 
   /** Queued callbacks whose transactionID an attempt found unknown. */
@@ -291,7 +330,11 @@ export class CallbackInbox {
     let deleted = expired.deletedCount;
     const kept = await this.callbacks.countDocuments({ deliveryState: state });
     if (kept > maxKept) {
-      const oldest = await this.callbacks.find({ deliveryState: state }, { projection: { _id: 1 } }).sort({ receivedAt: 1 }).limit(kept - maxKept).toArray();
+      const oldest = await this.callbacks
+        .find({ deliveryState: state }, { projection: { _id: 1 } })
+        .sort({ receivedAt: 1 })
+        .limit(kept - maxKept)
+        .toArray();
       deleted += (await this.callbacks.deleteMany({ _id: { $in: oldest.map((d) => d._id) }, deliveryState: state })).deletedCount;
     }
     return deleted;

@@ -1,6 +1,16 @@
 // The Evrotrust callback feature, from the HTTP request to the workflow signal (README "How a callback
 // travels"): routes.ts (allowlist.ts, schema.ts, errors.ts) → inbox.ts (store) → relay.ts → signal.
-export { registerCallbacks, callbackRoutes, redactCallbackPath, CALLBACK_PREFIX, CALLBACK_SUFFIXES, DEFAULT_CALLBACK_BODY_LIMIT, type CallbackRoutesOptions, type RegisterCallbacksOptions, type CallbackSuffix } from './routes';
+export {
+  registerCallbacks,
+  callbackRoutes,
+  redactCallbackPath,
+  CALLBACK_PREFIX,
+  CALLBACK_SUFFIXES,
+  DEFAULT_CALLBACK_BODY_LIMIT,
+  type CallbackRoutesOptions,
+  type RegisterCallbacksOptions,
+  type CallbackSuffix,
+} from './routes';
 export { AddressSet, foldAddress, resolveCaller, allowlistHook, InvalidAddressEntryError, type Caller } from './allowlist';
 export * from './errors';
 export { callbackBodySchema, type CallbackBody } from './schema';

@@ -118,7 +118,6 @@ type Outcome =
 /** A callback to try: from deliverSoon() with its record, or from a sweep with its queue entry. */
 type Job = { id: string; doc: CallbackDoc; entry?: undefined } | { id: string; doc?: undefined; entry: CallbackQueueDoc };
 
-
 class Relay implements CallbackRelay {
   readonly headStartMs: number;
   private readonly inbox: CallbackInbox;
@@ -149,7 +148,8 @@ class Relay implements CallbackRelay {
     if (this.opts.requeueOnStart !== false) {
       void this.inbox.requeuePending(new Date()).then(
         (n) => n > 0 && this.log.warn({ requeued: n }, 'callback relay: pending callbacks without a queue entry were queued again'),
-        (err: unknown) => this.log.warn({ err: briefError(err) }, 'callback relay: could not check for pending callbacks without a queue entry'),
+        (err: unknown) =>
+          this.log.warn({ err: briefError(err) }, 'callback relay: could not check for pending callbacks without a queue entry'),
       );
     }
     const loop = async (): Promise<void> => {
@@ -163,7 +163,10 @@ class Relay implements CallbackRelay {
 
   deliverSoon(doc: CallbackDoc): void {
     if (!this.enqueue({ id: doc._id, doc }) && !this.stopped && !this.held.has(doc._id)) {
-      this.log.debug({ callbackId: doc._id.slice(0, 12), inMemory: this.held.size }, 'callback relay: memory bound reached; a sweep will deliver it');
+      this.log.debug(
+        { callbackId: doc._id.slice(0, 12), inMemory: this.held.size },
+        'callback relay: memory bound reached; a sweep will deliver it',
+      );
     }
   }
 
@@ -191,7 +194,10 @@ class Relay implements CallbackRelay {
     await this.capUnknown(now);
     if (now.getTime() - this.lastPruneAt >= (this.opts.pruneIntervalMs ?? 3_600_000)) {
       this.lastPruneAt = now.getTime();
-      const pruned = await this.inbox.pruneUnknown(new Date(now.getTime() - (this.opts.unknownRetentionMs ?? 7 * 86_400_000)), this.opts.maxUnknownKept ?? 10_000);
+      const pruned = await this.inbox.pruneUnknown(
+        new Date(now.getTime() - (this.opts.unknownRetentionMs ?? 7 * 86_400_000)),
+        this.opts.maxUnknownKept ?? 10_000,
+      );
       if (pruned > 0) this.log.info({ pruned }, 'callback relay: records of callbacks for unknown transactionIDs pruned');
     }
     if (this.metrics) this.metrics.undelivered.set(await this.inbox.countUndelivered());
@@ -203,9 +209,19 @@ class Relay implements CallbackRelay {
     const cap = this.opts.maxUnknownPending ?? 1000;
     for (const entry of await this.inbox.unknownBeyondCap(cap)) {
       if (this.held.has(entry._id)) continue; // its attempt here decides; the next sweep looks again
-      await this.inbox.markStopped(entry._id, 'unknown-transaction', now, `given up: more than ${cap} callbacks for unknown transactionIDs were waiting (cap)`, null, false);
+      await this.inbox.markStopped(
+        entry._id,
+        'unknown-transaction',
+        now,
+        `given up: more than ${cap} callbacks for unknown transactionIDs were waiting (cap)`,
+        null,
+        false,
+      );
       this.metrics?.deliveries.inc({ result: 'unknown-transaction' });
-      this.log.warn({ callbackId: entry._id.slice(0, 12), cap }, 'callback not delivered; given up: too many callbacks for unknown transactionIDs waiting');
+      this.log.warn(
+        { callbackId: entry._id.slice(0, 12), cap },
+        'callback not delivered; given up: too many callbacks for unknown transactionIDs waiting',
+      );
     }
   }
 
@@ -286,7 +302,10 @@ class Relay implements CallbackRelay {
       doc = await this.pendingRecord(job, at);
     } catch (err) {
       // The entry is untouched and still due: a later sweep tries again.
-      this.log.warn({ callbackId: job.id.slice(0, 12), err: briefError(err) }, 'callback relay: could not read the callback; will try again');
+      this.log.warn(
+        { callbackId: job.id.slice(0, 12), err: briefError(err) },
+        'callback relay: could not read the callback; will try again',
+      );
       return;
     }
     if (doc === null) return;
@@ -317,7 +336,14 @@ class Relay implements CallbackRelay {
           return;
         case 'retry': {
           const delay = this.backoff(doc.attempts);
-          await this.inbox.scheduleRetry(doc._id, at, new Date(at.getTime() + delay), outcome.reason, outcome.signingId, outcome.unknownTransaction);
+          await this.inbox.scheduleRetry(
+            doc._id,
+            at,
+            new Date(at.getTime() + delay),
+            outcome.reason,
+            outcome.signingId,
+            outcome.unknownTransaction,
+          );
           this.metrics?.deliveries.inc({ result: 'retry' });
           this.log.warn({ ...ctx, retryInMs: delay, reason: outcome.reason }, 'callback not delivered yet; will retry');
           return;
@@ -330,7 +356,7 @@ class Relay implements CallbackRelay {
     }
   }
 
-/** Exponential backoff with jitter (±25 %), capped. */
+  /** Exponential backoff with jitter (±25 %), capped. */
   private backoff(previousAttempts: number): number {
     const base = this.opts.retryBaseMs ?? 1000;
     const max = this.opts.retryMaxMs ?? 300_000;
@@ -343,13 +369,23 @@ class Relay implements CallbackRelay {
     if (!tx) {
       const waited = at.getTime() - doc.receivedAt.getTime();
       if (waited > (this.opts.giveUpUnknownAfterMs ?? 3_600_000)) {
-        return { kind: 'stop', state: 'unknown-transaction', reason: `transactionID unknown after ${Math.round(waited / 1000)} s`, signingId: null };
+        return {
+          kind: 'stop',
+          state: 'unknown-transaction',
+          reason: `transactionID unknown after ${Math.round(waited / 1000)} s`,
+          signingId: null,
+        };
       }
       return { kind: 'retry', reason: 'transactionID not registered (yet)', signingId: null, unknownTransaction: true };
     }
     const signingId = tx.signingId;
     if (doc.tokenSigningId !== null && doc.tokenSigningId !== signingId) {
-      return { kind: 'stop', state: 'token-mismatch', reason: 'the transaction belongs to another signing than the callback URL', signingId };
+      return {
+        kind: 'stop',
+        state: 'token-mismatch',
+        reason: 'the transaction belongs to another signing than the callback URL',
+        signingId,
+      };
     }
     const status = await this.signings.statusOf(signingId);
     if (status !== null && status !== 'pending') {

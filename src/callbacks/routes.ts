@@ -52,7 +52,12 @@ export function redactCallbackPath(url: string): string {
 
 /** Log serializer for these routes' requests: Fastify's default one would log the token in the URL. */
 function requestLogSerializer(req: FastifyRequest): Record<string, unknown> {
-  return { method: req.method, url: redactCallbackPath(req.url), remoteAddress: req.socket?.remoteAddress, remotePort: req.socket?.remotePort };
+  return {
+    method: req.method,
+    url: redactCallbackPath(req.url),
+    remoteAddress: req.socket?.remoteAddress,
+    remotePort: req.socket?.remotePort,
+  };
 }
 
 export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (app, opts) => {
@@ -79,7 +84,9 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
       onDenied: (request, caller) =>
         request.log.warn(
           { caller: caller.address ?? null, peer: caller.peer, forwarded: caller.forwarded, path: redactCallbackPath(request.url) },
-          caller.address === undefined ? 'callback refused: unparseable X-Forwarded-For from a trusted proxy' : 'callback refused: caller not in CALLBACK_ALLOWED_IPS',
+          caller.address === undefined
+            ? 'callback refused: unparseable X-Forwarded-For from a trusted proxy'
+            : 'callback refused: caller not in CALLBACK_ALLOWED_IPS',
         ),
     }),
   );
@@ -89,19 +96,24 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     metrics.ackSeconds.observe({ code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler(httpErrorHandler({
-    toHttpError: (err) => toCallbackHttpError(err, bodyLimit),
-    onAnswer: (answer, err, request) => {
-      metrics.rejected.inc({ reason: answer.code });
-      if (answer.httpStatus >= 500) {
-        const cause = answer.cause ?? err;
-        request.log.error({ reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) }, 'callback not accepted');
-      } else if (answer.code !== 'forbidden') {
-        // Denied callers were logged by the allowlist hook; no body content goes into logs.
-        request.log.info({ reason: answer.code, status: answer.httpStatus, path: redactCallbackPath(request.url) }, 'callback refused');
-      }
-    },
-  }));
+  app.setErrorHandler(
+    httpErrorHandler({
+      toHttpError: (err) => toCallbackHttpError(err, bodyLimit),
+      onAnswer: (answer, err, request) => {
+        metrics.rejected.inc({ reason: answer.code });
+        if (answer.httpStatus >= 500) {
+          const cause = answer.cause ?? err;
+          request.log.error(
+            { reason: answer.code, err: cause instanceof Error ? `${cause.name}: ${cause.message}`.split('\n')[0] : String(cause) },
+            'callback not accepted',
+          );
+        } else if (answer.code !== 'forbidden') {
+          // Denied callers were logged by the allowlist hook; no body content goes into logs.
+          request.log.info({ reason: answer.code, status: answer.httpStatus, path: redactCallbackPath(request.url) }, 'callback refused');
+        }
+      },
+    }),
+  );
 
   /** Capability form: the token must be known and not revoked; its signing goes with the callback. */
   const tokenHook = async (request: FastifyRequest<{ Params: { token: string } }>): Promise<void> => {
@@ -117,13 +129,17 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
       throw new StoreUnavailableError({ cause: err });
     }
     if (!doc || doc.revokedAt !== null) {
-      request.log.warn({ token: tokenLogId(token), known: doc !== null }, doc ? 'callback refused: token revoked' : 'callback refused: unknown token');
+      request.log.warn(
+        { token: tokenLogId(token), known: doc !== null },
+        doc ? 'callback refused: token revoked' : 'callback refused: unknown token',
+      );
       throw new ForbiddenTokenError();
     }
     request.setDecorator<string>(TOKEN_DECORATOR, doc.signingId);
   };
 
-  const handler = (suffix: CallbackSuffix, form: 'plain' | 'token') =>
+  const handler =
+    (suffix: CallbackSuffix, form: 'plain' | 'token') =>
     async (request: FastifyRequest<{ Body: CallbackBody }>, reply: FastifyReply): Promise<FastifyReply> => {
       const caller = request.getDecorator<Caller>(CALLER_DECORATOR);
       const { transactionID, status, rejectReason } = request.body;
@@ -162,18 +178,26 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
 
   const register = (instance: FastifyInstance, url: string, suffix: CallbackSuffix, form: 'plain' | 'token'): void => {
     if (form === 'token') {
-      instance.post<{ Params: { token: string }; Body: CallbackBody }>(url, {
-        bodyLimit,
-        schema: { body: callbackBodySchema },
-        logSerializers: { req: requestLogSerializer },
-        onRequest: tokenHook,
-      }, handler(suffix, form));
+      instance.post<{ Params: { token: string }; Body: CallbackBody }>(
+        url,
+        {
+          bodyLimit,
+          schema: { body: callbackBodySchema },
+          logSerializers: { req: requestLogSerializer },
+          onRequest: tokenHook,
+        },
+        handler(suffix, form),
+      );
     } else {
-      instance.post<{ Body: CallbackBody }>(url, {
-        bodyLimit,
-        schema: { body: callbackBodySchema },
-        logSerializers: { req: requestLogSerializer },
-      }, handler(suffix, form));
+      instance.post<{ Body: CallbackBody }>(
+        url,
+        {
+          bodyLimit,
+          schema: { body: callbackBodySchema },
+          logSerializers: { req: requestLogSerializer },
+        },
+        handler(suffix, form),
+      );
     }
   };
 

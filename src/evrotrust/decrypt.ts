@@ -119,7 +119,10 @@ function unwrapContentKey(wrappedBase64: Uint8Array, forgeKey: forge.pki.rsa.Pri
     throw new DecryptError('wrong-key', 'the content key cannot be decrypted with this private key (wrong key pair?)');
   }
   if (keyBytes.length !== CONTENT_KEY_BYTES) {
-    throw new DecryptError('wrong-key', `the content key decrypts to ${keyBytes.length} bytes instead of ${CONTENT_KEY_BYTES} (wrong key pair?)`);
+    throw new DecryptError(
+      'wrong-key',
+      `the content key decrypts to ${keyBytes.length} bytes instead of ${CONTENT_KEY_BYTES} (wrong key pair?)`,
+    );
   }
   return new Uint8Array(Buffer.from(keyBytes, 'binary'));
 }
@@ -151,12 +154,22 @@ async function decryptSlices(encText: Uint8Array, key: Uint8Array, iv: Uint8Arra
   let n = 0;
   for (let offset = 0; offset < encText.length; offset += ENCRYPTED_SLICE_CHARS, n++) {
     if (n > 0 && n % SLICES_PER_YIELD === 0) await yieldToEventLoop();
-    const ciphertext = decodeStrictBase64(encText.subarray(offset, offset + ENCRYPTED_SLICE_CHARS), 'corrupt-ciphertext', `encrypted slice ${n + 1}`);
+    const ciphertext = decodeStrictBase64(
+      encText.subarray(offset, offset + ENCRYPTED_SLICE_CHARS),
+      'corrupt-ciphertext',
+      `encrypted slice ${n + 1}`,
+    );
     if (ciphertext.length === 0 || ciphertext.length % blockBytes !== 0) {
       throw new DecryptError('corrupt-ciphertext', `encrypted slice ${n + 1} is not a whole number of cipher blocks (truncated?)`);
     }
     const plain = cipher.decrypt(ciphertext);
-    pieces.push(decodeStrictBase64(plain.subarray(0, lastNonZero(plain)), 'corrupt-ciphertext', `decrypted slice ${n + 1} (wrong key or damaged data)`));
+    pieces.push(
+      decodeStrictBase64(
+        plain.subarray(0, lastNonZero(plain)),
+        'corrupt-ciphertext',
+        `decrypted slice ${n + 1} (wrong key or damaged data)`,
+      ),
+    );
   }
   return Buffer.concat(pieces);
 }
@@ -183,8 +196,9 @@ function extension(name: string): string {
 
 /** A plain file name callers can safely put in a path or a Content-Disposition: no directories, no control characters. */
 function safeFileName(name: string): string {
-   
-  const cleaned = baseName(name).replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const cleaned = baseName(name)
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'document' : cleaned;
 }
 
@@ -206,7 +220,10 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): P
   try {
     outer = unzipVerified(zip);
   } catch (err) {
-    throw new DecryptError('not-a-zip', `the download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`);
+    throw new DecryptError(
+      'not-a-zip',
+      `the download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
+    );
   }
 
   const encEntry = findEntry(outer, 'enc', true);
@@ -217,7 +234,10 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): P
 
   const iv = trimAsciiWhitespace(ivEntry);
   if (iv.length !== RIJNDAEL_IV_BYTES && iv.length !== AES_IV_BYTES) {
-    throw new DecryptError('bad-iv', `the IV has ${iv.length} bytes; expected ${RIJNDAEL_IV_BYTES} (Rijndael-256) or ${AES_IV_BYTES} (AES)`);
+    throw new DecryptError(
+      'bad-iv',
+      `the IV has ${iv.length} bytes; expected ${RIJNDAEL_IV_BYTES} (Rijndael-256) or ${AES_IV_BYTES} (AES)`,
+    );
   }
   const key = unwrapContentKey(trimAsciiWhitespace(keyEntry), forgeKey);
   const innerZip = await decryptSlices(trimAsciiWhitespace(encEntry), key, iv);

@@ -99,7 +99,8 @@ export async function encryptDownload(
   const inner = new Map<string, Uint8Array>();
   for (const file of files) {
     if (file.filename === '' || file.filename.endsWith('/')) throw new EncryptError('every file needs a non-empty file name');
-    if (file.filename === reportName || file.filename === SIGNED_HASH_ENTRY) throw new EncryptError(`"${file.filename}" is reserved for the signature report`);
+    if (file.filename === reportName || file.filename === SIGNED_HASH_ENTRY)
+      throw new EncryptError(`"${file.filename}" is reserved for the signature report`);
     if (inner.has(file.filename)) throw new EncryptError('file names must be unique');
     inner.set(file.filename, file.content);
   }

@@ -136,7 +136,11 @@ export function matchTransactions(
   return out;
 }
 
-function signInfoBody(signing: SigningOptions, file: { filename: string; content: Uint8Array }, override: { type: SignatureType; algorithm?: string | undefined } | undefined): { type: SignatureType; algorithm: string } {
+function signInfoBody(
+  signing: SigningOptions,
+  file: { filename: string; content: Uint8Array },
+  override: { type: SignatureType; algorithm?: string | undefined } | undefined,
+): { type: SignatureType; algorithm: string } {
   // The content decides when it is recognizable (a PDF named without ".pdf" is still a PDF).
   const sniffed = sniffContentType(file.content);
   const picked = signInfoFor(sniffed ? { filename: file.filename, contentType: sniffed } : file, signing);
@@ -175,7 +179,11 @@ export async function checkUser(api: EndpointContext, user: EvrotrustSigner, cal
   return out;
 }
 
-export async function sendOnline<S extends EvrotrustSigner>(api: EndpointContext, input: SendOnlineInput & { signers: S[] }, call?: CallOptions): Promise<SendOnlineResult<S>> {
+export async function sendOnline<S extends EvrotrustSigner>(
+  api: EndpointContext,
+  input: SendOnlineInput & { signers: S[] },
+  call?: CallOptions,
+): Promise<SendOnlineResult<S>> {
   const t: Transport = api.transport;
   const { vendorNumber, publicKey, signing, logger } = api;
   const endpoint = '/document/doc/online';
@@ -203,12 +211,20 @@ export async function sendOnline<S extends EvrotrustSigner>(api: EndpointContext
   });
   const ctx = t.context(endpoint, {}, call, true);
   const startedAt = performance.now();
-  const { httpStatus, value: r } = await t.sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOnlineResponseSchema);
+  const { httpStatus, value: r } = await t.sendJson(
+    ctx,
+    { kind: 'multipart', data, file: { filename: document.filename, content: document.content } },
+    sendOnlineResponseSchema,
+  );
   const refs = { threadID: r.threadID };
   const order = matchTransactions(input.signers, r.transactions);
   if (!order) {
     // The thread exists at Evrotrust: the error carries threadID so the caller can withdraw it.
-    t.fail(ctx, t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs), startedAt);
+    t.fail(
+      ctx,
+      t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs),
+      startedAt,
+    );
   }
   const callerSigners: S[] = input.signers;
   const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
@@ -242,12 +258,21 @@ export async function sendOffline(api: EndpointContext, input: SendOfflineInput,
     signInfo: signInfoBody(signing, document, signInfo),
   });
   const ctx = t.context(endpoint, {}, call, true);
-  const { value: r } = await t.sendJson(ctx, { kind: 'multipart', data, file: { filename: document.filename, content: document.content } }, sendOfflineResponseSchema);
+  const { value: r } = await t.sendJson(
+    ctx,
+    { kind: 'multipart', data, file: { filename: document.filename, content: document.content } },
+    sendOfflineResponseSchema,
+  );
   logger?.info?.('evrotrust document sent', { endpoint, transactionID: r.transactionID });
   return { transactionID: r.transactionID };
 }
 
-export async function activateOffline(api: EndpointContext, transactionID: string, activationCode: string, call?: CallOptions): Promise<void> {
+export async function activateOffline(
+  api: EndpointContext,
+  transactionID: string,
+  activationCode: string,
+  call?: CallOptions,
+): Promise<void> {
   const t: Transport = api.transport;
   const { vendorNumber } = api;
   const endpoint = '/document/doc/offline/activate';
@@ -264,9 +289,17 @@ export async function resendOfflineCode(api: EndpointContext, transactionID: str
   t.requireId(endpoint, 'transactionID', transactionID);
   t.requireId(endpoint, 'phone', phone);
   if (!OTP_PHONE_PATTERN.test(phone)) {
-    throw new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, phone must match the Swagger pattern "+[0-9]" (a leading + and digits)`, {
-      code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field: 'phone', transactionID,
-    });
+    throw new EvrotrustRequestError(
+      `Evrotrust ${endpoint}: refused before sending, phone must match the Swagger pattern "+[0-9]" (a leading + and digits)`,
+      {
+        code: 'invalid-request',
+        endpoint,
+        retryable: false,
+        outcomeUnknown: false,
+        field: 'phone',
+        transactionID,
+      },
+    );
   }
   const ctx = t.context(endpoint, { transactionID }, call, false);
   await t.send(ctx, jsonPayload({ vendorNumber, transactionID, phone }), 'empty');

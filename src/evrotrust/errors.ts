@@ -224,28 +224,44 @@ export function errorForHttpStatus(
     const retryAfterMs = parseRetryAfter(retryAfterHeader) ?? RATE_LIMIT_RETRY_AFTER_MS;
     // 469 is a refusal: nothing was done, so even a create may be sent again (after the wait).
     return new EvrotrustRateLimitError(`Evrotrust ${endpoint} answered 469: try again in ${Math.round(retryAfterMs / 1000)} s`, {
-      ...base, code: 'try-again-later', retryable: true, retryAfterMs, outcomeUnknown: false,
+      ...base,
+      code: 'try-again-later',
+      retryable: true,
+      retryAfterMs,
+      outcomeUnknown: false,
     });
   }
   if (httpStatus === 432 || httpStatus === 448) {
     const d = DOCUMENTED[httpStatus]!;
     return new EvrotrustOtpError(`Evrotrust ${endpoint} answered ${httpStatus}: ${d.what}`, {
-      ...base, code: d.code, retryable: false, outcomeUnknown: false,
+      ...base,
+      code: d.code,
+      retryable: false,
+      outcomeUnknown: false,
     });
   }
   if (documented) {
     return new EvrotrustHttpError(`Evrotrust ${endpoint} answered ${httpStatus}: ${documented.what}`, {
-      ...base, code: documented.code, retryable: false, outcomeUnknown: false,
+      ...base,
+      code: documented.code,
+      retryable: false,
+      outcomeUnknown: false,
     });
   }
   if (httpStatus >= 500 && httpStatus <= 599) {
     // The server may have acted before failing: reads are safe to repeat, creates are not.
     return new EvrotrustHttpError(`Evrotrust ${endpoint} answered ${httpStatus}: server error`, {
-      ...base, code: 'server-error', retryable: semantics.repeatable, outcomeUnknown: semantics.sideEffect,
+      ...base,
+      code: 'server-error',
+      retryable: semantics.repeatable,
+      outcomeUnknown: semantics.sideEffect,
     });
   }
   return new EvrotrustHttpError(`Evrotrust ${endpoint} answered ${httpStatus}: undocumented status, treated as an unknown provider error`, {
-    ...base, code: 'unknown-provider-error', retryable: false, outcomeUnknown: isCreateEndpoint(endpoint),
+    ...base,
+    code: 'unknown-provider-error',
+    retryable: false,
+    outcomeUnknown: isCreateEndpoint(endpoint),
   });
 }
 

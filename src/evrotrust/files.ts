@@ -43,9 +43,36 @@ export function sniffContentType(content: Uint8Array): string | undefined {
 
 // Bulgarian Streamlined System (the official transliteration), for file names only.
 const BG_LATIN: Readonly<Record<string, string>> = {
-  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ж: 'zh', з: 'z', и: 'i', й: 'y', к: 'k', л: 'l', м: 'm',
-  н: 'n', о: 'o', п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'ts', ч: 'ch', ш: 'sh',
-  щ: 'sht', ъ: 'a', ь: 'y', ю: 'yu', я: 'ya',
+  а: 'a',
+  б: 'b',
+  в: 'v',
+  г: 'g',
+  д: 'd',
+  е: 'e',
+  ж: 'zh',
+  з: 'z',
+  и: 'i',
+  й: 'y',
+  к: 'k',
+  л: 'l',
+  м: 'm',
+  н: 'n',
+  о: 'o',
+  п: 'p',
+  р: 'r',
+  с: 's',
+  т: 't',
+  у: 'u',
+  ф: 'f',
+  х: 'h',
+  ц: 'ts',
+  ч: 'ch',
+  ш: 'sh',
+  щ: 'sht',
+  ъ: 'a',
+  ь: 'y',
+  ю: 'yu',
+  я: 'ya',
 };
 
 /** Longest multipart file name the client sends (the Swagger sets none; 100 keeps clear of every common limit). */
@@ -69,7 +96,11 @@ export function uploadFilename(name: string): string {
     .join('')
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '');
-  const clean = (part: string): string => part.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/_+/g, '_').replace(/^[._-]+|[._-]+$/g, '');
+  const clean = (part: string): string =>
+    part
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/_+/g, '_')
+      .replace(/^[._-]+|[._-]+$/g, '');
   const dot = latin.lastIndexOf('.');
   const rawExt = dot >= 0 ? latin.slice(dot + 1) : '';
   const ext = /^[A-Za-z0-9]{1,10}$/.test(rawExt) ? rawExt : '';

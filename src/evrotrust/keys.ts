@@ -48,7 +48,11 @@ function parseRsa2048(privateKeyPem: string, path: string): KeyObject {
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (key.asymmetricKeyType !== 'rsa' || bits !== RSA_MODULUS_BITS) {
     const found = key.asymmetricKeyType === 'rsa' ? `RSA-${bits ?? '?'}` : (key.asymmetricKeyType ?? 'unknown type');
-    throw new PrivateKeyError('not-rsa-2048', path, `private key file ${path} holds a ${found} key; Evrotrust needs RSA-${RSA_MODULUS_BITS}`);
+    throw new PrivateKeyError(
+      'not-rsa-2048',
+      path,
+      `private key file ${path} holds a ${found} key; Evrotrust needs RSA-${RSA_MODULUS_BITS}`,
+    );
   }
   return key;
 }

@@ -182,19 +182,29 @@ function encryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
   checkInputs(key, iv, data);
   const rk = expandKey(key);
   const out = new Uint8Array(data.length);
-  const T0 = TE0, T1 = TE1, T2 = TE2, T3 = TE3, S = SBOX;
-  let c0 = rd(iv, 0), c1 = rd(iv, 4), c2 = rd(iv, 8), c3 = rd(iv, 12);
-  let c4 = rd(iv, 16), c5 = rd(iv, 20), c6 = rd(iv, 24), c7 = rd(iv, 28);
+  const T0 = TE0,
+    T1 = TE1,
+    T2 = TE2,
+    T3 = TE3,
+    S = SBOX;
+  let c0 = rd(iv, 0),
+    c1 = rd(iv, 4),
+    c2 = rd(iv, 8),
+    c3 = rd(iv, 12);
+  let c4 = rd(iv, 16),
+    c5 = rd(iv, 20),
+    c6 = rd(iv, 24),
+    c7 = rd(iv, 28);
   for (let o = 0; o < data.length; o += 32) {
     // CBC: XOR with the previous ciphertext block, then the initial round key.
-    let s0 = (rd(data, o) ^ c0 ^ rk[0]!);
-    let s1 = (rd(data, o + 4) ^ c1 ^ rk[1]!);
-    let s2 = (rd(data, o + 8) ^ c2 ^ rk[2]!);
-    let s3 = (rd(data, o + 12) ^ c3 ^ rk[3]!);
-    let s4 = (rd(data, o + 16) ^ c4 ^ rk[4]!);
-    let s5 = (rd(data, o + 20) ^ c5 ^ rk[5]!);
-    let s6 = (rd(data, o + 24) ^ c6 ^ rk[6]!);
-    let s7 = (rd(data, o + 28) ^ c7 ^ rk[7]!);
+    let s0 = rd(data, o) ^ c0 ^ rk[0]!;
+    let s1 = rd(data, o + 4) ^ c1 ^ rk[1]!;
+    let s2 = rd(data, o + 8) ^ c2 ^ rk[2]!;
+    let s3 = rd(data, o + 12) ^ c3 ^ rk[3]!;
+    let s4 = rd(data, o + 16) ^ c4 ^ rk[4]!;
+    let s5 = rd(data, o + 20) ^ c5 ^ rk[5]!;
+    let s6 = rd(data, o + 24) ^ c6 ^ rk[6]!;
+    let s7 = rd(data, o + 28) ^ c7 ^ rk[7]!;
     let k = 8;
     for (let round = 1; round < ROUNDS; round++) {
       // Row shifts 0, 1, 3, 4: output column j takes rows from columns j, j+1, j+3, j+4.
@@ -206,8 +216,14 @@ function encryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
       const t5 = T0[s5 >>> 24]! ^ T1[(s6 >>> 16) & 255]! ^ T2[(s0 >>> 8) & 255]! ^ T3[s1 & 255]! ^ rk[k + 5]!;
       const t6 = T0[s6 >>> 24]! ^ T1[(s7 >>> 16) & 255]! ^ T2[(s1 >>> 8) & 255]! ^ T3[s2 & 255]! ^ rk[k + 6]!;
       const t7 = T0[s7 >>> 24]! ^ T1[(s0 >>> 16) & 255]! ^ T2[(s2 >>> 8) & 255]! ^ T3[s3 & 255]! ^ rk[k + 7]!;
-      s0 = t0; s1 = t1; s2 = t2; s3 = t3;
-      s4 = t4; s5 = t5; s6 = t6; s7 = t7;
+      s0 = t0;
+      s1 = t1;
+      s2 = t2;
+      s3 = t3;
+      s4 = t4;
+      s5 = t5;
+      s6 = t6;
+      s7 = t7;
       k += 8;
     }
     // Final round: SubBytes + ShiftRows + AddRoundKey, no MixColumns.
@@ -219,8 +235,14 @@ function encryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
     c5 = finalWord(S, s5, s6, s0, s1, rk[k + 5]!);
     c6 = finalWord(S, s6, s7, s1, s2, rk[k + 6]!);
     c7 = finalWord(S, s7, s0, s2, s3, rk[k + 7]!);
-    writeWord(out, o, c0); writeWord(out, o + 4, c1); writeWord(out, o + 8, c2); writeWord(out, o + 12, c3);
-    writeWord(out, o + 16, c4); writeWord(out, o + 20, c5); writeWord(out, o + 24, c6); writeWord(out, o + 28, c7);
+    writeWord(out, o, c0);
+    writeWord(out, o + 4, c1);
+    writeWord(out, o + 8, c2);
+    writeWord(out, o + 12, c3);
+    writeWord(out, o + 16, c4);
+    writeWord(out, o + 20, c5);
+    writeWord(out, o + 24, c6);
+    writeWord(out, o + 28, c7);
   }
   return out;
 }
@@ -229,14 +251,36 @@ function decryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
   checkInputs(key, iv, data);
   const rk = expandDecryptKey(key);
   const out = new Uint8Array(data.length);
-  const T0 = TD0, T1 = TD1, T2 = TD2, T3 = TD3, S = INV_SBOX;
-  let p0 = rd(iv, 0), p1 = rd(iv, 4), p2 = rd(iv, 8), p3 = rd(iv, 12);
-  let p4 = rd(iv, 16), p5 = rd(iv, 20), p6 = rd(iv, 24), p7 = rd(iv, 28);
+  const T0 = TD0,
+    T1 = TD1,
+    T2 = TD2,
+    T3 = TD3,
+    S = INV_SBOX;
+  let p0 = rd(iv, 0),
+    p1 = rd(iv, 4),
+    p2 = rd(iv, 8),
+    p3 = rd(iv, 12);
+  let p4 = rd(iv, 16),
+    p5 = rd(iv, 20),
+    p6 = rd(iv, 24),
+    p7 = rd(iv, 28);
   for (let o = 0; o < data.length; o += 32) {
-    const c0 = rd(data, o), c1 = rd(data, o + 4), c2 = rd(data, o + 8), c3 = rd(data, o + 12);
-    const c4 = rd(data, o + 16), c5 = rd(data, o + 20), c6 = rd(data, o + 24), c7 = rd(data, o + 28);
-    let s0 = (c0 ^ rk[0]!), s1 = (c1 ^ rk[1]!), s2 = (c2 ^ rk[2]!), s3 = (c3 ^ rk[3]!);
-    let s4 = (c4 ^ rk[4]!), s5 = (c5 ^ rk[5]!), s6 = (c6 ^ rk[6]!), s7 = (c7 ^ rk[7]!);
+    const c0 = rd(data, o),
+      c1 = rd(data, o + 4),
+      c2 = rd(data, o + 8),
+      c3 = rd(data, o + 12);
+    const c4 = rd(data, o + 16),
+      c5 = rd(data, o + 20),
+      c6 = rd(data, o + 24),
+      c7 = rd(data, o + 28);
+    let s0 = c0 ^ rk[0]!,
+      s1 = c1 ^ rk[1]!,
+      s2 = c2 ^ rk[2]!,
+      s3 = c3 ^ rk[3]!;
+    let s4 = c4 ^ rk[4]!,
+      s5 = c5 ^ rk[5]!,
+      s6 = c6 ^ rk[6]!,
+      s7 = c7 ^ rk[7]!;
     let k = 8;
     for (let round = 1; round < ROUNDS; round++) {
       // Inverse row shifts: output column j takes rows from columns j, j-1, j-3, j-4 (mod 8).
@@ -248,8 +292,14 @@ function decryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
       const t5 = T0[s5 >>> 24]! ^ T1[(s4 >>> 16) & 255]! ^ T2[(s2 >>> 8) & 255]! ^ T3[s1 & 255]! ^ rk[k + 5]!;
       const t6 = T0[s6 >>> 24]! ^ T1[(s5 >>> 16) & 255]! ^ T2[(s3 >>> 8) & 255]! ^ T3[s2 & 255]! ^ rk[k + 6]!;
       const t7 = T0[s7 >>> 24]! ^ T1[(s6 >>> 16) & 255]! ^ T2[(s4 >>> 8) & 255]! ^ T3[s3 & 255]! ^ rk[k + 7]!;
-      s0 = t0; s1 = t1; s2 = t2; s3 = t3;
-      s4 = t4; s5 = t5; s6 = t6; s7 = t7;
+      s0 = t0;
+      s1 = t1;
+      s2 = t2;
+      s3 = t3;
+      s4 = t4;
+      s5 = t5;
+      s6 = t6;
+      s7 = t7;
       k += 8;
     }
     // Final round (InvSubBytes + InvShiftRows + AddRoundKey), then CBC: XOR the previous ciphertext.
@@ -261,7 +311,14 @@ function decryptCbcFast(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint
     writeWord(out, o + 20, finalWord(S, s5, s4, s2, s1, rk[k + 5]! ^ p5));
     writeWord(out, o + 24, finalWord(S, s6, s5, s3, s2, rk[k + 6]! ^ p6));
     writeWord(out, o + 28, finalWord(S, s7, s6, s4, s3, rk[k + 7]! ^ p7));
-    p0 = c0; p1 = c1; p2 = c2; p3 = c3; p4 = c4; p5 = c5; p6 = c6; p7 = c7;
+    p0 = c0;
+    p1 = c1;
+    p2 = c2;
+    p3 = c3;
+    p4 = c4;
+    p5 = c5;
+    p6 = c6;
+    p7 = c7;
   }
   return out;
 }

@@ -15,12 +15,16 @@ import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
 export const flagSchema = z.union([z.boolean(), z.literal(0), z.literal(1)]).transform((v) => v === true || v === 1);
 
 /** An Evrotrust id (threadID / transactionID): a non-empty string or a safe integer, normalized to a string. */
-export const idSchema = z
-  .union([z.string().min(1), z.number().int().nonnegative()])
-  .transform((v) => String(v));
+export const idSchema = z.union([z.string().min(1), z.number().int().nonnegative()]).transform((v) => String(v));
 
 /** A status code: an integer, possibly sent as a numeric string. Any value is accepted: unknown codes are tolerated. */
-export const statusCodeSchema = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)]);
+export const statusCodeSchema = z.union([
+  z.number().int(),
+  z
+    .string()
+    .regex(/^-?\d+$/)
+    .transform(Number),
+]);
 
 const optionalText = z.string().nullish();
 
@@ -119,7 +123,10 @@ const nonEmpty = z.string().min(1);
 export const signerSchema = signerIdentitySchema
   .extend({
     identificationNumber: nonEmpty.optional(),
-    country: z.string().regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 code such as BG').optional(),
+    country: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 code such as BG')
+      .optional(),
     phone: nonEmpty.optional(),
     email: nonEmpty.optional(),
   })

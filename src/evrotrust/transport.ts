@@ -64,9 +64,7 @@ export function failedBeforeSending(error: unknown): boolean {
   return errorCodes(error).some((c) => NOT_SENT_CODES.has(c));
 }
 
-export type Payload =
-  | { kind: 'json'; text: string }
-  | { kind: 'multipart'; data: string; file: { filename: string; content: Uint8Array } };
+export type Payload = { kind: 'json'; text: string } | { kind: 'multipart'; data: string; file: { filename: string; content: Uint8Array } };
 
 export interface CallContext {
   endpoint: EvrotrustEndpoint;
@@ -117,21 +115,29 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   function fail(ctx: CallContext, error: EvrotrustError, startedAt: number): never {
-    logger?.warn?.('evrotrust call failed', logFields(ctx, {
-      httpStatus: error.httpStatus,
-      code: error.code,
-      retryable: error.retryable,
-      outcomeUnknown: error.outcomeUnknown,
-      field: error.field,
-      durationMs: Math.round(performance.now() - startedAt),
-    }));
+    logger?.warn?.(
+      'evrotrust call failed',
+      logFields(ctx, {
+        httpStatus: error.httpStatus,
+        code: error.code,
+        retryable: error.retryable,
+        outcomeUnknown: error.outcomeUnknown,
+        field: error.field,
+        durationMs: Math.round(performance.now() - startedAt),
+      }),
+    );
     throw error;
   }
 
   function invalidInput(endpoint: EvrotrustEndpoint, refs: RequestRefs, error: z.ZodError): never {
     const { path: field, message: problem } = firstZodIssue(error);
     const err = new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, ${field}: ${problem}`, {
-      code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field, ...refs,
+      code: 'invalid-request',
+      endpoint,
+      retryable: false,
+      outcomeUnknown: false,
+      field,
+      ...refs,
     });
     logger?.warn?.('evrotrust call refused', { endpoint, ...refs, code: err.code, field });
     throw err;
@@ -140,7 +146,11 @@ export function createTransport(options: TransportOptions): Transport {
   function requireId(endpoint: EvrotrustEndpoint, name: string, value: unknown): void {
     if (typeof value !== 'string' || value === '') {
       throw new EvrotrustRequestError(`Evrotrust ${endpoint}: refused before sending, ${name} must be a non-empty string`, {
-        code: 'invalid-request', endpoint, retryable: false, outcomeUnknown: false, field: name,
+        code: 'invalid-request',
+        endpoint,
+        retryable: false,
+        outcomeUnknown: false,
+        field: name,
       });
     }
   }
@@ -151,30 +161,65 @@ export function createTransport(options: TransportOptions): Transport {
     const { sideEffect, repeatable } = ENDPOINT_SEMANTICS[endpoint];
     if (timeoutSignal.aborted) {
       return new EvrotrustTimeoutError(`Evrotrust ${endpoint}: no complete answer within ${ctx.timeoutMs} ms`, {
-        code: 'timeout', endpoint, retryable: repeatable, outcomeUnknown: sideEffect, cause, ...refs,
+        code: 'timeout',
+        endpoint,
+        retryable: repeatable,
+        outcomeUnknown: sideEffect,
+        cause,
+        ...refs,
       });
     }
     if (ctx.signal?.aborted) {
       return new EvrotrustAbortedError(`Evrotrust ${endpoint}: aborted by the caller`, {
-        code: 'aborted', endpoint, retryable: repeatable, outcomeUnknown: sideEffect, cause, ...refs,
+        code: 'aborted',
+        endpoint,
+        retryable: repeatable,
+        outcomeUnknown: sideEffect,
+        cause,
+        ...refs,
       });
     }
     if (!responseStarted && failedBeforeSending(cause)) {
       // The connection never opened: nothing reached Evrotrust, so even a create may be retried.
       return new EvrotrustNetworkError(`Evrotrust ${endpoint}: could not connect (${errorCodes(cause)[0] ?? 'unknown'})`, {
-        code: 'network-error', endpoint, retryable: true, outcomeUnknown: false, cause, ...refs,
+        code: 'network-error',
+        endpoint,
+        retryable: true,
+        outcomeUnknown: false,
+        cause,
+        ...refs,
       });
     }
-    return new EvrotrustNetworkError(`Evrotrust ${endpoint}: connection failed after the request was sent (${errorCodes(cause)[0] ?? 'unknown'})`, {
-      code: 'network-error', endpoint, retryable: repeatable, outcomeUnknown: sideEffect, cause, ...refs,
-    });
+    return new EvrotrustNetworkError(
+      `Evrotrust ${endpoint}: connection failed after the request was sent (${errorCodes(cause)[0] ?? 'unknown'})`,
+      {
+        code: 'network-error',
+        endpoint,
+        retryable: repeatable,
+        outcomeUnknown: sideEffect,
+        cause,
+        ...refs,
+      },
+    );
   }
 
-  function malformed(ctx: CallContext, httpStatus: number, field: string, problem: string, refs: RequestRefs = ctx.refs): EvrotrustResponseError {
+  function malformed(
+    ctx: CallContext,
+    httpStatus: number,
+    field: string,
+    problem: string,
+    refs: RequestRefs = ctx.refs,
+  ): EvrotrustResponseError {
     // A 2xx means Evrotrust acted: on a create, something may exist that we cannot name.
     const { sideEffect } = ENDPOINT_SEMANTICS[ctx.endpoint];
     return new EvrotrustResponseError(`Evrotrust ${ctx.endpoint}: malformed answer, ${field}: ${problem}`, {
-      code: 'malformed-response', endpoint: ctx.endpoint, httpStatus, retryable: false, outcomeUnknown: sideEffect, field, ...refs,
+      code: 'malformed-response',
+      endpoint: ctx.endpoint,
+      httpStatus,
+      retryable: false,
+      outcomeUnknown: sideEffect,
+      field,
+      ...refs,
     });
   }
 
@@ -184,7 +229,11 @@ export function createTransport(options: TransportOptions): Transport {
    * and sent; for multipart the `data` string is signed and sent as the form field (JSON.stringify
    * output has no raw line breaks, so FormData's CRLF normalization cannot alter it).
    */
-  async function send(ctx: CallContext, payload: Payload, responseKind: 'json' | 'bytes' | 'empty'): Promise<{ status: number; body: Uint8Array }> {
+  async function send(
+    ctx: CallContext,
+    payload: Payload,
+    responseKind: 'json' | 'bytes' | 'empty',
+  ): Promise<{ status: number; body: Uint8Array }> {
     const url = baseUrl + ctx.endpoint;
     const timeoutSignal = AbortSignal.timeout(ctx.timeoutMs);
     const signal = ctx.signal ? AbortSignal.any([timeoutSignal, ctx.signal]) : timeoutSignal;
@@ -202,7 +251,11 @@ export function createTransport(options: TransportOptions): Transport {
     } else {
       const form = new FormData();
       form.append('data', payload.data);
-      form.append('document', new Blob([payload.file.content], { type: contentTypeFor(payload.file.filename) }), uploadFilename(payload.file.filename));
+      form.append(
+        'document',
+        new Blob([payload.file.content], { type: contentTypeFor(payload.file.filename) }),
+        uploadFilename(payload.file.filename),
+      );
       headers.authorization = authorizationHeader(apiKey, payload.data);
       body = form;
     }
@@ -230,16 +283,23 @@ export function createTransport(options: TransportOptions): Transport {
     } catch (error) {
       fail(ctx, transportError(ctx, timeoutSignal, error, true), startedAt);
     }
-    logger?.debug?.('evrotrust call', logFields(ctx, {
-      httpStatus: response.status,
-      bytes: bytes.byteLength,
-      durationMs: Math.round(performance.now() - startedAt),
-    }));
+    logger?.debug?.(
+      'evrotrust call',
+      logFields(ctx, {
+        httpStatus: response.status,
+        bytes: bytes.byteLength,
+        durationMs: Math.round(performance.now() - startedAt),
+      }),
+    );
     return { status: response.status, body: bytes };
   }
 
   /** Sends, then parses the JSON answer with `schema`; a mismatch names the field. */
-  async function sendJson<T extends z.ZodType>(ctx: CallContext, payload: Payload, schema: T): Promise<{ httpStatus: number; value: z.output<T> }> {
+  async function sendJson<T extends z.ZodType>(
+    ctx: CallContext,
+    payload: Payload,
+    schema: T,
+  ): Promise<{ httpStatus: number; value: z.output<T> }> {
     const startedAt = performance.now();
     const { status, body } = await send(ctx, payload, 'json');
     let parsed: unknown;

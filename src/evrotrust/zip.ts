@@ -13,8 +13,7 @@ export const PLAIN_PIECE_BASE64_CHARS = 4 * Math.ceil(PLAIN_PIECE_BYTES / 3);
 /** Zero padding goes to a multiple of 32 bytes (the Rijndael-256 block; also a multiple of AES's 16). */
 export const PAD_MULTIPLE = 32;
 /** Base64 length of one full encrypted slice: 5464 → 5472 bytes padded → 7296 chars. */
-export const ENCRYPTED_SLICE_CHARS =
-  4 * Math.ceil((Math.ceil(PLAIN_PIECE_BASE64_CHARS / PAD_MULTIPLE) * PAD_MULTIPLE) / 3);
+export const ENCRYPTED_SLICE_CHARS = 4 * Math.ceil((Math.ceil(PLAIN_PIECE_BASE64_CHARS / PAD_MULTIPLE) * PAD_MULTIPLE) / 3);
 
 /** The signature-report entry Evrotrust adds to the inner ZIP; never a signed document. */
 export const SIGNED_HASH_ENTRY = 'OUT_SIGNED_HASH.xml';
@@ -187,7 +186,11 @@ function dosDateTime(date: Date): { time: number; date: number } {
  * A ZIP of the given entries, in order. `level` 0 stores; otherwise each entry is deflated at that
  * level, and stored anyway when deflating does not make it smaller (as archivers do).
  */
-export function zipEntries(entries: ReadonlyArray<readonly [name: string, content: Uint8Array]>, level: 0 | 1 | 6 | 9, now = new Date()): Uint8Array {
+export function zipEntries(
+  entries: ReadonlyArray<readonly [name: string, content: Uint8Array]>,
+  level: 0 | 1 | 6 | 9,
+  now = new Date(),
+): Uint8Array {
   if (entries.length > 0xffff) throw new ZipFormatError('too many ZIP entries');
   const { time, date } = dosDateTime(now);
   const locals: Uint8Array[] = [];
@@ -195,7 +198,7 @@ export function zipEntries(entries: ReadonlyArray<readonly [name: string, conten
   let offset = 0;
   for (const [name, content] of entries) {
     const nameBytes = strToU8(name);
-     
+
     const flags = /^[\x00-\x7f]*$/.test(name) ? 0 : 0x800; // bit 11: the name is UTF-8
     let method = METHOD_STORED;
     let data = content;

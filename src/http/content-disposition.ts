@@ -10,9 +10,16 @@ function rfc8187(value: string): string {
 
 export function attachmentDisposition(filename: string): string {
   // The name came from a signed ZIP: keep only its last path segment and drop control characters.
-  const base = (filename.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f]/g, '').replace(LONE_SURROGATE, '\uFFFD').trim() || 'document';
+  const base =
+    (filename.split(/[\\/]/).pop() ?? '')
+      .replace(/[\u0000-\u001f\u007f]/g, '')
+      .replace(LONE_SURROGATE, '\uFFFD')
+      .trim() || 'document';
   // ASCII fallback: accents dropped, anything else outside printable ASCII, quotes, backslashes and
   // percent signs (which some clients decode) replaced.
-  const fallback = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const fallback = base
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]|["\\%]/g, '_');
   return `attachment; filename="${fallback}"; filename*=UTF-8''${rfc8187(base)}`;
 }

@@ -14,7 +14,12 @@ export class HttpError extends Error {
   /** Headers the answer carries besides the body (WWW-Authenticate, Retry-After). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(readonly httpStatus: number, readonly code: string, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(
+    readonly httpStatus: number,
+    readonly code: string,
+    message: string,
+    options: { cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = new.target.name;
     this.headers = options.headers ?? {};
@@ -52,10 +57,15 @@ export interface HttpErrorHandlerOptions {
 }
 
 /** The error handler of a feature's scope (`app.setErrorHandler(httpErrorHandler({ … }))`). */
-export function httpErrorHandler(options: HttpErrorHandlerOptions): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+export function httpErrorHandler(
+  options: HttpErrorHandlerOptions,
+): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
   return (err, request, reply) => {
     const answer = err instanceof HttpError ? err : options.toHttpError(err, request);
     options.onAnswer?.(answer, err, request);
-    void reply.code(answer.httpStatus).headers(answer.headers).send({ error: answer.code, message: answer.message } satisfies ErrorBody);
+    void reply
+      .code(answer.httpStatus)
+      .headers(answer.headers)
+      .send({ error: answer.code, message: answer.message } satisfies ErrorBody);
   };
 }

@@ -14,7 +14,7 @@ async function probe(check: () => Promise<void>): Promise<'ok' | string> {
     await withTimeout(check(), TIMEOUT_MS);
     return 'ok';
   } catch (err) {
-    return err instanceof Error ? err.message.split('\n')[0] ?? 'error' : 'error';
+    return err instanceof Error ? (err.message.split('\n')[0] ?? 'error') : 'error';
   }
 }
 

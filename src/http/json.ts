@@ -42,8 +42,12 @@ export interface SafeJsonBodyOptions {
  */
 export function acceptOnlySafeJson(app: FastifyInstance, options: SafeJsonBodyOptions = {}): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}) }, async (_request: unknown, body: string | Buffer) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    return options.emptyIsNone && text.trim() === '' ? undefined : parseSafeJson(text);
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}) },
+    async (_request: unknown, body: string | Buffer) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      return options.emptyIsNone && text.trim() === '' ? undefined : parseSafeJson(text);
+    },
+  );
 }

@@ -7,7 +7,10 @@ import { sha256Digest } from '../lib/hash';
 
 /** 401 with a `WWW-Authenticate` challenge. */
 export class UnauthorizedError extends HttpError {
-  constructor(message: string, readonly challenge: string) {
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
     super(401, 'unauthorized', message, { headers: { 'www-authenticate': challenge } });
   }
 }
@@ -29,7 +32,9 @@ export function bearerTokenHook(apiToken: string): onRequestHookHandler {
       return;
     }
     if (!timingSafeEqual(digest(match[1]), expected)) {
-      done(new UnauthorizedError('the bearer token is not valid; use the API_TOKEN of this service', `Bearer ${REALM}, error="invalid_token"`));
+      done(
+        new UnauthorizedError('the bearer token is not valid; use the API_TOKEN of this service', `Bearer ${REALM}, error="invalid_token"`),
+      );
       return;
     }
     done();

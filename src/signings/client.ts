@@ -75,7 +75,8 @@ export interface SigningClient {
 function durationMs(option: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const ms = typeof value === 'number' ? value : parseDuration(value);
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) throw new TypeError(`createSigningClient: ${option} must be a duration like 90s, 15m or 3d, or milliseconds`);
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0)
+    throw new TypeError(`createSigningClient: ${option} must be a duration like 90s, 15m or 3d, or milliseconds`);
   return ms;
 }
 
@@ -87,8 +88,10 @@ function toServiceRequest(request: StartRequest): StartSigningBytesRequest {
   const raw: unknown = request;
   if (typeof raw !== 'object' || raw === null || !('document' in raw)) return fromApiBody(raw);
   const document: unknown = raw.document;
-  if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined) return fromApiBody(raw);
-  if ('contentBase64' in document && document.contentBase64 !== undefined) throw new InvalidSigningRequestError('give document.content or document.contentBase64, not both');
+  if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined)
+    return fromApiBody(raw);
+  if ('contentBase64' in document && document.contentBase64 !== undefined)
+    throw new InvalidSigningRequestError('give document.content or document.contentBase64, not both');
   return request as StartSigningBytesRequest; // the service checks the rest, content included
 }
 
@@ -116,7 +119,13 @@ export async function createSigningClient(options: SigningClientOptions): Promis
     db = mongo.db;
   }
 
-  const service = new SigningService({ db, temporal, taskQueue: options.taskQueue ?? 'evrotrust-signing', defaultExpiryMs, pollIntervalMs });
+  const service = new SigningService({
+    db,
+    temporal,
+    taskQueue: options.taskQueue ?? 'evrotrust-signing',
+    defaultExpiryMs,
+    pollIntervalMs,
+  });
 
   return {
     start: async (request, opts) => service.start(toServiceRequest(request), opts?.idempotencyKey),

@@ -27,7 +27,10 @@ export class SigningStateError extends SigningError {
 }
 
 export class OtpRejectedError extends SigningError {
-  constructor(readonly providerCode: string, message: string) {
+  constructor(
+    readonly providerCode: string,
+    message: string,
+  ) {
     super(422, providerCode, message);
   }
 }

@@ -7,7 +7,8 @@ export type { FailureCode } from '../../workflows/definitions';
 
 const FAILURE_TEXT: Readonly<Record<FailureCode, string>> = {
   'signer-not-ready': 'a signer cannot sign with Evrotrust yet (see signers[].readiness)',
-  'send-outcome-unknown': 'sending to Evrotrust timed out or failed after upload; it was not retried, to avoid a second request. Start a new signing if needed',
+  'send-outcome-unknown':
+    'sending to Evrotrust timed out or failed after upload; it was not retried, to avoid a second request. Start a new signing if needed',
   'send-refused': 'Evrotrust refused the request; check the document and the signers, then start a new signing',
   'evrotrust-unavailable': 'Evrotrust could not be reached (or refused our credentials) until the signing expired; nothing was sent',
   'evrotrust-failed': 'Evrotrust reported the signing as failed',

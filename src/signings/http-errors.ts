@@ -30,7 +30,9 @@ function toApiHttpError(err: FastifyError, request: FastifyRequest): HttpError {
   }
   if (dependencyUnavailable(err)) {
     request.log.warn({ err: { name: err.name, message: err.message.split('\n')[0] } }, 'signing API: a dependency is unavailable');
-    return new HttpError(503, 'unavailable', 'Temporal or MongoDB cannot be reached right now; retry in a few seconds', { headers: { 'retry-after': '5' } });
+    return new HttpError(503, 'unavailable', 'Temporal or MongoDB cannot be reached right now; retry in a few seconds', {
+      headers: { 'retry-after': '5' },
+    });
   }
   request.log.error({ err }, 'signing API: unexpected error');
   return new HttpError(500, 'internal', `an internal error occurred; retry later, or report request id ${request.id}`);

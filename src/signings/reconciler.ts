@@ -55,7 +55,9 @@ export class Reconciler {
   start(): void {
     const loop = async () => {
       if (this.stopped) return;
-      await this.reconcileOnce().catch((err: unknown) => this.log.warn({ err: briefError(err) }, 'reconciler: pass failed; will try again'));
+      await this.reconcileOnce().catch((err: unknown) =>
+        this.log.warn({ err: briefError(err) }, 'reconciler: pass failed; will try again'),
+      );
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.opts.intervalMs ?? 60_000);
     };
     this.timer = setTimeout(() => void loop(), Math.min(5000, this.opts.intervalMs ?? 60_000));
@@ -128,4 +130,3 @@ export class Reconciler {
     this.log.warn({ signingId: doc._id }, 'reconciler: pending signing was never started; ended failed (not-started)');
   }
 }
-

@@ -83,7 +83,9 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
         const started = await service.start(fromApiBody(request.body), idempotencyKey);
         reply.header('location', `${api.prefix}/${started.id}`);
         if (!started.created) reply.header('idempotent-replayed', 'true');
-        return noStore(reply).code(started.created ? 202 : 200).send({ id: started.id, status: started.status });
+        return noStore(reply)
+          .code(started.created ? 202 : 200)
+          .send({ id: started.id, status: started.status });
       });
 
       api.get('/:id', async (request, reply) => {

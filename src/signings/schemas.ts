@@ -7,31 +7,50 @@ import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
 
 const signer = signerIdentitySchema
   .extend({
-    identificationNumber: z.string().regex(/^\d{10}$/, 'identificationNumber must be the 10 digits of an ЕГН/ЛНЧ').optional(),
-    country: z.string().regex(/^[A-Z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as BG').optional(),
-    phone: z.string().regex(/^\+?\d{6,15}$/, 'phone must be digits in international form, e.g. +359888123456').optional(),
+    identificationNumber: z
+      .string()
+      .regex(/^\d{10}$/, 'identificationNumber must be the 10 digits of an ЕГН/ЛНЧ')
+      .optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as BG')
+      .optional(),
+    phone: z
+      .string()
+      .regex(/^\+?\d{6,15}$/, 'phone must be digits in international form, e.g. +359888123456')
+      .optional(),
     email: z.email('email must be an e-mail address').optional(),
   })
   .strict()
   .refine(hasIdentifier, 'each signer needs an identificationNumber, a phone or an email');
 
 // The start request's fields apart from the document's content, shared by both forms below.
-const filename = z.string().trim().min(1, 'document.filename is required').max(255, 'document.filename is at most 255 characters')
+const filename = z
+  .string()
+  .trim()
+  .min(1, 'document.filename is required')
+  .max(255, 'document.filename is at most 255 characters')
   .refine((n) => !/[\\/\u0000-\u001f]/.test(n), 'document.filename must be a plain file name without slashes');
 const description = z.string().max(4000, 'document.description is at most 4000 characters').optional();
 const requestFields = {
   signers: z.array(signer).min(1, 'signers needs at least one signer').max(20, 'at most 20 signers'),
   method: z.enum(['app', 'otp'], 'method must be "app" or "otp"').default('app'),
-  expiresIn: z.string().refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d').optional(),
+  expiresIn: z
+    .string()
+    .refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d')
+    .optional(),
   reference: z.string().min(1).max(200, 'reference is at most 200 characters').optional(),
   // Evrotrust's signature types (docs/evrotrust.md); absent: picked by file type from configuration.
-  signatureType: z.enum(SIGNATURE_TYPES, `signatureType must be one of ${SIGNATURE_TYPES.join(', ')} (PDF1/PDF2: PAdES baseline / long-term)`).optional(),
+  signatureType: z
+    .enum(SIGNATURE_TYPES, `signatureType must be one of ${SIGNATURE_TYPES.join(', ')} (PDF1/PDF2: PAdES baseline / long-term)`)
+    .optional(),
 };
 function otpRule(v: { method: 'app' | 'otp'; signers: unknown[] }, ctx: z.RefinementCtx): void {
   if (v.method === 'otp') {
     if (v.signers.length !== 1) ctx.addIssue({ code: 'custom', path: ['signers'], message: 'an OTP signing has exactly one signer' });
     const s = v.signers[0] as { identificationNumber?: string; phone?: string } | undefined;
-    if (s && (!s.identificationNumber || !s.phone)) ctx.addIssue({ code: 'custom', path: ['signers', 0], message: 'an OTP signer needs identificationNumber and phone' });
+    if (s && (!s.identificationNumber || !s.phone))
+      ctx.addIssue({ code: 'custom', path: ['signers', 0], message: 'an OTP signer needs identificationNumber and phone' });
   }
 }
 
@@ -41,7 +60,10 @@ export const startSigningSchema = z
     document: z
       .object({
         filename,
-        contentBase64: z.string().min(1, 'document.contentBase64 is required').regex(/^[A-Za-z0-9+/]*={0,2}$/, 'document.contentBase64 must be Base64'),
+        contentBase64: z
+          .string()
+          .min(1, 'document.contentBase64 is required')
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'document.contentBase64 must be Base64'),
         description,
       })
       .strict(),
@@ -56,7 +78,9 @@ export const startSigningBytesSchema = z
     document: z
       .object({
         filename,
-        content: z.custom<Uint8Array>((c) => c instanceof Uint8Array, 'document.content must be a Uint8Array or Buffer').refine((c) => c.byteLength > 0, 'document.content is empty'),
+        content: z
+          .custom<Uint8Array>((c) => c instanceof Uint8Array, 'document.content must be a Uint8Array or Buffer')
+          .refine((c) => c.byteLength > 0, 'document.content is empty'),
         description,
       })
       .strict(),

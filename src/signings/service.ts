@@ -19,7 +19,13 @@ import {
   type SigningStatus,
   type SigningWorkflowInput,
 } from '../../workflows/definitions';
-import { otpSchema, startSigningBytesSchema, startSigningSchema, type StartSigningBytesInput, type StartSigningBytesRequest } from './schemas';
+import {
+  otpSchema,
+  startSigningBytesSchema,
+  startSigningSchema,
+  type StartSigningBytesInput,
+  type StartSigningBytesRequest,
+} from './schemas';
 import { formatZodIssues } from '../lib/zod-issues';
 import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
 import type { Db } from 'mongodb';
@@ -61,7 +67,9 @@ export interface SigningResponse {
 /** JSON with object keys sorted, so the same request always gives the same fingerprint. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }
 
@@ -82,13 +90,17 @@ function fingerprintOf(input: StartSigningBytesInput): string {
  */
 export function fromApiBody(body: unknown): StartSigningBytesRequest {
   const parsed = startSigningSchema.safeParse(body);
-  if (!parsed.success) throw new InvalidSigningRequestError(describeIssue(parsed.error));
+  if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
   const { document, ...rest } = parsed.data;
   const content = Buffer.from(document.contentBase64, 'base64');
   if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
   return {
     ...rest,
-    document: { filename: document.filename, content, ...(document.description !== undefined ? { description: document.description } : {}) },
+    document: {
+      filename: document.filename,
+      content,
+      ...(document.description !== undefined ? { description: document.description } : {}),
+    },
   };
 }
 
@@ -114,7 +126,14 @@ export function toResponse(doc: SigningDoc): SigningResponse {
     ...(doc.finalizedAt ? { finalizedAt: doc.finalizedAt.toISOString() } : {}),
     ...(last ? { signedDocument: { filename: last.filename, sha256: last.sha256, size: last.size } } : {}),
     ...(doc.signedDocuments.length > 1
-      ? { signedDocuments: doc.signedDocuments.map((d) => ({ transactionId: d.transactionId, filename: d.filename, sha256: d.sha256, size: d.size })) }
+      ? {
+          signedDocuments: doc.signedDocuments.map((d) => ({
+            transactionId: d.transactionId,
+            filename: d.filename,
+            sha256: d.sha256,
+            size: d.size,
+          })),
+        }
       : {}),
   };
 }
@@ -136,7 +155,11 @@ export class SigningService {
    * records are removed again; a keyed one waits for that retry, or the reconciler ends it
    * `failed` (`not-started`), after which the key may start a new signing.
    */
-  async start(request: StartSigningBytesRequest, idempotencyKey?: string, retriesLeft = 1): Promise<{ id: string; status: SigningStatus; created: boolean }> {
+  async start(
+    request: StartSigningBytesRequest,
+    idempotencyKey?: string,
+    retriesLeft = 1,
+  ): Promise<{ id: string; status: SigningStatus; created: boolean }> {
     // Checked here too: the client hands over what business code gave it, typed or not.
     const parsed = startSigningBytesSchema.safeParse(request);
     if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
@@ -178,7 +201,12 @@ export class SigningService {
       status: 'pending',
       method: input.method,
       reference: input.reference ?? null,
-      document: { filename: input.document.filename, description: input.document.description ?? null, sha256: sha256Hex(content), size: content.byteLength },
+      document: {
+        filename: input.document.filename,
+        description: input.document.description ?? null,
+        sha256: sha256Hex(content),
+        size: content.byteLength,
+      },
       signers: input.signers.map(() => ({ transactionId: null, status: 'pending' })),
       threadId: null,
       rejectReason: null,
@@ -315,7 +343,9 @@ export class SigningService {
     if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const doc = await this.pending(id);
     if (doc.method !== 'otp') throw new SigningStateError('this signing does not use OTP codes', 'not-otp');
-    const result = await this.update(doc, () => this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(submitOtpUpdate, { args: [parsed.data] }));
+    const result = await this.update(doc, () =>
+      this.opts.temporal.workflow.getHandle(doc.workflowId).executeUpdate(submitOtpUpdate, { args: [parsed.data] }),
+    );
     if (!result.accepted) throw new OtpRejectedError(result.code, result.message);
   }
 

@@ -137,7 +137,10 @@ export class SigningStore {
 
   /** The events of several signings, oldest first (one query, for tools watching a batch). */
   histories(signingIds: readonly string[]): Promise<SigningEventDoc[]> {
-    return this.events.find({ signingId: { $in: [...signingIds] } }).sort({ at: 1 }).toArray();
+    return this.events
+      .find({ signingId: { $in: [...signingIds] } })
+      .sort({ at: 1 })
+      .toArray();
   }
 
   // ---- the document to sign ----
@@ -187,7 +190,12 @@ export class SigningStore {
   }
 
   /** The transaction → signing mapping alone (signer i has transactionIds[i]); idempotent. */
-  async recordTransactions(signingId: string, workflowId: string, threadId: string | null, transactionIds: readonly string[]): Promise<void> {
+  async recordTransactions(
+    signingId: string,
+    workflowId: string,
+    threadId: string | null,
+    transactionIds: readonly string[],
+  ): Promise<void> {
     const now = new Date();
     for (const [signerIndex, tx] of transactionIds.entries()) {
       await insertIfAbsent(this.transactions, { _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now });
@@ -217,7 +225,11 @@ export class SigningStore {
   }
 
   /** Rewrites the signers array (read-modify-write: safe because the workflow is the one writer). */
-  private async updateSigners(signingId: string, change: (s: SignerState, index: number) => SignerState, also: Partial<SigningDoc> = {}): Promise<void> {
+  private async updateSigners(
+    signingId: string,
+    change: (s: SignerState, index: number) => SignerState,
+    also: Partial<SigningDoc> = {},
+  ): Promise<void> {
     const signing = await this.get(signingId);
     if (!signing) throw new Error(`signing ${signingId} not found`);
     await this.signings.updateOne({ _id: signingId }, { $set: { ...also, signers: signing.signers.map(change) } });
@@ -231,7 +243,10 @@ export class SigningStore {
    */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
     const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
-    await putFileOnce(this.db, this.documents, BUCKETS.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
+    await putFileOnce(this.db, this.documents, BUCKETS.documents, fileId, ref.filename, content, {
+      contentType: ref.contentType,
+      signingId,
+    });
     const full: SignedDocumentRef = { ...ref, fileId };
     const signing = await this.get(signingId);
     if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
@@ -259,13 +274,25 @@ export class SigningStore {
   // ---- the end ----
 
   /** Moves the signing from pending to its final state, once; later calls change nothing. */
-  async finalize(signingId: string, status: SigningStatus, fields: { rejectReason: string | null; failure: SigningFailure | null }): Promise<SigningDoc | null> {
+  async finalize(
+    signingId: string,
+    status: SigningStatus,
+    fields: { rejectReason: string | null; failure: SigningFailure | null },
+  ): Promise<SigningDoc | null> {
     const signing = await this.get(signingId);
     if (!signing) return null;
     if (signing.status === 'pending') {
       await this.signings.updateOne(
         { _id: signingId, status: 'pending' },
-        { $set: { status, rejectReason: fields.rejectReason, failureCode: fields.failure?.code ?? null, failureReason: fields.failure?.reason ?? null, finalizedAt: new Date() } },
+        {
+          $set: {
+            status,
+            rejectReason: fields.rejectReason,
+            failureCode: fields.failure?.code ?? null,
+            failureReason: fields.failure?.reason ?? null,
+            finalizedAt: new Date(),
+          },
+        },
       );
       await this.event(signingId, 'final', status, fields.failure ? { failure: fields.failure.reason } : undefined);
     }
@@ -289,7 +316,15 @@ function signingFilter(query: SigningQuery): Filter<SigningDoc> {
  * anything else under that id (chunks of a write that crashed, or another content) is removed first,
  * so a retry never trips over the unique (files_id, n) index.
  */
-async function putFileOnce(db: Db, bucket: GridFSBucket, bucketName: string, id: string, filename: string, content: Uint8Array, metadata: Record<string, unknown> = {}): Promise<void> {
+async function putFileOnce(
+  db: Db,
+  bucket: GridFSBucket,
+  bucketName: string,
+  id: string,
+  filename: string,
+  content: Uint8Array,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
   const digest = sha256Hex(content);
   const files = db.collection<{ _id: string; length: number; metadata?: { sha256?: string } }>(`${bucketName}.files`);
   const existing = await files.findOne({ _id: id });

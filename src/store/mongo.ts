@@ -31,7 +31,9 @@ export async function ensureIndexes(db: Db): Promise<void> {
     // The callback relay: due entries of its queue, its callbacks for unknown transactionIDs (capped,
     // oldest first), and pending or given-up callbacks (requeued at start, pruned hourly).
     db.collection(COLLECTIONS.callbackQueue).createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' }),
-    db.collection(COLLECTIONS.callbackQueue).createIndex({ unknownTransaction: 1, enqueuedAt: 1 }, { name: 'unknownTransaction_enqueuedAt' }),
+    db
+      .collection(COLLECTIONS.callbackQueue)
+      .createIndex({ unknownTransaction: 1, enqueuedAt: 1 }, { name: 'unknownTransaction_enqueuedAt' }),
     db.collection(COLLECTIONS.callbacks).createIndex({ deliveryState: 1 }, { name: 'deliveryState' }),
   ]);
 }

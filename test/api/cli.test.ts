@@ -40,10 +40,15 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
 
   const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, env: { ...cliEnv, ...extraEnv }, timeout: 60_000, encoding: 'buffer' }, (err, stdout, stderr) => {
-        const code = err && typeof err.code === 'number' ? err.code : err ? -1 : 0;
-        resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
-      });
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', ...args],
+        { cwd: root, env: { ...cliEnv, ...extraEnv }, timeout: 60_000, encoding: 'buffer' },
+        (err, stdout, stderr) => {
+          const code = err && typeof err.code === 'number' ? err.code : err ? -1 : 0;
+          resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
+        },
+      );
     });
   const errorOf = (run: Run): { error: string; message: string } => JSON.parse(run.stderr.trim()) as { error: string; message: string };
 
@@ -88,7 +93,19 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     const file = join(dir, 'contract.pdf');
     writeFileSync(file, pdf(`cli ${randomUUID()}`));
     const reference = `cli-${randomUUID()}`;
-    const args = ['start', '--file', file, '--signer', '7501010010', '--expires', '1h', '--reference', reference, '--description', 'CLI test'];
+    const args = [
+      'start',
+      '--file',
+      file,
+      '--signer',
+      '7501010010',
+      '--expires',
+      '1h',
+      '--reference',
+      reference,
+      '--description',
+      'CLI test',
+    ];
     const started = await cli(args);
     assert.equal(started.code, 0, started.stderr);
     const first = JSON.parse(started.stdout) as { id: string; status: string; created: boolean };
@@ -117,7 +134,13 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     const simSigned = env.sim.controls.transaction(tx as string)?.signedDocument;
     assert.ok(simSigned);
     assert.equal(Buffer.compare(readFileSync(out), Buffer.from(simSigned.content)), 0, 'the file holds the bytes the simulator signed');
-    assert.deepEqual(JSON.parse(downloaded.stdout), { id: first.id, file: out, filename: 'contract.pdf', contentType: 'application/pdf', size: simSigned.content.byteLength });
+    assert.deepEqual(JSON.parse(downloaded.stdout), {
+      id: first.id,
+      file: out,
+      filename: 'contract.pdf',
+      contentType: 'application/pdf',
+      size: simSigned.content.byteLength,
+    });
 
     const overwrite = await cli(['download', first.id, '--out', out]);
     assert.equal(overwrite.code, 1);
@@ -135,7 +158,10 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     writeFileSync(file, pdf(`cli otp ${randomUUID()}`));
     const refused = await cli(['start', '--file', file, '--signer', '7501010010', '--method', 'otp']);
     assert.equal(refused.code, 1);
-    assert.deepEqual(errorOf(refused), { error: 'invalid-request', message: 'signers[0]: an OTP signer needs identificationNumber and phone' });
+    assert.deepEqual(errorOf(refused), {
+      error: 'invalid-request',
+      message: 'signers[0]: an OTP signer needs identificationNumber and phone',
+    });
 
     const started = await cli(['start', '--file', file, '--signer', '7501010010']);
     assert.equal(started.code, 0, started.stderr);

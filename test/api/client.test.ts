@@ -68,11 +68,20 @@ describe('createSigningClient', () => {
     const client = await connect();
     try {
       const both = { document: { filename: 'a.pdf', content: new Uint8Array([1]), contentBase64: 'AQ==' }, signers: [SIGNER_A] };
-      await assert.rejects(client.start(both as never), (err: unknown) => err instanceof InvalidSigningRequestError && /not both/.test(err.message));
+      await assert.rejects(
+        client.start(both as never),
+        (err: unknown) => err instanceof InvalidSigningRequestError && /not both/.test(err.message),
+      );
       const text = { document: { filename: 'a.pdf', content: 'hello' }, signers: [SIGNER_A] };
-      await assert.rejects(client.start(text as never), (err: unknown) => err instanceof InvalidSigningRequestError && /Uint8Array/.test(err.message));
+      await assert.rejects(
+        client.start(text as never),
+        (err: unknown) => err instanceof InvalidSigningRequestError && /Uint8Array/.test(err.message),
+      );
       const empty = { document: { filename: 'a.pdf', content: new Uint8Array() }, signers: [SIGNER_A] };
-      await assert.rejects(client.start(empty), (err: unknown) => err instanceof InvalidSigningRequestError && /document\.content is empty/.test(err.message));
+      await assert.rejects(
+        client.start(empty),
+        (err: unknown) => err instanceof InvalidSigningRequestError && /document\.content is empty/.test(err.message),
+      );
       await assert.rejects(client.status(randomUUID()), SigningNotFoundError);
     } finally {
       await client.close();

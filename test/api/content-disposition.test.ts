@@ -15,7 +15,14 @@ describe('attachmentDisposition', () => {
   });
 
   it('every character of a UTF-8 name survives filename*, and the fallback is printable ASCII', () => {
-    for (const name of ['договор № 5.pdf', 'Zürich café.pdf', "it's (final) *v2*.pdf", '50% off; "quoted".pdf', '合同.pdf', '😀 emoji.pdf']) {
+    for (const name of [
+      'договор № 5.pdf',
+      'Zürich café.pdf',
+      "it's (final) *v2*.pdf",
+      '50% off; "quoted".pdf',
+      '合同.pdf',
+      '😀 emoji.pdf',
+    ]) {
       const { fallback, utf8 } = parts(attachmentDisposition(name));
       assert.equal(utf8, name);
       assert.match(fallback, /^[\x20-\x7e]+$/);

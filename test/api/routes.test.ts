@@ -66,13 +66,21 @@ describe('business HTTP API /v1/signings', () => {
         { authorization: TOKEN },
       ];
       for (const headers of cases) {
-        for (const [method, url] of [['GET', `/v1/signings/${randomUUID()}`], ['POST', '/v1/signings'], ['GET', '/v1/signings/x/unknown/route']] as const) {
+        for (const [method, url] of [
+          ['GET', `/v1/signings/${randomUUID()}`],
+          ['POST', '/v1/signings'],
+          ['GET', '/v1/signings/x/unknown/route'],
+        ] as const) {
           const res = await app.inject({ method, url, headers, ...(method === 'POST' ? { payload: body() } : {}) });
           assertError(res, 401, 'unauthorized');
           assert.match(String(res.headers['www-authenticate']), /^Bearer realm="evrotrust-signing"/);
         }
       }
-      const wrong = await app.inject({ method: 'GET', url: `/v1/signings/${randomUUID()}`, headers: { authorization: `Bearer ${TOKEN}x` } });
+      const wrong = await app.inject({
+        method: 'GET',
+        url: `/v1/signings/${randomUUID()}`,
+        headers: { authorization: `Bearer ${TOKEN}x` },
+      });
       assert.match(String(wrong.headers['www-authenticate']), /error="invalid_token"/);
       assert.equal(await env.service.store.count(), 0, 'nothing was started by an unauthenticated request');
     });
@@ -95,29 +103,172 @@ describe('business HTTP API /v1/signings', () => {
   describe('bad input: 4xx { error, message } naming what to fix', () => {
     // `echo`: a value from the request that must not come back (it might be personal data).
     const cases: { name: string; opts: InjectOptions; status: number; code: string; message: RegExp; echo?: string }[] = [
-      { name: 'not JSON', opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'application/json' }, payload: '{"document":' }, status: 400, code: 'bad-json', message: /not valid JSON/ },
-      { name: '__proto__ key', opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' }, status: 400, code: 'bad-json', message: /__proto__/ },
-      { name: 'text/plain body', opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'text/plain' }, payload: 'hello' }, status: 415, code: 'unsupported-media-type', message: /application\/json/ },
+      {
+        name: 'not JSON',
+        opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'application/json' }, payload: '{"document":' },
+        status: 400,
+        code: 'bad-json',
+        message: /not valid JSON/,
+      },
+      {
+        name: '__proto__ key',
+        opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' },
+        status: 400,
+        code: 'bad-json',
+        message: /__proto__/,
+      },
+      {
+        name: 'text/plain body',
+        opts: { method: 'POST', url: '/v1/signings', headers: { 'content-type': 'text/plain' }, payload: 'hello' },
+        status: 415,
+        code: 'unsupported-media-type',
+        message: /application\/json/,
+      },
       { name: 'no body', opts: { method: 'POST', url: '/v1/signings' }, status: 400, code: 'invalid-request', message: /expected object/ },
-      { name: 'missing document', opts: { method: 'POST', url: '/v1/signings', payload: { signers: [SIGNER_A] } }, status: 400, code: 'invalid-request', message: /^document/ },
-      { name: 'filename with a slash', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: '../x.pdf', contentBase64: 'JVBERg==' } } }, status: 400, code: 'invalid-request', message: /document\.filename/ },
-      { name: 'content not Base64', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: 'a.pdf', contentBase64: 'not base64!' } } }, status: 400, code: 'invalid-request', message: /document\.contentBase64/ },
-      { name: 'content decodes to nothing', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: 'a.pdf', contentBase64: '=' } } }, status: 400, code: 'invalid-request', message: /document\.contentBase64 decodes to an empty file/ },
-      { name: 'no signers', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [] } }, status: 400, code: 'invalid-request', message: /signers/ },
-      { name: 'bad ЕГН', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ identificationNumber: '75010100' }] } }, status: 400, code: 'invalid-request', message: /identificationNumber/, echo: '75010100' },
-      { name: 'bad phone', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ phone: 'call me' }] } }, status: 400, code: 'invalid-request', message: /phone/, echo: 'call me' },
-      { name: 'bad e-mail', opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ email: 'ivan at example' }] } }, status: 400, code: 'invalid-request', message: /email/, echo: 'ivan at example' },
-      { name: 'bad method', opts: { method: 'POST', url: '/v1/signings', payload: body({ method: 'fax' }) }, status: 400, code: 'invalid-request', message: /method/ },
-      { name: 'bad expiresIn', opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: 'soon' }) }, status: 400, code: 'invalid-request', message: /expiresIn/ },
-      { name: 'unknown field', opts: { method: 'POST', url: '/v1/signings', payload: body({ colour: 'red' }) }, status: 400, code: 'invalid-request', message: /colour/ },
-      { name: 'OTP signer without phone', opts: { method: 'POST', url: '/v1/signings', payload: body({ method: 'otp' }) }, status: 400, code: 'invalid-request', message: /phone/ },
-      { name: 'Idempotency-Key too long', opts: { method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': 'k'.repeat(201) }, payload: body() }, status: 400, code: 'invalid-request', message: /Idempotency-Key/ },
-      { name: 'malformed id', opts: { method: 'GET', url: '/v1/signings/not%20an%20id' }, status: 400, code: 'invalid-request', message: /^id / },
-      { name: 'OTP code not digits', opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp`, payload: { code: 'abc' } }, status: 400, code: 'invalid-request', message: /code/ },
-      { name: 'OTP body missing', opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp` }, status: 400, code: 'invalid-request', message: /expected object/ },
-      { name: 'withdraw with a body', opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/withdraw`, payload: { now: true } }, status: 400, code: 'invalid-request', message: /takes no body/ },
-      { name: 'OTP body over 16 KiB', opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp`, payload: { code: '1'.repeat(20_000) } }, status: 413, code: 'too-large', message: /16384 bytes/ },
-      { name: 'unknown route under /v1/signings', opts: { method: 'DELETE', url: `/v1/signings/${randomUUID()}` }, status: 404, code: 'not-found', message: /no route DELETE/ },
+      {
+        name: 'missing document',
+        opts: { method: 'POST', url: '/v1/signings', payload: { signers: [SIGNER_A] } },
+        status: 400,
+        code: 'invalid-request',
+        message: /^document/,
+      },
+      {
+        name: 'filename with a slash',
+        opts: {
+          method: 'POST',
+          url: '/v1/signings',
+          payload: { ...body(), document: { filename: '../x.pdf', contentBase64: 'JVBERg==' } },
+        },
+        status: 400,
+        code: 'invalid-request',
+        message: /document\.filename/,
+      },
+      {
+        name: 'content not Base64',
+        opts: {
+          method: 'POST',
+          url: '/v1/signings',
+          payload: { ...body(), document: { filename: 'a.pdf', contentBase64: 'not base64!' } },
+        },
+        status: 400,
+        code: 'invalid-request',
+        message: /document\.contentBase64/,
+      },
+      {
+        name: 'content decodes to nothing',
+        opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), document: { filename: 'a.pdf', contentBase64: '=' } } },
+        status: 400,
+        code: 'invalid-request',
+        message: /document\.contentBase64 decodes to an empty file/,
+      },
+      {
+        name: 'no signers',
+        opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [] } },
+        status: 400,
+        code: 'invalid-request',
+        message: /signers/,
+      },
+      {
+        name: 'bad ЕГН',
+        opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ identificationNumber: '75010100' }] } },
+        status: 400,
+        code: 'invalid-request',
+        message: /identificationNumber/,
+        echo: '75010100',
+      },
+      {
+        name: 'bad phone',
+        opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ phone: 'call me' }] } },
+        status: 400,
+        code: 'invalid-request',
+        message: /phone/,
+        echo: 'call me',
+      },
+      {
+        name: 'bad e-mail',
+        opts: { method: 'POST', url: '/v1/signings', payload: { ...body(), signers: [{ email: 'ivan at example' }] } },
+        status: 400,
+        code: 'invalid-request',
+        message: /email/,
+        echo: 'ivan at example',
+      },
+      {
+        name: 'bad method',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ method: 'fax' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /method/,
+      },
+      {
+        name: 'bad expiresIn',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: 'soon' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /expiresIn/,
+      },
+      {
+        name: 'unknown field',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ colour: 'red' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /colour/,
+      },
+      {
+        name: 'OTP signer without phone',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ method: 'otp' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /phone/,
+      },
+      {
+        name: 'Idempotency-Key too long',
+        opts: { method: 'POST', url: '/v1/signings', headers: { 'idempotency-key': 'k'.repeat(201) }, payload: body() },
+        status: 400,
+        code: 'invalid-request',
+        message: /Idempotency-Key/,
+      },
+      {
+        name: 'malformed id',
+        opts: { method: 'GET', url: '/v1/signings/not%20an%20id' },
+        status: 400,
+        code: 'invalid-request',
+        message: /^id /,
+      },
+      {
+        name: 'OTP code not digits',
+        opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp`, payload: { code: 'abc' } },
+        status: 400,
+        code: 'invalid-request',
+        message: /code/,
+      },
+      {
+        name: 'OTP body missing',
+        opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp` },
+        status: 400,
+        code: 'invalid-request',
+        message: /expected object/,
+      },
+      {
+        name: 'withdraw with a body',
+        opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/withdraw`, payload: { now: true } },
+        status: 400,
+        code: 'invalid-request',
+        message: /takes no body/,
+      },
+      {
+        name: 'OTP body over 16 KiB',
+        opts: { method: 'POST', url: `/v1/signings/${randomUUID()}/otp`, payload: { code: '1'.repeat(20_000) } },
+        status: 413,
+        code: 'too-large',
+        message: /16384 bytes/,
+      },
+      {
+        name: 'unknown route under /v1/signings',
+        opts: { method: 'DELETE', url: `/v1/signings/${randomUUID()}` },
+        status: 404,
+        code: 'not-found',
+        message: /no route DELETE/,
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -140,7 +291,11 @@ describe('business HTTP API /v1/signings', () => {
 
   describe('signings', () => {
     it('start: 202 { id, status: pending } with a Location; GET shows it per CONTRACT without personal data', async () => {
-      const res = await call({ method: 'POST', url: '/v1/signings', payload: body({ signers: [{ identificationNumber: '7501010010', email: 'ivan@example.com' }] }) });
+      const res = await call({
+        method: 'POST',
+        url: '/v1/signings',
+        payload: body({ signers: [{ identificationNumber: '7501010010', email: 'ivan@example.com' }] }),
+      });
       assert.equal(res.statusCode, 202, res.body);
       const { id, status, ...rest } = res.json<{ id: string; status: string }>();
       assert.equal(status, 'pending');
@@ -161,7 +316,8 @@ describe('business HTTP API /v1/signings', () => {
       for (const signer of s.signers) {
         assert.ok(typeof signer.transactionId === 'string');
         assert.equal(signer.status, 'pending');
-        for (const key of ['identificationNumber', 'phone', 'email', 'country']) assert.equal(key in signer, false, `signer carries no ${key}`);
+        for (const key of ['identificationNumber', 'phone', 'email', 'country'])
+          assert.equal(key in signer, false, `signer carries no ${key}`);
       }
       assert.doesNotMatch(got.body, /7501010010|ivan@example\.com/, 'no personal data anywhere in the answer');
       assert.equal(got.headers['cache-control'], 'no-store');
@@ -171,7 +327,12 @@ describe('business HTTP API /v1/signings', () => {
 
     it('404 { error: not-found } for an unknown id, on every route', async () => {
       const id = randomUUID();
-      for (const [method, url] of [['GET', `/v1/signings/${id}`], ['GET', `/v1/signings/${id}/signed-document`], ['POST', `/v1/signings/${id}/withdraw`], ['POST', `/v1/signings/${id}/otp/resend`]] as const) {
+      for (const [method, url] of [
+        ['GET', `/v1/signings/${id}`],
+        ['GET', `/v1/signings/${id}/signed-document`],
+        ['POST', `/v1/signings/${id}/withdraw`],
+        ['POST', `/v1/signings/${id}/otp/resend`],
+      ] as const) {
         assertError(await call({ method, url }), 404, 'not-found', new RegExp(id));
       }
       assertError(await call({ method: 'POST', url: `/v1/signings/${id}/otp`, payload: { code: '123456' } }), 404, 'not-found');
@@ -206,7 +367,12 @@ describe('business HTTP API /v1/signings', () => {
       const id = first.json<{ id: string }>().id;
       assert.equal(second.json<{ id: string }>().id, id);
       // The same reference with another document is refused, not merged into the first signing.
-      assertError(await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) }), 409, 'reference-conflict', /different request/);
+      assertError(
+        await call({ method: 'POST', url: '/v1/signings', payload: body({ reference }) }),
+        409,
+        'reference-conflict',
+        /different request/,
+      );
       assert.equal(await env.service.store.count({ reference }), 1);
       assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ reference: string }>().reference, reference);
       await sentTransactions(env, id);
@@ -216,16 +382,34 @@ describe('business HTTP API /v1/signings', () => {
     it('a reference started over HTTP and repeated with the same bytes through the service (as the client does) is the same signing', async () => {
       const reference = `bytes-${randomUUID()}`;
       const content = pdf(`bytes ${randomUUID()}`);
-      const payload = { document: { filename: 'contract.pdf', contentBase64: content.toString('base64'), description: 'Contract' }, signers: [SIGNER_A], reference };
+      const payload = {
+        document: { filename: 'contract.pdf', contentBase64: content.toString('base64'), description: 'Contract' },
+        signers: [SIGNER_A],
+        reference,
+      };
       const first = await call({ method: 'POST', url: '/v1/signings', payload });
       assert.equal(first.statusCode, 202, first.body);
       const id = first.json<{ id: string }>().id;
-      const again = await env.service.start({ document: { filename: 'contract.pdf', content, description: 'Contract' }, signers: [SIGNER_A], reference });
+      const again = await env.service.start({
+        document: { filename: 'contract.pdf', content, description: 'Contract' },
+        signers: [SIGNER_A],
+        reference,
+      });
       assert.deepEqual(again, { id, status: 'pending', created: false });
       // The fingerprint is the one earlier versions stored: the parsed HTTP body, keys sorted, hashed.
       const sorted = (v: unknown): unknown =>
-        v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sorted(x)])) : Array.isArray(v) ? v.map(sorted) : v;
-      const expected = createHash('sha256').update(JSON.stringify(sorted({ ...payload, method: 'app' }))).digest('hex');
+        v && typeof v === 'object' && !Array.isArray(v)
+          ? Object.fromEntries(
+              Object.entries(v)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([k, x]) => [k, sorted(x)]),
+            )
+          : Array.isArray(v)
+            ? v.map(sorted)
+            : v;
+      const expected = createHash('sha256')
+        .update(JSON.stringify(sorted({ ...payload, method: 'app' })))
+        .digest('hex');
       const claimed = await env.store.reference(`reference:${reference}`);
       assert.equal(claimed?.fingerprint, expected);
       await sentTransactions(env, id);
@@ -258,7 +442,11 @@ describe('business HTTP API /v1/signings', () => {
       );
       assert.equal(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)?.[1] ?? ''), filename);
 
-      const s = (await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ status: string; finalizedAt?: string; signedDocument?: { filename: string; size: number; sha256: string } }>();
+      const s = (await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{
+        status: string;
+        finalizedAt?: string;
+        signedDocument?: { filename: string; size: number; sha256: string };
+      }>();
       assert.equal(s.status, 'signed');
       assert.ok(s.finalizedAt);
       assert.deepEqual(s.signedDocument, { filename, size: simSigned.content.byteLength, sha256: simSigned.sha256 });
@@ -273,7 +461,12 @@ describe('business HTTP API /v1/signings', () => {
       assert.equal((await env.service.result(id)).status, 'withdrawn');
       assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}` })).json<{ status: string }>().status, 'withdrawn');
       assert.equal(env.sim.controls.transaction(tx as string)?.status, 6, 'withdrawn at Evrotrust');
-      assertError(await call({ method: 'POST', url: `/v1/signings/${id}/withdraw`, headers: { 'content-type': 'application/json' }, payload: '{}' }), 409, 'already-final', /withdrawn/);
+      assertError(
+        await call({ method: 'POST', url: `/v1/signings/${id}/withdraw`, headers: { 'content-type': 'application/json' }, payload: '{}' }),
+        409,
+        'already-final',
+        /withdrawn/,
+      );
     });
 
     it('OTP: a wrong code is 422 with the provider reason, resend gives a new code, the right one is 200 and signs', async () => {
@@ -327,14 +520,25 @@ describe('business HTTP API /v1/signings', () => {
       const logs = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString('utf8')), done()) });
       const gone = await connectMongo(testEnv().mongoUri, env.mongo.db.databaseName);
       await gone.close();
-      const broken = new SigningService({ db: gone.db, temporal: env.temporal, taskQueue: env.worker.taskQueue, defaultExpiryMs: 60_000, pollIntervalMs: 60_000 });
+      const broken = new SigningService({
+        db: gone.db,
+        temporal: env.temporal,
+        taskQueue: env.worker.taskQueue,
+        defaultExpiryMs: 60_000,
+        pollIntervalMs: 60_000,
+      });
       const server = await buildServer({
         health: { temporal: async () => {}, mongodb: async () => {} },
         logger: { level: 'info', stream: logs },
         plugins: [async (s) => void (await s.register(signingApiRoutes, { service: broken, apiToken: TOKEN }))],
       });
       try {
-        const res = await server.inject({ method: 'POST', url: '/v1/signings', headers: auth, payload: body({ signers: [OTP_SIGNER], method: 'otp' }) });
+        const res = await server.inject({
+          method: 'POST',
+          url: '/v1/signings',
+          headers: auth,
+          payload: body({ signers: [OTP_SIGNER], method: 'otp' }),
+        });
         assert.equal(res.statusCode, 500, res.body);
         const err = res.json<{ error: string; message: string }>();
         assert.equal(err.error, 'internal');
@@ -342,7 +546,11 @@ describe('business HTTP API /v1/signings', () => {
         assert.doesNotMatch(res.body, /Mongo|\.ts:\d+/, 'no internals in the answer');
         const logged = lines.join('');
         assert.match(logged, /signing API: unexpected error/);
-        assert.equal(logged.includes(OTP_SIGNER.identificationNumber) || logged.includes(OTP_SIGNER.phone), false, 'no personal data in the log');
+        assert.equal(
+          logged.includes(OTP_SIGNER.identificationNumber) || logged.includes(OTP_SIGNER.phone),
+          false,
+          'no personal data in the log',
+        );
       } finally {
         await server.close();
       }
@@ -359,12 +567,20 @@ describe('business HTTP API /v1/signings', () => {
     });
 
     it('401 without a token; start with fetch, then read it back', async () => {
-      const unauth = await fetch(`${base}/v1/signings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body()) });
+      const unauth = await fetch(`${base}/v1/signings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body()),
+      });
       assert.equal(unauth.status, 401);
       assert.equal(unauth.headers.get('www-authenticate'), 'Bearer realm="evrotrust-signing"');
       assert.equal(((await unauth.json()) as { error: string }).error, 'unauthorized');
 
-      const started = await fetch(`${base}/v1/signings`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() }, body: JSON.stringify(body()) });
+      const started = await fetch(`${base}/v1/signings`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify(body()),
+      });
       assert.equal(started.status, 202);
       const { id } = (await started.json()) as { id: string };
       const location = started.headers.get('location');

@@ -27,7 +27,13 @@ describe('business API when MongoDB is unreachable', () => {
     mongo = await connectMongo(f.uri, 'unavailable', { serverSelectionTimeoutMS: 1000 });
     const t = await temporalClient();
     closeTemporal = t.close;
-    const service = new SigningService({ db: mongo.db, temporal: t.client, taskQueue: 'unused', defaultExpiryMs: 60_000, pollIntervalMs: 60_000 });
+    const service = new SigningService({
+      db: mongo.db,
+      temporal: t.client,
+      taskQueue: 'unused',
+      defaultExpiryMs: 60_000,
+      pollIntervalMs: 60_000,
+    });
     app = await buildServer({
       health: { temporal: async () => {}, mongodb: async () => void (await mongo.db.command({ ping: 1 })) },
       plugins: [async (a) => void (await a.register(signingApiRoutes, { service, apiToken: TOKEN }))],
@@ -45,7 +51,10 @@ describe('business API when MongoDB is unreachable', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/signings/abc', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '5');
-    assert.deepEqual(res.json(), { error: 'unavailable', message: 'Temporal or MongoDB cannot be reached right now; retry in a few seconds' });
+    assert.deepEqual(res.json(), {
+      error: 'unavailable',
+      message: 'Temporal or MongoDB cannot be reached right now; retry in a few seconds',
+    });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 503);
     assert.notEqual(ready.json().mongodb, 'ok');

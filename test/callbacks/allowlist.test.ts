@@ -46,9 +46,17 @@ describe('address helpers', () => {
 
   it('takes the right-most X-Forwarded-For address that is not a trusted proxy, only from a trusted peer', () => {
     const proxies = new AddressSet(['10.0.0.0/8']);
-    assert.deepEqual(resolveCaller('::ffff:10.0.0.5', '198.51.100.7, 10.0.0.9', proxies), { address: '198.51.100.7', peer: '10.0.0.5', forwarded: true });
+    assert.deepEqual(resolveCaller('::ffff:10.0.0.5', '198.51.100.7, 10.0.0.9', proxies), {
+      address: '198.51.100.7',
+      peer: '10.0.0.5',
+      forwarded: true,
+    });
     assert.equal(resolveCaller('10.0.0.5', '203.0.113.1, 198.51.100.7', proxies).address, '198.51.100.7', 'a spoofed left part is ignored');
-    assert.equal(resolveCaller('10.0.0.5', ['203.0.113.1', '198.51.100.7, 10.1.1.1'], proxies).address, '198.51.100.7', 'several headers are one list');
+    assert.equal(
+      resolveCaller('10.0.0.5', ['203.0.113.1', '198.51.100.7, 10.1.1.1'], proxies).address,
+      '198.51.100.7',
+      'several headers are one list',
+    );
     assert.equal(resolveCaller('192.0.2.1', '203.0.113.1', proxies).address, '192.0.2.1', 'not from a proxy: the header means nothing');
     assert.equal(resolveCaller('10.0.0.5', undefined, proxies).address, '10.0.0.5', 'no header: the proxy itself');
     assert.equal(resolveCaller('10.0.0.5', '10.0.0.7, 10.0.0.8', proxies).address, '10.0.0.7', 'all proxies: the left-most');

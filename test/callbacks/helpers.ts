@@ -115,7 +115,10 @@ export async function metricValue(metrics: ServiceMetrics, name: string, labels:
   const metric = metrics.registry.getSingleMetric(name);
   if (!metric) return 0;
   const { values } = await metric.get();
-  const hit = values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val) && !('metricName' in v && String(v.metricName).endsWith('_bucket')));
+  const hit = values.find(
+    (v) =>
+      Object.entries(labels).every(([k, val]) => v.labels[k] === val) && !('metricName' in v && String(v.metricName).endsWith('_bucket')),
+  );
   return hit?.value ?? 0;
 }
 
@@ -161,7 +164,11 @@ export interface FakeSigning {
  * signing mapping, and (unless `startWorkflow` is false) a running workflow with that id on a task
  * queue no worker polls: its history shows every signal it was sent.
  */
-export async function fakeSigning(db: Db, client: Client, opts: { register?: boolean; startWorkflow?: boolean; status?: SigningStatus } = {}): Promise<FakeSigning> {
+export async function fakeSigning(
+  db: Db,
+  client: Client,
+  opts: { register?: boolean; startWorkflow?: boolean; status?: SigningStatus } = {},
+): Promise<FakeSigning> {
   const signingId = randomUUID();
   const workflowId = workflowIdFor(signingId);
   const transactionId = newTransactionId();
@@ -192,5 +199,8 @@ export async function callbackSignals(client: Client, workflowId: string): Promi
 }
 
 export async function terminateQuietly(client: Client, workflowId: string): Promise<void> {
-  await client.workflow.getHandle(workflowId).terminate('test over').catch(() => undefined);
+  await client.workflow
+    .getHandle(workflowId)
+    .terminate('test over')
+    .catch(() => undefined);
 }

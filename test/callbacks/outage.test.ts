@@ -13,7 +13,18 @@ import { startCallbackRelay, type CallbackRelay, type RelayLogger } from '../../
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import { CallbackInbox } from '../../src/callbacks/inbox';
 import { temporalClient, testDatabase } from '../helpers/stack';
-import { callbackFor, callbackSignals, callbacksOf, fakeSigning, insertToken, metricValue, post, startCallbackApp, terminateQuietly, type CallbackApp } from './helpers';
+import {
+  callbackFor,
+  callbackSignals,
+  callbacksOf,
+  fakeSigning,
+  insertToken,
+  metricValue,
+  post,
+  startCallbackApp,
+  terminateQuietly,
+  type CallbackApp,
+} from './helpers';
 import { waitFor } from '../helpers/wait';
 
 const PATH = '/evrotrust/callback/document/ready';
@@ -42,7 +53,14 @@ describe('Temporal stopped', () => {
     mongo = await testDatabase();
     // A signal Temporal accepts but answers after the relay's deadline is retried (at least once is
     // the contract); right after a restart the dev server can take over a second, so give it 5 s.
-    relay = startCallbackRelay({ db: mongo.db, temporalClient: client, sweepIntervalMs: 200, retryBaseMs: 200, retryMaxMs: 1000, signalTimeoutMs: 5000 });
+    relay = startCallbackRelay({
+      db: mongo.db,
+      temporalClient: client,
+      sweepIntervalMs: 200,
+      retryBaseMs: 200,
+      retryMaxMs: 1000,
+      signalTimeoutMs: 5000,
+    });
     a = await startCallbackApp({ db: mongo.db, relay });
   });
   after(async () => {
@@ -60,20 +78,28 @@ describe('Temporal stopped', () => {
     const res = await post(a.port, PATH, { transactionID: s.transactionId, status: 2 });
     assert.equal(res.status, 200, res.text);
     assert.ok(res.ms < 1000, `answered in ${res.ms.toFixed(0)} ms, not after the signal attempt`);
-    const failing = await waitFor(async () => {
-      const d = await callbackFor(mongo.db, s.transactionId);
-      return d && d.attempts >= 2 && d;
-    }, 'failed delivery attempts', 20_000);
+    const failing = await waitFor(
+      async () => {
+        const d = await callbackFor(mongo.db, s.transactionId);
+        return d && d.attempts >= 2 && d;
+      },
+      'failed delivery attempts',
+      20_000,
+    );
     assert.equal(failing.delivered, false);
     assert.equal(failing.deliveryState, 'pending');
     assert.match(failing.lastError ?? '', /^temporal:/);
 
     const restarted = Date.now();
     temporal = await startTemporal({ port, logDir: dir, dbFile: join(dir, 'temporal.db') });
-    const d = await waitFor(async () => {
-      const x = await callbackFor(mongo.db, s.transactionId);
-      return x?.delivered && x;
-    }, 'delivery after the restart', 60_000);
+    const d = await waitFor(
+      async () => {
+        const x = await callbackFor(mongo.db, s.transactionId);
+        return x?.delivered && x;
+      },
+      'delivery after the restart',
+      60_000,
+    );
     t.diagnostic(`delivered ${Date.now() - restarted} ms after the restart began, after ${d.attempts} attempts`);
     assert.deepEqual(await callbackSignals(client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
     await client.workflow.getHandle(s.workflowId).terminate('test over');
@@ -118,10 +144,14 @@ describe('the store stopped', () => {
     ferret = await startFerretDb({ port, logDir: dir, dataDir: join(dir, 'data') });
     assert.equal(await callbacksOf(mongo.db).count(), 0, 'nothing was stored');
     // Evrotrust's retry of the same callback now lands.
-    const retried = await waitFor(async () => {
-      const r = await post(a.port, PATH, { transactionID: 'outage-1', status: 2 });
-      return r.status === 200 && r;
-    }, 'a 200 after the restart', 20_000);
+    const retried = await waitFor(
+      async () => {
+        const r = await post(a.port, PATH, { transactionID: 'outage-1', status: 2 });
+        return r.status === 200 && r;
+      },
+      'a 200 after the restart',
+      20_000,
+    );
     assert.equal(retried.text, '');
     assert.equal((await callbacksOf(mongo.db).byTransaction('outage-1')).length, 1);
   });
@@ -129,23 +159,50 @@ describe('the store stopped', () => {
   it('the relay logs its failing sweeps while the store is down, and delivers what was stored once it is back', async () => {
     const temporal = await temporalClient();
     const warnings: string[] = [];
-    const logger: RelayLogger = { debug() {}, info() {}, warn: (_obj, msg) => void warnings.push(msg), error: (_obj, msg) => void warnings.push(msg) };
+    const logger: RelayLogger = {
+      debug() {},
+      info() {},
+      warn: (_obj, msg) => void warnings.push(msg),
+      error: (_obj, msg) => void warnings.push(msg),
+    };
     let relay: CallbackRelay | undefined;
     const s = await fakeSigning(mongo.db, temporal.client);
     try {
       const { doc } = await new CallbackInbox(mongo.db).store({
-        transactionID: s.transactionId, status: 2, rejectReason: null, extra: {}, path: PATH, form: 'plain', tokenSigningId: null,
-        sourceAddress: '127.0.0.2', peerAddress: '127.0.0.2', receivedAt: new Date(), nextAttemptAt: new Date(),
+        transactionID: s.transactionId,
+        status: 2,
+        rejectReason: null,
+        extra: {},
+        path: PATH,
+        form: 'plain',
+        tokenSigningId: null,
+        sourceAddress: '127.0.0.2',
+        peerAddress: '127.0.0.2',
+        receivedAt: new Date(),
+        nextAttemptAt: new Date(),
       });
       await ferret.stop();
-      relay = startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, logger, sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 300 });
+      relay = startCallbackRelay({
+        db: mongo.db,
+        temporalClient: temporal.client,
+        logger,
+        sweepIntervalMs: 100,
+        retryBaseMs: 50,
+        retryMaxMs: 300,
+      });
       await waitFor(() => warnings.filter((w) => w.includes('sweep failed')).length >= 2, 'two failed sweeps logged', 20_000);
       ferret = await startFerretDb({ port, logDir: dir, dataDir: join(dir, 'data') });
-      const d = await waitFor(async () => {
-        const x = await callbacksOf(mongo.db).get(doc._id);
-        return x?.delivered && x;
-      }, 'delivery once the store is back', 30_000);
-      assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
+      const d = await waitFor(
+        async () => {
+          const x = await callbacksOf(mongo.db).get(doc._id);
+          return x?.delivered && x;
+        },
+        'delivery once the store is back',
+        30_000,
+      );
+      assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [
+        { transactionID: s.transactionId, status: 2, callbackId: d._id },
+      ]);
     } finally {
       await relay?.stop();
       await terminateQuietly(temporal.client, s.workflowId);

@@ -20,8 +20,17 @@ const PATH = '/evrotrust/callback/document/ready';
 const FAST = { sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 300, signalTimeoutMs: 3000 };
 
 const newCallback = (transactionID: string, receivedAt: Date, nextAttemptAt = receivedAt): NewCallback => ({
-  transactionID, status: 2, rejectReason: null, extra: {}, path: PATH, form: 'plain', tokenSigningId: null,
-  sourceAddress: '127.0.0.2', peerAddress: '127.0.0.2', receivedAt, nextAttemptAt,
+  transactionID,
+  status: 2,
+  rejectReason: null,
+  extra: {},
+  path: PATH,
+  form: 'plain',
+  tokenSigningId: null,
+  sourceAddress: '127.0.0.2',
+  peerAddress: '127.0.0.2',
+  receivedAt,
+  nextAttemptAt,
 });
 
 /**
@@ -33,7 +42,9 @@ async function crashLeftover(db: Db, inbox: CallbackInbox, transactionID: string
   const id = callbackId({ transactionID, status: 2, rejectReason: null, tokenSigningId: null });
   // `callback_claims` belongs to no store any more (the old relay's); the leftover is written raw, as it was.
   // eslint-disable-next-line no-restricted-syntax
-  await db.collection<{ _id: string; callbackId: string; owner: string; at: Date }>('callback_claims').insertOne({ _id: `${id}@${due.getTime()}`, callbackId: id, owner: 'crashed-host:1:abcdef', at: due });
+  await db
+    .collection<{ _id: string; callbackId: string; owner: string; at: Date }>('callback_claims')
+    .insertOne({ _id: `${id}@${due.getTime()}`, callbackId: id, owner: 'crashed-host:1:abcdef', at: due });
   const { doc } = await inbox.store(newCallback(transactionID, due));
   return doc;
 }
@@ -79,7 +90,9 @@ describe('callback relay under failures', () => {
     const doc = await crashLeftover(db, inbox, s.transactionId, new Date());
     relay({ db });
     await waitFor(() => delivered(inbox, doc._id), 'delivery by a later sweep', 5000);
-    assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: doc._id }]);
+    assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [
+      { transactionID: s.transactionId, status: 2, callbackId: doc._id },
+    ]);
     assert.equal(await inbox.queueEntry(doc._id), null, 'off the queue once delivered');
   });
 
@@ -97,7 +110,11 @@ describe('callback relay under failures', () => {
     const { doc } = await inbox.store(newCallback(other.transactionId, new Date()));
     relay({ db });
     await waitFor(() => delivered(inbox, doc._id), 'the other callback delivered', 15_000);
-    await waitFor(async () => (await inbox.getMany(leftovers.map((d) => d._id))).filter((d) => d.delivered).length === leftovers.length, 'every leftover delivered too', 30_000);
+    await waitFor(
+      async () => (await inbox.getMany(leftovers.map((d) => d._id))).filter((d) => d.delivered).length === leftovers.length,
+      'every leftover delivered too',
+      30_000,
+    );
   });
 
   it('(c) the in-memory queue is bounded: the excess stays durable and sweeps deliver it', async () => {
@@ -140,7 +157,11 @@ describe('callback relay under failures', () => {
       await r.sweep();
       assert.ok(r.inMemory() <= 5, `holds ${r.inMemory()} after a sweep`);
       release();
-      await waitFor(async () => (await inbox.getMany(docs.map((d) => d._id))).filter((d) => d.delivered).length === docs.length, 'all 50 delivered', 20_000);
+      await waitFor(
+        async () => (await inbox.getMany(docs.map((d) => d._id))).filter((d) => d.delivered).length === docs.length,
+        'all 50 delivered',
+        20_000,
+      );
       assert.equal(signalled.size, 50, 'each callback signalled (at least once)');
       assert.ok(maxInFlight <= 2, `at most 2 signals at once, saw ${maxInFlight}`);
     } finally {
@@ -152,10 +173,14 @@ describe('callback relay under failures', () => {
     const { db, inbox } = await freshDb();
     const { doc } = await inbox.store(newCallback(newTransactionId(), new Date(Date.now() - 2 * 3_600_000), new Date()));
     relay({ db });
-    const d = await waitFor(async () => {
-      const x = await inbox.get(doc._id);
-      return x?.deliveryState === 'unknown-transaction' && x;
-    }, 'given up', 5000);
+    const d = await waitFor(
+      async () => {
+        const x = await inbox.get(doc._id);
+        return x?.deliveryState === 'unknown-transaction' && x;
+      },
+      'given up',
+      5000,
+    );
     assert.match(d.lastError ?? '', /unknown/);
     assert.equal(d.nextAttemptAt, null);
     assert.equal(await inbox.queueEntry(doc._id), null, 'no longer queued');
@@ -168,11 +193,19 @@ describe('callback relay under failures', () => {
     for (let i = 0; i < 6; i++) docs.push((await inbox.store(newCallback(`unknown-${i}`, new Date(t0 + i * 1000), new Date()))).doc);
     relay({ db, maxUnknownPending: 3 });
     // Giving up writes the record, then removes the queue entry: wait until both are done.
-    const states = await waitFor(async () => {
-      const xs = await Promise.all(docs.map((d) => inbox.get(d._id)));
-      return xs.filter((x) => x?.deliveryState === 'unknown-transaction').length === 3 && (await inbox.countQueuedUnknown()) <= 3 && xs;
-    }, 'three given up', 10_000);
-    assert.deepEqual(states.map((x) => x?.deliveryState), ['unknown-transaction', 'unknown-transaction', 'unknown-transaction', 'pending', 'pending', 'pending'], 'the oldest three go');
+    const states = await waitFor(
+      async () => {
+        const xs = await Promise.all(docs.map((d) => inbox.get(d._id)));
+        return xs.filter((x) => x?.deliveryState === 'unknown-transaction').length === 3 && (await inbox.countQueuedUnknown()) <= 3 && xs;
+      },
+      'three given up',
+      10_000,
+    );
+    assert.deepEqual(
+      states.map((x) => x?.deliveryState),
+      ['unknown-transaction', 'unknown-transaction', 'unknown-transaction', 'pending', 'pending', 'pending'],
+      'the oldest three go',
+    );
     for (const x of states.slice(0, 3)) assert.match(x?.lastError ?? '', /cap|too many/i);
     assert.equal(await inbox.countUndelivered(), 3, 'the newest three still queued');
   });
@@ -183,10 +216,14 @@ describe('callback relay under failures', () => {
     const { doc: known } = await inbox.store(newCallback(s.transactionId, new Date()));
     const { doc: unknown } = await inbox.store(newCallback(newTransactionId(), new Date(Date.now() - 1000)));
     relay({ db, giveUpUnknownAfterMs: 100, unknownRetentionMs: 2000, pruneIntervalMs: 100 });
-    const givenUp = await waitFor(async () => {
-      const x = await inbox.get(unknown._id);
-      return x?.deliveryState === 'unknown-transaction' && x;
-    }, 'given up', 5000);
+    const givenUp = await waitFor(
+      async () => {
+        const x = await inbox.get(unknown._id);
+        return x?.deliveryState === 'unknown-transaction' && x;
+      },
+      'given up',
+      5000,
+    );
     assert.match(givenUp.lastError ?? '', /unknown/, 'while kept, the record says why');
     await waitFor(async () => (await inbox.get(unknown._id)) === null, 'pruned', 10_000);
     assert.equal((await inbox.get(known._id))?.delivered, true, 'the delivered callback is kept');
@@ -198,9 +235,13 @@ describe('callback relay under failures', () => {
     const docs: CallbackDoc[] = [];
     for (let i = 0; i < 4; i++) docs.push((await inbox.store(newCallback(`gone-${i}`, new Date(t0 + i * 1000), new Date()))).doc);
     relay({ db, giveUpUnknownAfterMs: 1, maxUnknownKept: 2, pruneIntervalMs: 100 });
-    await waitFor(async () => {
-      const xs = await Promise.all(docs.map((d) => inbox.get(d._id)));
-      return xs[0] === null && xs[1] === null && xs.slice(2).every((x) => x?.deliveryState === 'unknown-transaction');
-    }, 'the two oldest pruned, the two newest kept', 10_000);
+    await waitFor(
+      async () => {
+        const xs = await Promise.all(docs.map((d) => inbox.get(d._id)));
+        return xs[0] === null && xs[1] === null && xs.slice(2).every((x) => x?.deliveryState === 'unknown-transaction');
+      },
+      'the two oldest pruned, the two newest kept',
+      10_000,
+    );
   });
 });

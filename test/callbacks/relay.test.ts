@@ -61,8 +61,17 @@ describe('callback relay', () => {
   const doc = (tx: string) => callbackFor(mongo.db, tx);
   const queued = (id: string) => callbacksOf(mongo.db).queueEntry(id);
   const newCallback = (transactionID: string, at = new Date()) => ({
-    transactionID, status: 2, rejectReason: null, extra: {}, path: PATH, form: 'plain' as const, tokenSigningId: null,
-    sourceAddress: '127.0.0.2', peerAddress: '127.0.0.2', receivedAt: at, nextAttemptAt: at,
+    transactionID,
+    status: 2,
+    rejectReason: null,
+    extra: {},
+    path: PATH,
+    form: 'plain' as const,
+    tokenSigningId: null,
+    sourceAddress: '127.0.0.2',
+    peerAddress: '127.0.0.2',
+    receivedAt: at,
+    nextAttemptAt: at,
   });
 
   it('delivers right after storing, without waiting for a sweep, and records the lag', async () => {
@@ -73,15 +82,21 @@ describe('callback relay', () => {
       await slow.idle();
       const res = await post(app.port, PATH, { transactionID: s.transactionId, status: 2 });
       assert.equal(res.status, 200);
-      const d = await waitFor(async () => {
-        const x = await doc(s.transactionId);
-        return x?.delivered && x;
-      }, 'immediate delivery', 5000);
+      const d = await waitFor(
+        async () => {
+          const x = await doc(s.transactionId);
+          return x?.delivered && x;
+        },
+        'immediate delivery',
+        5000,
+      );
       assert.equal(d.deliveryState, 'delivered');
       assert.equal(d.attempts, 1);
       assert.equal(d.signingId, s.signingId);
       assert.ok(d.deliveredAt instanceof Date && d.deliveredAt >= d.receivedAt);
-      assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: d._id }]);
+      assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [
+        { transactionID: s.transactionId, status: 2, callbackId: d._id },
+      ]);
     } finally {
       await app.close();
       await slow.stop();
@@ -96,7 +111,10 @@ describe('callback relay', () => {
       assert.equal((await post(app.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
       await waitFor(async () => (await doc(s.transactionId))?.delivered, 'delivery by the app’s relay');
       // The relay logs after recording the delivery (and dequeuing it), so the line may come a moment later.
-      await waitFor(() => /"component":"callback-relay".*callback delivered to its workflow/.test(app.logs.join('')), 'the relay’s log line');
+      await waitFor(
+        () => /"component":"callback-relay".*callback delivered to its workflow/.test(app.logs.join('')),
+        'the relay’s log line',
+      );
       await app.close();
       closed = true;
     } finally {
@@ -118,7 +136,7 @@ describe('callback relay', () => {
     assert.equal(pending.deliveryState, 'pending');
     assert.match(pending.lastError ?? '', /not registered/);
     assert.ok(pending.nextAttemptAt instanceof Date);
-    assert.equal(await metricValue(metrics, 'evrotrust_callbacks_undelivered') >= 0, true);
+    assert.equal((await metricValue(metrics, 'evrotrust_callbacks_undelivered')) >= 0, true);
     assert.equal((await callbackSignals(temporal.client, s.workflowId)).length, 0);
 
     assert.ok(await queued(pending._id), 'queued while pending');
@@ -130,7 +148,9 @@ describe('callback relay', () => {
     }, 'delivery after registration');
     assert.equal(done.lastError, null);
     await waitFor(async () => (await queued(done._id)) === null, 'off the queue once delivered');
-    assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [{ transactionID: s.transactionId, status: 2, callbackId: done._id }]);
+    assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [
+      { transactionID: s.transactionId, status: 2, callbackId: done._id },
+    ]);
     assert.equal(await histogramCount(metrics, 'evrotrust_callback_delivery_lag_seconds'), lagBefore + 1);
   });
 
@@ -188,11 +208,17 @@ describe('callback relay', () => {
     const relays = [1, 2, 3].map(() => startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, ...FAST }));
     try {
       await waitFor(async () => (await inbox.getMany(ids)).filter((d) => d.delivered).length === signings.length, 'all delivered', 20_000);
-      await waitFor(async () => (await Promise.all(ids.map((id) => inbox.queueEntry(id)))).every((e) => e === null), 'every entry off the queue');
+      await waitFor(
+        async () => (await Promise.all(ids.map((id) => inbox.queueEntry(id)))).every((e) => e === null),
+        'every entry off the queue',
+      );
       await Promise.all(relays.map((r) => r.idle()));
       const counts = await Promise.all(signings.map(async (s) => (await callbackSignals(temporal.client, s.workflowId)).length));
       t.diagnostic(`signals per callback: ${counts.join(' ')}`);
-      assert.ok(counts.every((n) => n >= 1), 'each callback signalled at least once');
+      assert.ok(
+        counts.every((n) => n >= 1),
+        'each callback signalled at least once',
+      );
     } finally {
       await Promise.all(relays.map((r) => r.stop()));
     }
@@ -206,7 +232,10 @@ describe('callback relay', () => {
     const now = new Date();
     const broken = new CallbackInbox(faultyDb(mongo.db, [{ collection: 'callbacks', method: 'insertOne', times: 2 }]).db);
     await assert.rejects(broken.store(newCallback('orphan-young', now)), CallbackStoreUnavailableError);
-    await assert.rejects(broken.store({ ...newCallback('orphan-old', new Date(now.getTime() - 3_600_000)), nextAttemptAt: now }), CallbackStoreUnavailableError);
+    await assert.rejects(
+      broken.store({ ...newCallback('orphan-old', new Date(now.getTime() - 3_600_000)), nextAttemptAt: now }),
+      CallbackStoreUnavailableError,
+    );
     const inbox = callbacksOf(mongo.db);
     try {
       assert.equal(await inbox.get(young), null, 'no record of the young one');
@@ -254,6 +283,9 @@ describe('callback relay', () => {
     await waitFor(async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) >= 1, 'gauge ≥ 1');
     await registerTransaction(mongo.db, s);
     await waitFor(async () => (await doc(s.transactionId))?.delivered, 'delivered');
-    await waitFor(async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) === (await callbacksOf(mongo.db).countInState('pending')), 'gauge = pending count');
+    await waitFor(
+      async () => (await metricValue(metrics, 'evrotrust_callbacks_undelivered')) === (await callbacksOf(mongo.db).countInState('pending')),
+      'gauge = pending count',
+    );
   });
 });

@@ -45,7 +45,13 @@ describe('simulator callbacks reach the workflow', () => {
     relay = startCallbackRelay({ db: mongo.db, temporalClient: client, sweepIntervalMs: 200, retryBaseMs: 100, retryMaxMs: 500 });
     // The service's defaults for the sandbox: only the simulator's source address may call.
     a = await startCallbackApp({ db: mongo.db, relay, allowedIps: ['127.0.0.2'], host: '127.0.0.1' });
-    sim = await startSimulator({ port: 0, callbackSourceAddress: '127.0.0.2', callbackRetryDelayMs: 20, callbackTimeoutMs: 5000, processingMs: 50 });
+    sim = await startSimulator({
+      port: 0,
+      callbackSourceAddress: '127.0.0.2',
+      callbackRetryDelayMs: 20,
+      callbackTimeoutMs: 5000,
+      processingMs: 50,
+    });
   });
   after(async () => {
     await sim?.close();
@@ -64,7 +70,11 @@ describe('simulator callbacks reach the workflow', () => {
     const workflowId = workflowIdFor(signingId);
     await createSigning(mongo.db, signingId);
     await registerTransaction(mongo.db, { signingId, workflowId, transactionId });
-    const handle = await client.workflow.start('callbackProbeWorkflow', { taskQueue, workflowId, args: [{ transactionIds: [transactionId], timeoutMs: 30_000 }] });
+    const handle = await client.workflow.start('callbackProbeWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ transactionIds: [transactionId], timeoutMs: 30_000 }],
+    });
     return { signingId, handle };
   }
 
@@ -77,7 +87,11 @@ describe('simulator callbacks reach the workflow', () => {
     const workflowId = workflowIdFor(signingId);
     await createSigning(mongo.db, signingId);
     await registerTransaction(mongo.db, { signingId, workflowId, transactionId: transactionID });
-    const handle = await client.workflow.start('callbackProbeWorkflow', { taskQueue, workflowId, args: [{ transactionIds: [transactionID], timeoutMs: 30_000 }] });
+    const handle = await client.workflow.start('callbackProbeWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ transactionIds: [transactionID], timeoutMs: 30_000 }],
+    });
 
     await sim.controls.sign(transactionID);
     const received: EvrotrustCallback[] = await handle.result();
@@ -89,7 +103,11 @@ describe('simulator callbacks reach the workflow', () => {
     assert.equal(doc.tokenSigningId, signingId);
     await waitFor(async () => (await callbackFor(mongo.db, transactionID))?.delivered, 'marked delivered');
     const attempts = sim.controls.callbacks().filter((c) => c.transactionID === transactionID);
-    assert.deepEqual(attempts.map((c) => [c.sourceAddress, c.outcome]), [['127.0.0.2', 200]], 'one attempt, answered 200');
+    assert.deepEqual(
+      attempts.map((c) => [c.sourceAddress, c.outcome]),
+      [['127.0.0.2', 200]],
+      'one attempt, answered 200',
+    );
   });
 
   it('rejected, on a urlCallback with a trailing slash (//document/ready): reason stored, not signalled', async () => {
@@ -117,7 +135,13 @@ describe('simulator callbacks reach the workflow', () => {
   });
 
   it('a simulator calling from an address not allowed gets 403 on all three attempts, and nothing is stored', async () => {
-    const stranger = await startSimulator({ port: 0, callbackSourceAddress: '127.0.0.3', callbackRetryDelayMs: 20, callbackTimeoutMs: 5000, processingMs: 0 });
+    const stranger = await startSimulator({
+      port: 0,
+      callbackSourceAddress: '127.0.0.3',
+      callbackRetryDelayMs: 20,
+      callbackTimeoutMs: 5000,
+      processingMs: 0,
+    });
     try {
       const { transactionID } = await sendOnline(stranger, { urlCallback: base() });
       await stranger.controls.expire(transactionID);
@@ -125,7 +149,14 @@ describe('simulator callbacks reach the workflow', () => {
         const all = stranger.controls.callbacks().filter((c) => c.transactionID === transactionID);
         return all.length === 3 && all;
       }, 'three attempts');
-      assert.deepEqual(attempts.map((c) => [c.sourceAddress, c.outcome]), [['127.0.0.3', 403], ['127.0.0.3', 403], ['127.0.0.3', 403]]);
+      assert.deepEqual(
+        attempts.map((c) => [c.sourceAddress, c.outcome]),
+        [
+          ['127.0.0.3', 403],
+          ['127.0.0.3', 403],
+          ['127.0.0.3', 403],
+        ],
+      );
       assert.equal((await callbacksOf(mongo.db).byTransaction(transactionID)).length, 0);
     } finally {
       await stranger.close();

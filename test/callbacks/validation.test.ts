@@ -38,7 +38,14 @@ describe('callback input', () => {
     mongo = await testDatabase();
     temporal = await temporalClient();
     const metrics = new ServiceMetrics({ defaultMetrics: false });
-    relay = startCallbackRelay({ db: mongo.db, temporalClient: temporal.client, metrics, sweepIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 200 });
+    relay = startCallbackRelay({
+      db: mongo.db,
+      temporalClient: temporal.client,
+      metrics,
+      sweepIntervalMs: 100,
+      retryBaseMs: 50,
+      retryMaxMs: 200,
+    });
     a = await startCallbackApp({ db: mongo.db, relay, metrics });
   });
   after(async () => {
@@ -68,7 +75,13 @@ describe('callback input', () => {
       { name: 'truncated JSON', body: '{"transactionID": "1", "status": 2', status: 400, error: 'bad-json' },
       { name: 'empty body', body: '', status: 400, error: 'bad-json' },
       { name: 'wrong content type', body: 'TX', status: 415, error: 'unsupported-media-type', opts: { contentType: 'text/plain' } },
-      { name: 'form content type', body: 'transactionID=TX&status=2', status: 415, error: 'unsupported-media-type', opts: { contentType: 'application/x-www-form-urlencoded' } },
+      {
+        name: 'form content type',
+        body: 'transactionID=TX&status=2',
+        status: 415,
+        error: 'unsupported-media-type',
+        opts: { contentType: 'application/x-www-form-urlencoded' },
+      },
       { name: 'no content type', body: 'TX', status: 415, error: 'unsupported-media-type', opts: { contentType: null } },
       { name: 'oversized (Content-Length)', body: 'BIG', status: 413, error: 'too-large' },
       { name: 'oversized (chunked)', body: 'BIG', status: 413, error: 'too-large', opts: { chunked: true } },
@@ -83,8 +96,18 @@ describe('callback input', () => {
       { name: 'rejectReason a number', body: { transactionID: 'TX', status: 3, rejectReason: 5 }, status: 400, error: 'invalid' },
       { name: 'an array', body: [{ transactionID: 'TX', status: 2 }], status: 400, error: 'invalid' },
       { name: '__proto__ key', body: '{"transactionID":"TX","status":2,"__proto__":{"polluted":true}}', status: 400, error: 'bad-json' },
-      { name: 'nested __proto__ key', body: '{"transactionID":"TX","status":2,"x":{"__proto__":{"polluted":true}}}', status: 400, error: 'bad-json' },
-      { name: 'constructor key', body: '{"transactionID":"TX","status":2,"constructor":{"prototype":{"polluted":true}}}', status: 400, error: 'bad-json' },
+      {
+        name: 'nested __proto__ key',
+        body: '{"transactionID":"TX","status":2,"x":{"__proto__":{"polluted":true}}}',
+        status: 400,
+        error: 'bad-json',
+      },
+      {
+        name: 'constructor key',
+        body: '{"transactionID":"TX","status":2,"constructor":{"prototype":{"polluted":true}}}',
+        status: 400,
+        error: 'bad-json',
+      },
       { name: 'plain constructor key', body: '{"transactionID":"TX","status":2,"constructor":"x"}', status: 400, error: 'bad-json' },
     ];
 
@@ -146,7 +169,10 @@ describe('callback input', () => {
     assert.equal(docs.length, paths.length);
     const storedPaths = docs.map((d) => d.path).sort();
     assert.deepEqual(storedPaths, paths.map((p) => p.replace(token, ':token')).sort(), 'paths kept, token redacted');
-    assert.ok(docs.every((d) => !JSON.stringify(d).includes(token)), 'the token is never stored');
+    assert.ok(
+      docs.every((d) => !JSON.stringify(d).includes(token)),
+      'the token is never stored',
+    );
   });
 
   it('answers 404 with a JSON error for other paths under the callback prefix', async () => {
@@ -187,12 +213,18 @@ describe('callback input', () => {
       const d = await callbackFor(mongo.db, s.transactionId);
       return d?.delivered && d;
     }, 'the first delivery');
-    const dupBefore = await metricValue(a.metrics, 'evrotrust_callbacks_received_total', { suffix: 'document/ready', outcome: 'duplicate' });
+    const dupBefore = await metricValue(a.metrics, 'evrotrust_callbacks_received_total', {
+      suffix: 'document/ready',
+      outcome: 'duplicate',
+    });
     for (let i = 0; i < 3; i++) {
       const again = await post(a.port, i === 0 ? PATH : '/evrotrust/callback//document/ready', body);
       assert.equal(again.status, 200);
     }
-    assert.equal(await metricValue(a.metrics, 'evrotrust_callbacks_received_total', { suffix: 'document/ready', outcome: 'duplicate' }), dupBefore + 3);
+    assert.equal(
+      await metricValue(a.metrics, 'evrotrust_callbacks_received_total', { suffix: 'document/ready', outcome: 'duplicate' }),
+      dupBefore + 3,
+    );
     const docs = await callbacksOf(mongo.db).byTransaction(s.transactionId);
     assert.equal(docs.length, 1);
     assert.deepEqual(docs[0], delivered, 'the stored document is unchanged');
@@ -202,7 +234,11 @@ describe('callback input', () => {
     await relay.idle();
     const signals = await callbackSignals(temporal.client, s.workflowId);
     assert.equal(signals.length, 1);
-    assert.deepEqual(signals[0], { transactionID: s.transactionId, status: 3, callbackId: delivered._id }, 'no rejectReason (free text) in the history');
+    assert.deepEqual(
+      signals[0],
+      { transactionID: s.transactionId, status: 3, callbackId: delivered._id },
+      'no rejectReason (free text) in the history',
+    );
     // A different status for the same transaction is a new callback.
     assert.equal((await post(a.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
     assert.equal((await callbacksOf(mongo.db).byTransaction(s.transactionId)).length, 2);
@@ -233,7 +269,10 @@ describe('callback input', () => {
       const s = await signing();
       const token = await insertToken(mongo.db, s.signingId);
       const logCount = a.logs.length;
-      const res = await post(a.port, `/evrotrust/callback/t/${token}/document/offline/ready`, { transactionID: s.transactionId, status: 2 });
+      const res = await post(a.port, `/evrotrust/callback/t/${token}/document/offline/ready`, {
+        transactionID: s.transactionId,
+        status: 2,
+      });
       assert.equal(res.status, 200, res.text);
       const doc = await waitFor(async () => {
         const d = await callbackFor(mongo.db, s.transactionId);
@@ -251,7 +290,11 @@ describe('callback input', () => {
       const victim = await signing();
       const other = await signing();
       const token = await insertToken(mongo.db, other.signingId);
-      const res = await post(a.port, `/evrotrust/callback/t/${token}/document/ready`, { transactionID: victim.transactionId, status: 3, rejectReason: 'spoof' });
+      const res = await post(a.port, `/evrotrust/callback/t/${token}/document/ready`, {
+        transactionID: victim.transactionId,
+        status: 3,
+        rejectReason: 'spoof',
+      });
       assert.equal(res.status, 200);
       const doc = await waitFor(async () => {
         const d = await callbackFor(mongo.db, victim.transactionId);
@@ -271,7 +314,10 @@ describe('callback input', () => {
     const before = await histogramCount(a.metrics, 'evrotrust_callback_ack_seconds', { code: '200' });
     const s = await signing();
     assert.equal((await post(a.port, PATH, { transactionID: s.transactionId, status: 2 })).status, 200);
-    await waitFor(async () => (await histogramCount(a.metrics, 'evrotrust_callback_ack_seconds', { code: '200' })) === before + 1, 'the histogram');
+    await waitFor(
+      async () => (await histogramCount(a.metrics, 'evrotrust_callback_ack_seconds', { code: '200' })) === before + 1,
+      'the histogram',
+    );
     await waitFor(async () => (await callbackFor(mongo.db, s.transactionId))?.delivered, 'delivery');
     const res = await post(a.port, '/metrics', '', { method: 'GET', contentType: null });
     assert.equal(res.status, 200);

@@ -67,9 +67,11 @@ const inOneHour = (): Date => new Date(Date.now() + 3_600_000);
 /** A logger that records everything, to check that no personal data is logged. */
 function recordingLogger(): EvrotrustLogger & { lines: string[] } {
   const lines: string[] = [];
-  const rec = (level: string) => (message: string, fields: Record<string, unknown>): void => {
-    lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
-  };
+  const rec =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown>): void => {
+      lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+    };
   return { lines, debug: rec('debug'), info: rec('info'), warn: rec('warn') };
 }
 
@@ -92,7 +94,14 @@ async function failure(promise: Promise<unknown>): Promise<EvrotrustError> {
 
 function expectError(
   error: EvrotrustError,
-  expected: { code: EvrotrustErrorCode; httpStatus?: number; retryable: boolean; outcomeUnknown: boolean; retryAfterMs?: number; endpoint?: EvrotrustEndpoint },
+  expected: {
+    code: EvrotrustErrorCode;
+    httpStatus?: number;
+    retryable: boolean;
+    outcomeUnknown: boolean;
+    retryAfterMs?: number;
+    endpoint?: EvrotrustEndpoint;
+  },
 ): void {
   assert.equal(error.code, expected.code, `code (message: ${error.message})`);
   if ('httpStatus' in expected) assert.equal(error.httpStatus, expected.httpStatus, 'httpStatus');
@@ -132,10 +141,11 @@ async function fakeServer(respond: (req: Captured, res: ServerResponse) => void)
   return {
     url: `http://127.0.0.1:${port}/vendor`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -255,9 +265,24 @@ describe('error mapping (errorForHttpStatus)', () => {
 
   it('468 and undocumented 4xx → unknown-provider-error: not retryable; outcome unknown only on creates', () => {
     for (const status of [468, 404, 429]) {
-      expectError(errorForHttpStatus('/document/status', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: false });
-      expectError(errorForHttpStatus('/document/doc/online', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: true });
-      expectError(errorForHttpStatus('/document/doc/offline', status), { code: 'unknown-provider-error', httpStatus: status, retryable: false, outcomeUnknown: true });
+      expectError(errorForHttpStatus('/document/status', status), {
+        code: 'unknown-provider-error',
+        httpStatus: status,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expectError(errorForHttpStatus('/document/doc/online', status), {
+        code: 'unknown-provider-error',
+        httpStatus: status,
+        retryable: false,
+        outcomeUnknown: true,
+      });
+      expectError(errorForHttpStatus('/document/doc/offline', status), {
+        code: 'unknown-provider-error',
+        httpStatus: status,
+        retryable: false,
+        outcomeUnknown: true,
+      });
     }
   });
 
@@ -270,9 +295,24 @@ describe('error mapping (errorForHttpStatus)', () => {
       expectError(errorForHttpStatus(endpoint, 502), { code: 'server-error', httpStatus: 502, retryable: false, outcomeUnknown: true });
     }
     // activate: a repeat after a success could only say "wrong code"; withdraw / resend are safe to repeat.
-    expectError(errorForHttpStatus('/document/doc/offline/activate', 500), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
-    expectError(errorForHttpStatus('/document/withdraw', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
-    expectError(errorForHttpStatus('/document/doc/offline/activate/resend', 500), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+    expectError(errorForHttpStatus('/document/doc/offline/activate', 500), {
+      code: 'server-error',
+      httpStatus: 500,
+      retryable: false,
+      outcomeUnknown: true,
+    });
+    expectError(errorForHttpStatus('/document/withdraw', 500), {
+      code: 'server-error',
+      httpStatus: 500,
+      retryable: true,
+      outcomeUnknown: true,
+    });
+    expectError(errorForHttpStatus('/document/doc/offline/activate/resend', 500), {
+      code: 'server-error',
+      httpStatus: 500,
+      retryable: true,
+      outcomeUnknown: true,
+    });
   });
 
   it('isNotYetVisible: 443 on status, 443/438 on download; nothing else', () => {
@@ -284,7 +324,11 @@ describe('error mapping (errorForHttpStatus)', () => {
     assert.equal(isNotYetVisible(errorForHttpStatus('/document/status', 500)), false);
     assert.equal(isNotYetVisible(new Error('x')), false);
     const e = errorForHttpStatus('/document/status', 443, { transactionID: 't' });
-    assert.deepEqual([e.code, e.httpStatus, e.retryable, e.transactionID], ['document-not-found', 443, false, 't'], 'retry semantics unchanged');
+    assert.deepEqual(
+      [e.code, e.httpStatus, e.retryable, e.transactionID],
+      ['document-not-found', 443, false, 't'],
+      'retry semantics unchanged',
+    );
   });
 
   it('survives JSON and structuredClone with every decision field (for Temporal failure details)', () => {
@@ -319,7 +363,10 @@ describe('request helpers', () => {
   });
 
   it('pickIdentifier: ЕГН (with country when given) else phone else e-mail, exactly one', () => {
-    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, country: 'bg', phone: PHONE, email: EMAIL }), { identificationNumber: EGN_A, country: 'BG' });
+    assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, country: 'bg', phone: PHONE, email: EMAIL }), {
+      identificationNumber: EGN_A,
+      country: 'BG',
+    });
     assert.deepEqual(pickIdentifier({ identificationNumber: EGN_A, phone: PHONE }), { identificationNumber: EGN_A });
     assert.deepEqual(pickIdentifier({ phone: PHONE, email: EMAIL }), { phone: PHONE });
     assert.deepEqual(pickIdentifier({ email: EMAIL, country: 'BG' }), { email: EMAIL }, 'country only qualifies an identificationNumber');
@@ -354,7 +401,10 @@ describe('matchTransactions', () => {
   });
   it('follows echoed identificationNumbers when Evrotrust reorders them', () => {
     assert.deepEqual(
-      matchTransactions([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }], [{ identificationNumber: EGN_B }, { identificationNumber: EGN_A }]),
+      matchTransactions(
+        [{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }],
+        [{ identificationNumber: EGN_B }, { identificationNumber: EGN_A }],
+      ),
       [1, 0],
     );
   });
@@ -377,7 +427,10 @@ describe('client on the wire (local capturing server)', () => {
       assert.equal(req.headers.authorization, authorizationHeader(API_KEY, req.body));
       assert.match(req.headers.authorization ?? '', /^[0-9a-f]{64}$/, 'no scheme word');
       assert.match(req.headers['content-type'] ?? '', /^application\/json/);
-      assert.ok([...req.body].every((b) => b < 0x80), 'ASCII bytes only');
+      assert.ok(
+        [...req.body].every((b) => b < 0x80),
+        'ASCII bytes only',
+      );
       assert.ok(req.body.toString('latin1').includes('\\u0438\\u0432\\u0430\\u043d@'), 'Cyrillic as \\uXXXX');
       assert.deepEqual(JSON.parse(req.body.toString('utf8')), { vendorNumber: VENDOR, user: { email: 'иван@пример.bg' } });
       // One identifier per user, the same pick as a send: the ЕГН wins.
@@ -388,14 +441,26 @@ describe('client on the wire (local capturing server)', () => {
   });
 
   it('multipart: the header signs the `data` field bytes exactly; checksum, publicKey and file are right', async () => {
-    const server = await fakeServer((_req, res) => json(res, 200, { threadID: 'th-1', transactions: [{ transactionID: 'tx-1' }, { transactionID: 'tx-2' }] }));
+    const server = await fakeServer((_req, res) =>
+      json(res, 200, { threadID: 'th-1', transactions: [{ transactionID: 'tx-1' }, { transactionID: 'tx-2' }] }),
+    );
     try {
       const client = clientFor(server.url);
       const expire = inOneHour();
       const result = await client.sendOnline({
         // A line break and Cyrillic in the description: JSON escapes both (\n, \uXXXX).
-        document: { filename: 'договор.pdf', content: PDF, description: 'Договор № 5\nред 2 "цитат"', dateExpire: expire, coverage: 500, preview: false },
-        signers: [{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE, email: EMAIL }],
+        document: {
+          filename: 'договор.pdf',
+          content: PDF,
+          description: 'Договор № 5\nред 2 "цитат"',
+          dateExpire: expire,
+          coverage: 500,
+          preview: false,
+        },
+        signers: [
+          { identificationNumber: EGN_A, country: 'BG' },
+          { phone: PHONE, email: EMAIL },
+        ],
         urlCallback: 'http://127.0.0.1:3000/evrotrust/callback/t/abc',
         signInfo: { type: 'PDF1', algorithm: 'SHA256' },
       });
@@ -410,14 +475,20 @@ describe('client on the wire (local capturing server)', () => {
       const req = server.requests[0]!;
       assert.equal(req.url, '/vendor/document/doc/online');
       const parts = parseMultipart(req.body, req.headers['content-type']);
-      assert.deepEqual(parts.map((p) => p.name), ['data', 'document']);
+      assert.deepEqual(
+        parts.map((p) => p.name),
+        ['data', 'document'],
+      );
       const [data, file] = parts as [Part, Part];
       assert.equal(data.filename, undefined, 'data is a plain field, not a file');
       assert.equal(req.headers.authorization, authorizationHeader(API_KEY, data.body));
       assert.ok(file.body.equals(PDF), 'the file bytes arrive unchanged');
       assert.equal(file.contentType, 'application/pdf');
       assert.equal(file.filename, 'dogovor.pdf', 'the file name is sanitized to ASCII');
-      assert.ok([...data.body].every((b) => b < 0x80), 'the data field is ASCII: non-ASCII goes as \\uXXXX');
+      assert.ok(
+        [...data.body].every((b) => b < 0x80),
+        'the data field is ASCII: non-ASCII goes as \\uXXXX',
+      );
 
       const body = JSON.parse(data.body.toString('utf8')) as Record<string, unknown>;
       assert.deepEqual(body, {
@@ -446,13 +517,21 @@ describe('client on the wire (local capturing server)', () => {
     const zip = Buffer.from('PK\x03\x04rest-of-zip', 'latin1');
     const server = await fakeServer((req, res) => {
       switch (req.url) {
-        case '/vendor/document/doc/offline': return json(res, 200, { transactionID: 777 });
+        case '/vendor/document/doc/offline':
+          return json(res, 200, { transactionID: 777 });
         case '/vendor/document/doc/offline/activate':
-        case '/vendor/document/doc/offline/activate/resend': res.writeHead(204); return res.end();
-        case '/vendor/document/status': return json(res, 200, { status: 3, isProcessing: 0, rejectReason: 'не съм съгласен' });
-        case '/vendor/document/download': res.writeHead(200, { 'content-type': 'application/zip' }); return res.end(zip);
-        case '/vendor/document/withdraw': return json(res, 200, { status: 3 });
-        default: return json(res, 404, {});
+        case '/vendor/document/doc/offline/activate/resend':
+          res.writeHead(204);
+          return res.end();
+        case '/vendor/document/status':
+          return json(res, 200, { status: 3, isProcessing: 0, rejectReason: 'не съм съгласен' });
+        case '/vendor/document/download':
+          res.writeHead(200, { 'content-type': 'application/zip' });
+          return res.end(zip);
+        case '/vendor/document/withdraw':
+          return json(res, 200, { status: 3 });
+        default:
+          return json(res, 404, {});
       }
     });
     try {
@@ -465,11 +544,24 @@ describe('client on the wire (local capturing server)', () => {
       assert.deepEqual(offline, { transactionID: '777' }, 'an integer id is normalized to a string');
       await client.activateOffline('777', '123456');
       await client.resendOfflineCode('777', PHONE);
-      assert.deepEqual(await client.status('777'), { status: 3, statusName: 'rejected', isProcessing: false, isFinal: true, rejectReason: 'не съм съгласен' });
+      assert.deepEqual(await client.status('777'), {
+        status: 3,
+        statusName: 'rejected',
+        isProcessing: false,
+        isFinal: true,
+        rejectReason: 'не съм съгласен',
+      });
       assert.ok(Buffer.from(await client.download('777')).equals(zip));
       assert.deepEqual(await client.withdraw('th-5'), { status: 'already-withdrawn', code: 3 });
 
-      const [off, act, resend, status, download, withdraw] = server.requests as [Captured, Captured, Captured, Captured, Captured, Captured];
+      const [off, act, resend, status, download, withdraw] = server.requests as [
+        Captured,
+        Captured,
+        Captured,
+        Captured,
+        Captured,
+        Captured,
+      ];
       const offData = parseMultipart(off.body, off.headers['content-type'])[0]!;
       assert.equal(off.headers.authorization, authorizationHeader(API_KEY, offData.body));
       assert.deepEqual(JSON.parse(offData.body.toString('utf8')), {
@@ -498,13 +590,28 @@ describe('client on the wire (local capturing server)', () => {
   });
 
   it('user check: 0/1 flags become booleans; absent optional flags stay absent', async () => {
-    const server = await fakeServer((_req, res) => json(res, 200, {
-      isRegistered: 1, isIdentified: 0, isRejected: 0, rejectReason: null, isSupervised: false, isReadyToSign: 0, hasConfirmedPhone: 1,
-    }));
+    const server = await fakeServer((_req, res) =>
+      json(res, 200, {
+        isRegistered: 1,
+        isIdentified: 0,
+        isRejected: 0,
+        rejectReason: null,
+        isSupervised: false,
+        isReadyToSign: 0,
+        hasConfirmedPhone: 1,
+      }),
+    );
     try {
       assert.deepEqual(await clientFor(server.url).checkUser({ phone: PHONE }), {
-        isRegistered: true, isIdentified: false, isRejected: false, rejectReason: null, rejectReasonCode: null, isSupervised: false,
-        isReadyToSign: false, isReadyToSignDerived: false, hasConfirmedPhone: true,
+        isRegistered: true,
+        isIdentified: false,
+        isRejected: false,
+        rejectReason: null,
+        rejectReasonCode: null,
+        isSupervised: false,
+        isReadyToSign: false,
+        isReadyToSignDerived: false,
+        hasConfirmedPhone: true,
       });
     } finally {
       await server.close();
@@ -517,22 +624,25 @@ describe('client on the wire (local capturing server)', () => {
     const server = await fakeServer((_req, res) => json(res, 200, answer));
     try {
       const client = clientFor(server.url, { logger });
-      const send = (): Promise<unknown> => client.sendOnline({
-        document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
-        signers: [{ identificationNumber: EGN_A }],
-        urlCallback: 'http://127.0.0.1:3000/cb',
-      });
+      const send = (): Promise<unknown> =>
+        client.sendOnline({
+          document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+          signers: [{ identificationNumber: EGN_A }],
+          urlCallback: 'http://127.0.0.1:3000/cb',
+        });
       const e1 = await failure(send());
       expectError(e1, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: true });
       assert.equal(e1.field, 'transactions[0].transactionID');
 
       // One entry for two signers: the thread exists, so the error names it (the caller can withdraw it).
       answer = { threadID: 'th-2', transactions: [{ transactionID: 'tx-1' }] };
-      const e2 = await failure(client.sendOnline({
-        document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
-        signers: [{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }],
-        urlCallback: 'http://127.0.0.1:3000/cb',
-      }));
+      const e2 = await failure(
+        client.sendOnline({
+          document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
+          signers: [{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }],
+          urlCallback: 'http://127.0.0.1:3000/cb',
+        }),
+      );
       expectError(e2, { code: 'malformed-response', httpStatus: 200, retryable: false, outcomeUnknown: true });
       assert.equal(e2.field, 'transactions');
       assert.equal(e2.threadID, 'th-2');
@@ -551,7 +661,10 @@ describe('client on the wire (local capturing server)', () => {
       assert.equal(e5.field, 'status');
 
       assertNoPii(logger.lines.join('\n'));
-      assert.ok(logger.lines.some((l) => l.includes('"field":"transactions[0].transactionID"')), 'the failure is logged with its field');
+      assert.ok(
+        logger.lines.some((l) => l.includes('"field":"transactions[0].transactionID"')),
+        'the failure is logged with its field',
+      );
     } finally {
       await server.close();
     }
@@ -587,16 +700,32 @@ describe('client on the wire (local capturing server)', () => {
   });
 
   it('Evrotrust reordering the echoed signers does not swap transactions', async () => {
-    const server = await fakeServer((_req, res) => json(res, 200, {
-      threadID: 't', transactions: [{ transactionID: 'for-B', identificationNumber: EGN_B }, { transactionID: 'for-A', identificationNumber: EGN_A }],
-    }));
+    const server = await fakeServer((_req, res) =>
+      json(res, 200, {
+        threadID: 't',
+        transactions: [
+          { transactionID: 'for-B', identificationNumber: EGN_B },
+          { transactionID: 'for-A', identificationNumber: EGN_A },
+        ],
+      }),
+    );
     try {
       const r = await clientFor(server.url).sendOnline({
         document: { filename: 'a.pdf', content: PDF, description: 'x', dateExpire: inOneHour() },
-        signers: [{ identificationNumber: EGN_A, ref: 'a' }, { identificationNumber: EGN_B, ref: 'b' }],
+        signers: [
+          { identificationNumber: EGN_A, ref: 'a' },
+          { identificationNumber: EGN_B, ref: 'b' },
+        ],
         urlCallback: 'http://127.0.0.1:3000/cb',
       });
-      assert.deepEqual(r.transactions.map((t) => [t.ref, t.transactionID]), [['a', 'for-A'], ['b', 'for-B']], 'extra caller fields are kept');
+      assert.deepEqual(
+        r.transactions.map((t) => [t.ref, t.transactionID]),
+        [
+          ['a', 'for-A'],
+          ['b', 'for-B'],
+        ],
+        'extra caller fields are kept',
+      );
     } finally {
       await server.close();
     }
@@ -612,13 +741,19 @@ describe('client on the wire (local capturing server)', () => {
       assert.equal(noSigners.field, 'signers');
       const anonymous = await failure(client.sendOnline({ ...base, signers: [{ country: 'BG' }] }));
       assert.equal(anonymous.field, 'signers[0]');
-      const millis = await failure(client.sendOnline({ ...base, document: { ...base.document, dateExpire: Date.now() + 60_000 }, signers: [{ phone: PHONE }] }));
+      const millis = await failure(
+        client.sendOnline({ ...base, document: { ...base.document, dateExpire: Date.now() + 60_000 }, signers: [{ phone: PHONE }] }),
+      );
       assert.equal(millis.field, 'document.dateExpire');
       const noCallback = await failure(client.sendOnline({ ...base, urlCallback: 'not a url', signers: [{ phone: PHONE }] }));
       assert.equal(noCallback.field, 'urlCallback');
-      const emptyFile = await failure(client.sendOffline({
-        document: { filename: 'a.pdf', content: new Uint8Array(0), description: 'x' }, signer: { identificationNumber: EGN_A, phone: PHONE }, urlCallback: 'http://x/cb',
-      }));
+      const emptyFile = await failure(
+        client.sendOffline({
+          document: { filename: 'a.pdf', content: new Uint8Array(0), description: 'x' },
+          signer: { identificationNumber: EGN_A, phone: PHONE },
+          urlCallback: 'http://x/cb',
+        }),
+      );
       assert.equal(emptyFile.field, 'document.content');
       expectError(await failure(client.status('')), { code: 'invalid-request', retryable: false, outcomeUnknown: false });
       expectError(await failure(client.checkUser({})), { code: 'invalid-request', retryable: false, outcomeUnknown: false });
@@ -629,8 +764,20 @@ describe('client on the wire (local capturing server)', () => {
   });
 
   it('refuses a configuration without a valid public key PEM at creation', () => {
-    assert.throws(() => createEvrotrustClient({ baseUrl: 'http://127.0.0.1:1/vendor', vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: 'nope' }), TypeError);
-    assert.throws(() => createEvrotrustClient({ baseUrl: 'http://127.0.0.1:1/vendor', vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: PRIVATE_KEY_PEM }), TypeError);
+    assert.throws(
+      () => createEvrotrustClient({ baseUrl: 'http://127.0.0.1:1/vendor', vendorNumber: VENDOR, apiKey: API_KEY, publicKeyPem: 'nope' }),
+      TypeError,
+    );
+    assert.throws(
+      () =>
+        createEvrotrustClient({
+          baseUrl: 'http://127.0.0.1:1/vendor',
+          vendorNumber: VENDOR,
+          apiKey: API_KEY,
+          publicKeyPem: PRIVATE_KEY_PEM,
+        }),
+      TypeError,
+    );
   });
 });
 
@@ -646,7 +793,12 @@ describe('transport failures (local sockets)', () => {
     const url = server.url;
     await server.close(); // the port is now closed
     const client = clientFor(url);
-    expectError(await failure(client.sendOnline(onlineInput)), { code: 'network-error', retryable: true, outcomeUnknown: false, endpoint: '/document/doc/online' });
+    expectError(await failure(client.sendOnline(onlineInput)), {
+      code: 'network-error',
+      retryable: true,
+      outcomeUnknown: false,
+      endpoint: '/document/doc/online',
+    });
     expectError(await failure(client.status('tx')), { code: 'network-error', retryable: true, outcomeUnknown: false });
   });
 
@@ -655,7 +807,11 @@ describe('transport failures (local sockets)', () => {
     try {
       const client = clientFor(server.url);
       expectError(await failure(client.sendOnline(onlineInput)), { code: 'network-error', retryable: false, outcomeUnknown: true });
-      expectError(await failure(client.sendOffline({ ...onlineInput, signer: { identificationNumber: EGN_A, phone: PHONE } })), { code: 'network-error', retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOffline({ ...onlineInput, signer: { identificationNumber: EGN_A, phone: PHONE } })), {
+        code: 'network-error',
+        retryable: false,
+        outcomeUnknown: true,
+      });
       expectError(await failure(client.status('tx')), { code: 'network-error', retryable: true, outcomeUnknown: false });
       expectError(await failure(client.activateOffline('tx', '1')), { code: 'network-error', retryable: false, outcomeUnknown: true });
       expectError(await failure(client.withdraw('th')), { code: 'network-error', retryable: true, outcomeUnknown: true });
@@ -699,8 +855,16 @@ describe('transport failures (local sockets)', () => {
       const client = clientFor(server.url);
       const controller = new AbortController();
       setTimeout(() => controller.abort(new Error('activity cancelled')), 50);
-      expectError(await failure(client.sendOnline(onlineInput, { signal: controller.signal })), { code: 'aborted', retryable: false, outcomeUnknown: true });
-      expectError(await failure(client.status('tx', { signal: AbortSignal.abort() })), { code: 'aborted', retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.sendOnline(onlineInput, { signal: controller.signal })), {
+        code: 'aborted',
+        retryable: false,
+        outcomeUnknown: true,
+      });
+      expectError(await failure(client.status('tx', { signal: AbortSignal.abort() })), {
+        code: 'aborted',
+        retryable: true,
+        outcomeUnknown: false,
+      });
     } finally {
       await server.close();
     }
@@ -764,7 +928,14 @@ describe('client against the sandbox simulator', () => {
     urlCallback = callbackSink.url.replace(/\/vendor$/, '/evrotrust/callback');
     // processingMs long enough that "signed but still processing" is observable on a loaded machine.
     // statusNotFoundMs 0: the 443-after-create window has its own test below.
-    sim = await startSimulator({ port: 0, processingMs: 400, maxFileBytes: MAX_FILE_BYTES, callbackTimeoutMs: 1_000, callbackAttempts: 1, statusNotFoundMs: 0 });
+    sim = await startSimulator({
+      port: 0,
+      processingMs: 400,
+      maxFileBytes: MAX_FILE_BYTES,
+      callbackTimeoutMs: 1_000,
+      callbackAttempts: 1,
+      statusNotFoundMs: 0,
+    });
     shortOtpSim = await startSimulator({ port: 0, otpCodeTtlMs: 1, callbackAttempts: 1, statusNotFoundMs: 0 });
     client = createEvrotrustClient({
       baseUrl: sim.vendorBaseUrl,
@@ -779,9 +950,11 @@ describe('client against the sandbox simulator', () => {
   after(async () => {
     let t = performance.now();
     await sim.close();
-    console.log('sim', performance.now() - t); t = performance.now();
+    console.log('sim', performance.now() - t);
+    t = performance.now();
     await shortOtpSim.close();
-    console.log('short', performance.now() - t); t = performance.now();
+    console.log('short', performance.now() - t);
+    t = performance.now();
     await callbackSink.close();
     console.log('sink', performance.now() - t);
     // Every call of this suite logged through `logger`: none of it may carry personal data.
@@ -791,8 +964,16 @@ describe('client against the sandbox simulator', () => {
   describe('/user/check/extended', () => {
     it('200: a ready user, 0/1 flags as booleans, the integer rejectReason kept as text and code', async () => {
       assert.deepEqual(await client.checkUser({ identificationNumber: EGN_A, country: 'BG' }), {
-        isRegistered: true, isIdentified: true, isRejected: false, rejectReason: '0', rejectReasonCode: 0, isSupervised: false,
-        isReadyToSign: true, isReadyToSignDerived: false, hasConfirmedPhone: true, hasConfirmedEmail: true,
+        isRegistered: true,
+        isIdentified: true,
+        isRejected: false,
+        rejectReason: '0',
+        rejectReasonCode: 0,
+        isSupervised: false,
+        isReadyToSign: true,
+        isReadyToSignDerived: false,
+        hasConfirmedPhone: true,
+        hasConfirmedEmail: true,
       });
       sim.controls.setUser('7505100024', { isReadyToSign: false });
       assert.equal((await client.checkUser({ identificationNumber: '7505100024' })).isReadyToSign, false);
@@ -807,24 +988,46 @@ describe('client against the sandbox simulator', () => {
 
     it('449 user data not valid → user-data-invalid, not retryable', async () => {
       expectError(await failure(client.checkUser({ identificationNumber: '1234567890' })), {
-        code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false,
+        code: 'user-data-invalid',
+        httpStatus: 449,
+        retryable: false,
+        outcomeUnknown: false,
       });
     });
 
     it('401: wrong API key (HMAC) or wrong vendor number → unauthorized, not retryable', async () => {
       for (const wrong of [{ apiKey: 'not-the-key' }, { vendorNumber: 'SomeoneElse' }]) {
         const other = createEvrotrustClient({
-          baseUrl: sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM, ...wrong,
+          baseUrl: sim.vendorBaseUrl,
+          vendorNumber: SANDBOX_VENDOR_NUMBER,
+          apiKey: SANDBOX_API_KEY,
+          publicKeyPem: PUBLIC_KEY_PEM,
+          ...wrong,
         });
-        expectError(await failure(other.checkUser({ phone: PHONE })), { code: 'unauthorized', httpStatus: 401, retryable: false, outcomeUnknown: false });
-        expectError(await failure(other.status('whatever')), { code: 'unauthorized', httpStatus: 401, retryable: false, outcomeUnknown: false });
+        expectError(await failure(other.checkUser({ phone: PHONE })), {
+          code: 'unauthorized',
+          httpStatus: 401,
+          retryable: false,
+          outcomeUnknown: false,
+        });
+        expectError(await failure(other.status('whatever')), {
+          code: 'unauthorized',
+          httpStatus: 401,
+          retryable: false,
+          outcomeUnknown: false,
+        });
       }
     });
   });
 
   describe('/document/doc/online, status, download, withdraw', () => {
     it('200: one thread, one transaction per signer in order; pending → signed → downloadable ZIP', async () => {
-      const sent = await client.sendOnline(online([{ identificationNumber: EGN_A, country: 'BG' }, { phone: PHONE, email: EMAIL }]));
+      const sent = await client.sendOnline(
+        online([
+          { identificationNumber: EGN_A, country: 'BG' },
+          { phone: PHONE, email: EMAIL },
+        ]),
+      );
       assert.equal(sent.transactions.length, 2);
       const [a, b] = sent.transactions as [{ transactionID: string }, { transactionID: string }];
       assert.notEqual(a.transactionID, b.transactionID);
@@ -834,7 +1037,13 @@ describe('client against the sandbox simulator', () => {
       assert.deepEqual(sim.controls.transaction(b.transactionID)?.signer, { phone: PHONE });
       assert.equal(sim.controls.transaction(a.transactionID)?.threadID, sent.threadID);
 
-      assert.deepEqual(await client.status(a.transactionID), { status: 1, statusName: 'pending', isProcessing: false, isFinal: false, rejectReason: null });
+      assert.deepEqual(await client.status(a.transactionID), {
+        status: 1,
+        statusName: 'pending',
+        isProcessing: false,
+        isFinal: false,
+        rejectReason: null,
+      });
 
       await sim.controls.sign(a.transactionID);
       const justSigned = await client.status(a.transactionID);
@@ -842,10 +1051,19 @@ describe('client against the sandbox simulator', () => {
       assert.equal(justSigned.isProcessing, true);
       assert.equal(justSigned.isFinal, false, 'signed but processing is not final yet');
       await waitNotProcessing(a.transactionID);
-      assert.deepEqual(await client.status(a.transactionID), { status: 2, statusName: 'signed', isProcessing: false, isFinal: true, rejectReason: null });
+      assert.deepEqual(await client.status(a.transactionID), {
+        status: 2,
+        statusName: 'signed',
+        isProcessing: false,
+        isFinal: true,
+        rejectReason: null,
+      });
 
       const zip = await client.download(a.transactionID);
-      assert.deepEqual(Object.keys(unzipSync(zip)).sort(), ['.enc', '.enc.filename', '.enc.iv', '.enc.key'].map((s) => `${a.transactionID}_OUT${s}`));
+      assert.deepEqual(
+        Object.keys(unzipSync(zip)).sort(),
+        ['.enc', '.enc.filename', '.enc.iv', '.enc.key'].map((s) => `${a.transactionID}_OUT${s}`),
+      );
       // Cross-check with the decryption module: the ZIP holds exactly the simulator's signed copy.
       const files = await decryptDownload(zip, PRIVATE_KEY_PEM);
       const signedCopy = sim.controls.transaction(a.transactionID)?.signedDocument;
@@ -855,11 +1073,22 @@ describe('client against the sandbox simulator', () => {
       assert.ok(Buffer.from(files[0]!.content).equals(Buffer.from(signedCopy.content)));
 
       // 443 for the other signer: nothing to download before signing.
-      expectError(await failure(client.download(b.transactionID)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.download(b.transactionID)), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+      });
 
       // Withdraw the thread: the pending transaction goes to 6, a second withdraw says "already".
       assert.deepEqual(await client.withdraw(sent.threadID), { status: 'withdrawn', code: 1 });
-      assert.deepEqual(await client.status(b.transactionID), { status: 6, statusName: 'withdrawn', isProcessing: false, isFinal: true, rejectReason: null });
+      assert.deepEqual(await client.status(b.transactionID), {
+        status: 6,
+        statusName: 'withdrawn',
+        isProcessing: false,
+        isFinal: true,
+        rejectReason: null,
+      });
       assert.deepEqual(await client.withdraw(sent.threadID), { status: 'already-withdrawn', code: 3 });
     });
 
@@ -867,41 +1096,122 @@ describe('client against the sandbox simulator', () => {
       const sent = await client.sendOnline(online([{ email: EMAIL }]));
       await sim.controls.sign(sent.transactions[0]!.transactionID);
       assert.deepEqual(await client.withdraw(sent.threadID), { status: 'not-withdrawn', code: 2 });
-      expectError(await failure(client.withdraw('no-such-thread')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/withdraw' });
+      expectError(await failure(client.withdraw('no-such-thread')), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/withdraw',
+      });
     });
 
     it('rejected (with the reason) and expired are final statuses', async () => {
       const sent = await client.sendOnline(online([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }]));
       const [a, b] = sent.transactions as [{ transactionID: string }, { transactionID: string }];
       await sim.controls.reject(a.transactionID, 'Грешна сума');
-      assert.deepEqual(await client.status(a.transactionID), { status: 3, statusName: 'rejected', isProcessing: false, isFinal: true, rejectReason: 'Грешна сума' });
+      assert.deepEqual(await client.status(a.transactionID), {
+        status: 3,
+        statusName: 'rejected',
+        isProcessing: false,
+        isFinal: true,
+        rejectReason: 'Грешна сума',
+      });
       await sim.controls.expire(b.transactionID);
-      assert.deepEqual(await client.status(b.transactionID), { status: 4, statusName: 'expired', isProcessing: false, isFinal: true, rejectReason: null });
+      assert.deepEqual(await client.status(b.transactionID), {
+        status: 4,
+        statusName: 'expired',
+        isProcessing: false,
+        isFinal: true,
+        rejectReason: null,
+      });
     });
 
     it('status / download of an unknown transaction → 443 document-not-found', async () => {
-      expectError(await failure(client.status('no-such-tx')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/status' });
-      expectError(await failure(client.download('no-such-tx')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+      expectError(await failure(client.status('no-such-tx')), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/status',
+      });
+      expectError(await failure(client.download('no-such-tx')), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/download',
+      });
     });
 
     const refusals: Array<[string, () => SendOnlineInput, EvrotrustErrorCode, number, () => void]> = [
-      ['400 invalid data (dateExpire in the past)', () => online([{ phone: PHONE }], { dateExpire: new Date(Date.now() - 60_000) }), 'invalid-data', 400, () => undefined],
-      ['400 invalid data (description over 4000 characters)', () => online([{ phone: PHONE }], { description: 'я'.repeat(4001) }), 'invalid-data', 400, () => undefined],
+      [
+        '400 invalid data (dateExpire in the past)',
+        () => online([{ phone: PHONE }], { dateExpire: new Date(Date.now() - 60_000) }),
+        'invalid-data',
+        400,
+        () => undefined,
+      ],
+      [
+        '400 invalid data (description over 4000 characters)',
+        () => online([{ phone: PHONE }], { description: 'я'.repeat(4001) }),
+        'invalid-data',
+        400,
+        () => undefined,
+      ],
       // Coverage outside the documented set: the type forbids it, Evrotrust answers 454.
       ['454 wrong coverage', () => online([{ phone: PHONE }], { coverage: 123 as never }), 'wrong-coverage', 454, () => undefined],
-      ['457 file type not supported', () => online([{ phone: PHONE }], { filename: 'a.exe', content: Buffer.from('MZ\x90\x00 not a pdf', 'latin1') }), 'unsupported-file-type', 457, () => undefined],
+      [
+        '457 file type not supported',
+        () => online([{ phone: PHONE }], { filename: 'a.exe', content: Buffer.from('MZ\x90\x00 not a pdf', 'latin1') }),
+        'unsupported-file-type',
+        457,
+        () => undefined,
+      ],
       // An explicit PDF signature type on a file that is not a PDF: Evrotrust cannot apply PAdES to it.
-      ['400 invalid data (PDF signInfo on a non-PDF)', () => ({ ...online([{ phone: PHONE }], { filename: 'notes.txt', content: Buffer.from('plain text') }), signInfo: { type: 'PDF2' } }), 'invalid-data', 400, () => undefined],
-      ['450 file too large', () => online([{ phone: PHONE }], { content: Buffer.concat([PDF, Buffer.alloc(MAX_FILE_BYTES)]) }), 'file-too-large', 450, () => undefined],
+      [
+        '400 invalid data (PDF signInfo on a non-PDF)',
+        () => ({
+          ...online([{ phone: PHONE }], { filename: 'notes.txt', content: Buffer.from('plain text') }),
+          signInfo: { type: 'PDF2' },
+        }),
+        'invalid-data',
+        400,
+        () => undefined,
+      ],
+      [
+        '450 file too large',
+        () => online([{ phone: PHONE }], { content: Buffer.concat([PDF, Buffer.alloc(MAX_FILE_BYTES)]) }),
+        'file-too-large',
+        450,
+        () => undefined,
+      ],
       ['449 user data not valid', () => online([{ identificationNumber: '0000000001' }]), 'user-data-invalid', 449, () => undefined],
-      ['438 user not found', () => online([{ identificationNumber: '7505100030' }]), 'user-not-found', 438, () => sim.controls.setUser('7505100030', { isRegistered: false })],
-      ['442 no certificate', () => online([{ email: 'no.cert@example.bg' }]), 'no-certificate', 442, () => sim.controls.setUser('no.cert@example.bg', { hasCertificate: false })],
+      [
+        '438 user not found',
+        () => online([{ identificationNumber: '7505100030' }]),
+        'user-not-found',
+        438,
+        () => sim.controls.setUser('7505100030', { isRegistered: false }),
+      ],
+      [
+        '442 no certificate',
+        () => online([{ email: 'no.cert@example.bg' }]),
+        'no-certificate',
+        442,
+        () => sim.controls.setUser('no.cert@example.bg', { hasCertificate: false }),
+      ],
     ];
     for (const [title, input, code, httpStatus, prepare] of refusals) {
       it(`${title} → ${code}: not retryable, outcome known (nothing was created)`, async () => {
         prepare();
         const before = sim.controls.transactions().length;
-        expectError(await failure(client.sendOnline(input())), { code, httpStatus, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/online' });
+        expectError(await failure(client.sendOnline(input())), {
+          code,
+          httpStatus,
+          retryable: false,
+          outcomeUnknown: false,
+          endpoint: '/document/doc/online',
+        });
         assert.equal(sim.controls.transactions().length, before, 'nothing was created');
       });
     }
@@ -921,15 +1231,27 @@ describe('client against the sandbox simulator', () => {
     });
 
     it('5 failed, 7 undeliverable, 8 face recognition failed are final; 99 on hold is not, and can still be signed', async () => {
-      const sent = await client.sendOnline(online([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }, { phone: PHONE }, { email: EMAIL }]));
+      const sent = await client.sendOnline(
+        online([{ identificationNumber: EGN_A }, { identificationNumber: EGN_B }, { phone: PHONE }, { email: EMAIL }]),
+      );
       const [t5, t7, t8, t99] = sent.transactions.map((t) => t.transactionID) as [string, string, string, string];
-      const names: Array<[string, 5 | 7 | 8, string]> = [[t5, 5, 'failed'], [t7, 7, 'undeliverable'], [t8, 8, 'faceRecognitionFailed']];
+      const names: Array<[string, 5 | 7 | 8, string]> = [
+        [t5, 5, 'failed'],
+        [t7, 7, 'undeliverable'],
+        [t8, 8, 'faceRecognitionFailed'],
+      ];
       for (const [tx, status, name] of names) {
         await sim.controls.setStatus(tx, status);
         assert.deepEqual(await client.status(tx), { status, statusName: name, isProcessing: false, isFinal: true, rejectReason: null });
       }
       await sim.controls.setStatus(t99, 99);
-      assert.deepEqual(await client.status(t99), { status: 99, statusName: 'onHold', isProcessing: false, isFinal: false, rejectReason: null });
+      assert.deepEqual(await client.status(t99), {
+        status: 99,
+        statusName: 'onHold',
+        isProcessing: false,
+        isFinal: false,
+        rejectReason: null,
+      });
       await sim.controls.sign(t99);
       assert.equal((await client.status(t99)).status, 2);
     });
@@ -937,11 +1259,22 @@ describe('client against the sandbox simulator', () => {
     it('443 from /document/status just after a create is a typed document-not-found, then the status arrives', async () => {
       const lagging = await startSimulator({ port: 0, statusNotFoundMs: 400, callbackAttempts: 1 });
       try {
-        const c = createEvrotrustClient({ baseUrl: lagging.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM });
+        const c = createEvrotrustClient({
+          baseUrl: lagging.vendorBaseUrl,
+          vendorNumber: SANDBOX_VENDOR_NUMBER,
+          apiKey: SANDBOX_API_KEY,
+          publicKeyPem: PUBLIC_KEY_PEM,
+        });
         const sent = await c.sendOnline(online([{ phone: PHONE }]));
         const tx = sent.transactions[0]!.transactionID;
         const early = await failure(c.status(tx));
-        expectError(early, { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/status' });
+        expectError(early, {
+          code: 'document-not-found',
+          httpStatus: 443,
+          retryable: false,
+          outcomeUnknown: false,
+          endpoint: '/document/status',
+        });
         assert.equal(early.transactionID, tx);
         await new Promise((r) => setTimeout(r, 450));
         assert.equal((await c.status(tx)).statusName, 'pending');
@@ -956,9 +1289,21 @@ describe('client against the sandbox simulator', () => {
       await sim.controls.sign(tx);
       await waitNotProcessing(tx);
       sim.controls.failNext('/document/download', { status: 443 });
-      expectError(await failure(client.download(tx)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+      expectError(await failure(client.download(tx)), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/download',
+      });
       sim.controls.failNext('/document/download', { status: 438 });
-      expectError(await failure(client.download(tx)), { code: 'user-not-found', httpStatus: 438, retryable: false, outcomeUnknown: false, endpoint: '/document/download' });
+      expectError(await failure(client.download(tx)), {
+        code: 'user-not-found',
+        httpStatus: 438,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/download',
+      });
       assert.equal((await decryptDownload(await client.download(tx), PRIVATE_KEY_PEM)).length, 1);
     });
   });
@@ -974,7 +1319,13 @@ describe('client against the sandbox simulator', () => {
 
       const wrong = await failure(client.activateOffline(transactionID, firstCode === '000000' ? '111111' : '000000'));
       assert.ok(wrong instanceof EvrotrustOtpError);
-      expectError(wrong, { code: 'wrong-activation-code', httpStatus: 432, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline/activate' });
+      expectError(wrong, {
+        code: 'wrong-activation-code',
+        httpStatus: 432,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/doc/offline/activate',
+      });
       assert.equal(wrong.transactionID, transactionID);
 
       await client.resendOfflineCode(transactionID, PHONE);
@@ -986,15 +1337,35 @@ describe('client against the sandbox simulator', () => {
       assert.equal(status.status, 2);
     });
 
-    it('resend to a phone that is not the signer\'s → 449; unknown transaction → 443', async () => {
+    it("resend to a phone that is not the signer's → 449; unknown transaction → 443", async () => {
       const { transactionID } = await client.sendOffline(offline());
-      expectError(await failure(client.resendOfflineCode(transactionID, '+359899000000')), { code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false });
-      expectError(await failure(client.activateOffline('no-such-tx', '123456')), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
-      expectError(await failure(client.resendOfflineCode('no-such-tx', PHONE)), { code: 'document-not-found', httpStatus: 443, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.resendOfflineCode(transactionID, '+359899000000')), {
+        code: 'user-data-invalid',
+        httpStatus: 449,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expectError(await failure(client.activateOffline('no-such-tx', '123456')), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expectError(await failure(client.resendOfflineCode('no-such-tx', PHONE)), {
+        code: 'document-not-found',
+        httpStatus: 443,
+        retryable: false,
+        outcomeUnknown: false,
+      });
     });
 
     it('448 activation code expired → activation-code-expired (EvrotrustOtpError)', async () => {
-      const shortClient = createEvrotrustClient({ baseUrl: shortOtpSim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM });
+      const shortClient = createEvrotrustClient({
+        baseUrl: shortOtpSim.vendorBaseUrl,
+        vendorNumber: SANDBOX_VENDOR_NUMBER,
+        apiKey: SANDBOX_API_KEY,
+        publicKeyPem: PUBLIC_KEY_PEM,
+      });
       const { transactionID } = await shortClient.sendOffline(offline());
       await new Promise((r) => setTimeout(r, 20));
       const code = shortOtpSim.controls.transaction(transactionID)?.otpCode ?? '123456';
@@ -1016,31 +1387,82 @@ describe('client against the sandbox simulator', () => {
     });
 
     it('offline refusals: 449 bad ЕГН, 442 no certificate, 454 coverage, 457 file type', async () => {
-      expectError(await failure(client.sendOffline(offline({ identificationNumber: '1111111111' }))), { code: 'user-data-invalid', httpStatus: 449, retryable: false, outcomeUnknown: false, endpoint: '/document/doc/offline' });
+      expectError(await failure(client.sendOffline(offline({ identificationNumber: '1111111111' }))), {
+        code: 'user-data-invalid',
+        httpStatus: 449,
+        retryable: false,
+        outcomeUnknown: false,
+        endpoint: '/document/doc/offline',
+      });
       sim.controls.setUser('+359888000442', { hasCertificate: false });
-      expectError(await failure(client.sendOffline(offline({ identificationNumber: EGN_B, phone: '+359888000442' }))), { code: 'no-certificate', httpStatus: 442, retryable: false, outcomeUnknown: false });
-      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.pdf', content: PDF, description: 'x', coverage: 7 as never } })), { code: 'wrong-coverage', httpStatus: 454, retryable: false, outcomeUnknown: false });
-      expectError(await failure(client.sendOffline({ ...offline(), document: { filename: 'a.bin', content: Buffer.from('\x7fELF\x02\x01', 'latin1'), description: 'x' } })), { code: 'unsupported-file-type', httpStatus: 457, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.sendOffline(offline({ identificationNumber: EGN_B, phone: '+359888000442' }))), {
+        code: 'no-certificate',
+        httpStatus: 442,
+        retryable: false,
+        outcomeUnknown: false,
+      });
+      expectError(
+        await failure(
+          client.sendOffline({ ...offline(), document: { filename: 'a.pdf', content: PDF, description: 'x', coverage: 7 as never } }),
+        ),
+        { code: 'wrong-coverage', httpStatus: 454, retryable: false, outcomeUnknown: false },
+      );
+      expectError(
+        await failure(
+          client.sendOffline({
+            ...offline(),
+            document: { filename: 'a.bin', content: Buffer.from('\x7fELF\x02\x01', 'latin1'), description: 'x' },
+          }),
+        ),
+        { code: 'unsupported-file-type', httpStatus: 457, retryable: false, outcomeUnknown: false },
+      );
     });
   });
 
   describe('injected faults (controls.failNext)', () => {
     it('469 on a read and on a create → retryable after 60 s, outcome known', async () => {
       sim.controls.failNext('/document/status', { status: 469 });
-      expectError(await failure(client.status('any')), { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 60_000 });
+      expectError(await failure(client.status('any')), {
+        code: 'try-again-later',
+        httpStatus: 469,
+        retryable: true,
+        outcomeUnknown: false,
+        retryAfterMs: 60_000,
+      });
       sim.controls.failNext('/document/doc/online', { status: 469 });
-      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'try-again-later', httpStatus: 469, retryable: true, outcomeUnknown: false, retryAfterMs: 60_000 });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), {
+        code: 'try-again-later',
+        httpStatus: 469,
+        retryable: true,
+        outcomeUnknown: false,
+        retryAfterMs: 60_000,
+      });
       // The fault was used up: the same call now goes through.
       assert.equal((await client.sendOnline(online([{ phone: PHONE }]))).transactions.length, 1);
     });
 
     it('468 → unknown-provider-error: not retryable; outcome unknown on creates only', async () => {
       sim.controls.failNext('/document/status', { status: 468 });
-      expectError(await failure(client.status('any')), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: false });
+      expectError(await failure(client.status('any')), {
+        code: 'unknown-provider-error',
+        httpStatus: 468,
+        retryable: false,
+        outcomeUnknown: false,
+      });
       sim.controls.failNext('/document/doc/online', { status: 468 });
-      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), {
+        code: 'unknown-provider-error',
+        httpStatus: 468,
+        retryable: false,
+        outcomeUnknown: true,
+      });
       sim.controls.failNext('/document/doc/offline', { status: 468 });
-      expectError(await failure(client.sendOffline(offline())), { code: 'unknown-provider-error', httpStatus: 468, retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOffline(offline())), {
+        code: 'unknown-provider-error',
+        httpStatus: 468,
+        retryable: false,
+        outcomeUnknown: true,
+      });
     });
 
     it('5xx on reads → retryable', async () => {
@@ -1049,39 +1471,85 @@ describe('client against the sandbox simulator', () => {
       sim.controls.failNext('/document/download', { status: 503 });
       expectError(await failure(client.download('any')), { code: 'server-error', httpStatus: 503, retryable: true, outcomeUnknown: false });
       sim.controls.failNext('/user/check/extended', { status: 502 });
-      expectError(await failure(client.checkUser({ phone: PHONE })), { code: 'server-error', httpStatus: 502, retryable: true, outcomeUnknown: false });
+      expectError(await failure(client.checkUser({ phone: PHONE })), {
+        code: 'server-error',
+        httpStatus: 502,
+        retryable: true,
+        outcomeUnknown: false,
+      });
     });
 
     it('5xx on creates → outcome unknown, never retryable', async () => {
       sim.controls.failNext('/document/doc/online', { status: 500 });
-      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOnline(online([{ phone: PHONE }]))), {
+        code: 'server-error',
+        httpStatus: 500,
+        retryable: false,
+        outcomeUnknown: true,
+      });
       sim.controls.failNext('/document/doc/offline', { status: 503 });
-      expectError(await failure(client.sendOffline(offline())), { code: 'server-error', httpStatus: 503, retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.sendOffline(offline())), {
+        code: 'server-error',
+        httpStatus: 503,
+        retryable: false,
+        outcomeUnknown: true,
+      });
     });
 
     it('5xx on activate (not repeatable), resend and withdraw (repeatable)', async () => {
       sim.controls.failNext('/document/doc/offline/activate', { status: 500 });
-      expectError(await failure(client.activateOffline('any', '123456')), { code: 'server-error', httpStatus: 500, retryable: false, outcomeUnknown: true });
+      expectError(await failure(client.activateOffline('any', '123456')), {
+        code: 'server-error',
+        httpStatus: 500,
+        retryable: false,
+        outcomeUnknown: true,
+      });
       sim.controls.failNext('/document/doc/offline/activate/resend', { status: 500 });
-      expectError(await failure(client.resendOfflineCode('any', PHONE)), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
+      expectError(await failure(client.resendOfflineCode('any', PHONE)), {
+        code: 'server-error',
+        httpStatus: 500,
+        retryable: true,
+        outcomeUnknown: true,
+      });
       sim.controls.failNext('/document/withdraw', { status: 500 });
       expectError(await failure(client.withdraw('any')), { code: 'server-error', httpStatus: 500, retryable: true, outcomeUnknown: true });
     });
 
     it('timeouts: a read is retryable, a create is outcome unknown and not retryable', async () => {
       const impatient = createEvrotrustClient({
-        baseUrl: sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: PUBLIC_KEY_PEM, timeoutMs: 100, transferTimeoutMs: 100, logger,
+        baseUrl: sim.vendorBaseUrl,
+        vendorNumber: SANDBOX_VENDOR_NUMBER,
+        apiKey: SANDBOX_API_KEY,
+        publicKeyPem: PUBLIC_KEY_PEM,
+        timeoutMs: 100,
+        transferTimeoutMs: 100,
+        logger,
       });
       sim.controls.failNext('/document/status', { delayMs: 400 });
-      expectError(await failure(impatient.status('any')), { code: 'timeout', retryable: true, outcomeUnknown: false, endpoint: '/document/status' });
+      expectError(await failure(impatient.status('any')), {
+        code: 'timeout',
+        retryable: true,
+        outcomeUnknown: false,
+        endpoint: '/document/status',
+      });
       sim.controls.failNext('/document/download', { delayMs: 400 });
       expectError(await failure(impatient.download('any')), { code: 'timeout', retryable: true, outcomeUnknown: false });
       sim.controls.failNext('/user/check/extended', { delayMs: 400 });
       expectError(await failure(impatient.checkUser({ phone: PHONE })), { code: 'timeout', retryable: true, outcomeUnknown: false });
       sim.controls.failNext('/document/doc/online', { delayMs: 400 });
-      expectError(await failure(impatient.sendOnline(online([{ phone: PHONE }]))), { code: 'timeout', retryable: false, outcomeUnknown: true, endpoint: '/document/doc/online' });
+      expectError(await failure(impatient.sendOnline(online([{ phone: PHONE }]))), {
+        code: 'timeout',
+        retryable: false,
+        outcomeUnknown: true,
+        endpoint: '/document/doc/online',
+      });
       sim.controls.failNext('/document/doc/offline', { delayMs: 400 });
-      expectError(await failure(impatient.sendOffline(offline())), { code: 'timeout', retryable: false, outcomeUnknown: true, endpoint: '/document/doc/offline' });
+      expectError(await failure(impatient.sendOffline(offline())), {
+        code: 'timeout',
+        retryable: false,
+        outcomeUnknown: true,
+        endpoint: '/document/doc/offline',
+      });
     });
 
     it('a malformed 200 answer → malformed-response naming the field', async () => {

@@ -43,7 +43,9 @@ type RequestFixture = z.infer<typeof requestFixture>;
 function load(): { responses: Map<string, ResponseFixture>; requests: Map<string, RequestFixture> } {
   const responses = new Map<string, ResponseFixture>();
   const requests = new Map<string, RequestFixture>();
-  for (const file of readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const raw: unknown = JSON.parse(readFileSync(join(DIR, file), 'utf8'));
     const kind = (raw as { kind?: unknown }).kind;
     if (kind === 'response') responses.set(file, responseFixture.parse(raw));
@@ -55,7 +57,11 @@ const { responses, requests } = load();
 
 // ---- a tiny server: answers with the fixture body, records what the client sent ----
 
-interface Captured { url: string; headers: IncomingHttpHeaders; body: Buffer }
+interface Captured {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 let answer: { status: number; body: unknown } = { status: 200, body: {} };
 const captured: Captured[] = [];
 let baseUrl = '';
@@ -97,7 +103,10 @@ function dataField(req: Captured): { text: string; json: Record<string, unknown>
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(req.headers['content-type'] ?? '');
   assert.ok(boundary, 'multipart/form-data with a boundary');
   const marker = `--${boundary[1] ?? boundary[2]}`;
-  const part = req.body.toString('latin1').split(marker).find((p) => /name="data"/.test(p));
+  const part = req.body
+    .toString('latin1')
+    .split(marker)
+    .find((p) => /name="data"/.test(p));
   assert.ok(part, 'a data field');
   const text = part.slice(part.indexOf('\r\n\r\n') + 4, part.lastIndexOf('\r\n'));
   return { text, json: JSON.parse(text) as Record<string, unknown> };
@@ -145,7 +154,10 @@ function at(obj: Record<string, unknown>, dotted: string): unknown {
 
 function checkValues(body: Record<string, unknown>, fixture: RequestFixture): void {
   for (const [path, allowed] of Object.entries(fixture.values ?? {})) {
-    assert.ok(allowed.includes(at(body, path) as string | number), `${path} = ${JSON.stringify(at(body, path))} is one of ${allowed.join(', ')}`);
+    assert.ok(
+      allowed.includes(at(body, path) as string | number),
+      `${path} = ${JSON.stringify(at(body, path))} is one of ${allowed.join(', ')}`,
+    );
   }
   for (const [path, pattern] of Object.entries(fixture.patterns ?? {})) {
     assert.match(String(at(body, path)), new RegExp(pattern), path);
@@ -182,7 +194,10 @@ describe('documented responses parse', () => {
             urlCallback: 'http://127.0.0.1:3000/cb',
           });
           assert.equal(r.threadID, f.expect.threadID);
-          assert.deepEqual(r.transactions.map((t) => t.transactionID), f.expect.transactionIDs);
+          assert.deepEqual(
+            r.transactions.map((t) => t.transactionID),
+            f.expect.transactionIDs,
+          );
           break;
         }
         case '/document/doc/offline': {
@@ -209,7 +224,10 @@ describe('documented responses parse', () => {
 
 describe('requests the client produces match the documented shapes', () => {
   before(() => {
-    answer = { status: 200, body: { threadID: '1', transactionID: '2', transactions: [{ transactionID: '2' }, { transactionID: '3' }, { transactionID: '4' }] } };
+    answer = {
+      status: 200,
+      body: { threadID: '1', transactionID: '2', transactions: [{ transactionID: '2' }, { transactionID: '3' }, { transactionID: '4' }] },
+    };
   });
 
   it('the Swagger Authorization example: the HMAC of the exact bytes', () => {
@@ -229,8 +247,15 @@ describe('requests the client produces match the documented shapes', () => {
 
   it('/document/doc/online: documented fields and values, signInfo present, one identifier per users[] item', async () => {
     const f = fixture(requests, 'document-doc-online.request.swagger.json');
-    answer = { status: 200, body: { threadID: '1', transactionID: '2', transactions: [{ transactionID: '2' }, { transactionID: '3' }, { transactionID: '4' }] } };
-    for (const file of [{ filename: 'Договор.pdf', content: PDF }, { filename: 'notes.txt', content: Buffer.from('text') }, { filename: 'data.xml', content: Buffer.from('<a/>') }]) {
+    answer = {
+      status: 200,
+      body: { threadID: '1', transactionID: '2', transactions: [{ transactionID: '2' }, { transactionID: '3' }, { transactionID: '4' }] },
+    };
+    for (const file of [
+      { filename: 'Договор.pdf', content: PDF },
+      { filename: 'notes.txt', content: Buffer.from('text') },
+      { filename: 'data.xml', content: Buffer.from('<a/>') },
+    ]) {
       captured.length = 0;
       await client.sendOnline({
         document: { ...file, description: 'Договор за наем', dateExpire: inOneHour() },

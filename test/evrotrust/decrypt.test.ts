@@ -182,7 +182,9 @@ describe('download format', () => {
     const key = Buffer.from(forgeKey.decrypt(wrapped.toString('binary'), 'RSAES-PKCS1-V1_5'), 'binary');
     const firstSlice = Buffer.from(encText(zip).slice(0, 7296), 'base64');
     const decipher = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
-    const plain = Buffer.concat([decipher.update(firstSlice), decipher.final()]).toString('latin1').replace(/\0+$/, '');
+    const plain = Buffer.concat([decipher.update(firstSlice), decipher.final()])
+      .toString('latin1')
+      .replace(/\0+$/, '');
     assert.match(plain, /^[A-Za-z0-9+/]+={0,2}$/, 'AES-decrypted slice is Base64 text');
     assert.equal(Buffer.from(plain, 'base64').subarray(0, 4).toString('hex'), '504b0304', 'and it starts the inner ZIP');
 
@@ -221,22 +223,32 @@ describe('decryptDownload round trips', () => {
     for (const content of [new Uint8Array(0), new Uint8Array([0])]) {
       const zip = await encryptDownload(TX, [{ filename: 'x.pdf', content }], keys.publicKeyPem);
       const files = await decryptDownload(zip, keys.privateKeyPem);
-      assert.deepEqual(files.map((f) => [f.filename, hex(f.content)]), [['x.pdf', hex(content)]]);
+      assert.deepEqual(
+        files.map((f) => [f.filename, hex(f.content)]),
+        [['x.pdf', hex(content)]],
+      );
     }
   });
 
   test('several files keep their inner names; OUT_SIGNED_HASH.xml is skipped', async () => {
     const a = strToU8('first document');
     const b = prng('b')(9000);
-    const zip = await encryptDownload(TX, [{ filename: 'a.pdf', content: a }, { filename: 'b.pdf', content: b }], keys.publicKeyPem);
-    const files = await decryptDownload(zip, keys.privateKeyPem);
-    assert.deepEqual(
-      files.map((f) => [f.filename, sha256Hex(f.content)]).sort(),
-      [['a.pdf', sha256Hex(a)], ['b.pdf', sha256Hex(b)]],
+    const zip = await encryptDownload(
+      TX,
+      [
+        { filename: 'a.pdf', content: a },
+        { filename: 'b.pdf', content: b },
+      ],
+      keys.publicKeyPem,
     );
+    const files = await decryptDownload(zip, keys.privateKeyPem);
+    assert.deepEqual(files.map((f) => [f.filename, sha256Hex(f.content)]).sort(), [
+      ['a.pdf', sha256Hex(a)],
+      ['b.pdf', sha256Hex(b)],
+    ]);
   });
 
-  test('Evrotrust\'s names: <tx>_OUT_SIGNED.pdf + <tx>_OUT_SIGNED_HASH.xml give exactly the PDF, under the original name', async () => {
+  test("Evrotrust's names: <tx>_OUT_SIGNED.pdf + <tx>_OUT_SIGNED_HASH.xml give exactly the PDF, under the original name", async () => {
     const pdf = prng('prefixed')(5000);
     for (const report of [`${TX}_OUT_SIGNED_HASH.xml`, 'OUT_SIGNED_HASH.xml', 'x-OUT_SIGNED_HASH.XML']) {
       const zip = await encryptDownload(TX, [{ filename: `${TX}_OUT_SIGNED.pdf`, content: pdf }], keys.publicKeyPem, {
@@ -255,7 +267,10 @@ describe('decryptDownload round trips', () => {
     const zip = await encryptDownload(TX, [{ filename: 'dir/contract.p7m', content }], keys.publicKeyPem);
     const renamed = editOuter(zip, (e) => ({ ...e, [`${TX}_OUT.enc.filename`]: strToU8('contract.pdf') }));
     const files = await decryptDownload(renamed, keys.privateKeyPem);
-    assert.deepEqual(files.map((f) => f.filename), ['contract.p7m']);
+    assert.deepEqual(
+      files.map((f) => f.filename),
+      ['contract.p7m'],
+    );
   });
 
   test('file names that are special to JavaScript objects survive ("__proto__", "constructor")', async () => {
@@ -265,7 +280,10 @@ describe('decryptDownload round trips', () => {
     ];
     const zip = await encryptDownload(TX, files, keys.publicKeyPem);
     const out = await decryptDownload(zip, keys.privateKeyPem);
-    assert.deepEqual(out.map((f) => [f.filename, strFromU8(f.content)]).sort(), [['__proto__', 'one'], ['constructor', 'two']]);
+    assert.deepEqual(out.map((f) => [f.filename, strFromU8(f.content)]).sort(), [
+      ['__proto__', 'one'],
+      ['constructor', 'two'],
+    ]);
   });
 
   test('a missing .filename entry is tolerated: the inner name is used', async () => {
@@ -275,7 +293,10 @@ describe('decryptDownload round trips', () => {
       delete copy[`${TX}_OUT.enc.filename`];
       return copy;
     });
-    assert.deepEqual((await decryptDownload(without, keys.privateKeyPem)).map((f) => f.filename), ['inner.pdf']);
+    assert.deepEqual(
+      (await decryptDownload(without, keys.privateKeyPem)).map((f) => f.filename),
+      ['inner.pdf'],
+    );
   });
 
   test('whitespace around the text entries (e.g. a trailing newline) is tolerated', async () => {
@@ -312,14 +333,22 @@ describe('decryptDownload failures are DecryptErrors, never garbage', () => {
   });
 
   test('a private key of another size → wrong-key', async () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     await assertDecryptError(decryptDownload(zip, privateKey), 'wrong-key');
   });
 
   test('a PEM that is not an RSA private key → invalid-private-key', async () => {
     await assertDecryptError(decryptDownload(zip, 'not a key'), 'invalid-private-key');
     await assertDecryptError(decryptDownload(zip, keys.publicKeyPem), 'invalid-private-key');
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     await assertDecryptError(decryptDownload(zip, privateKey), 'invalid-private-key');
     // Checked before the download: a configuration error must not pass for a damaged download.
     await assertDecryptError(decryptDownload(strToU8('not a zip'), 'not a key'), 'invalid-private-key');
@@ -365,7 +394,12 @@ describe('decryptDownload failures are DecryptErrors, never garbage', () => {
   test('ciphertext truncated mid-slice → corrupt-ciphertext', async () => {
     const text = encText(zip);
     for (const cut of [1, 4, 44, 7296 + 100]) {
-      assertNoLeak(await assertDecryptError(decryptDownload(withEncText(zip, text.slice(0, text.length - cut)), keys.privateKeyPem), 'corrupt-ciphertext'));
+      assertNoLeak(
+        await assertDecryptError(
+          decryptDownload(withEncText(zip, text.slice(0, text.length - cut)), keys.privateKeyPem),
+          'corrupt-ciphertext',
+        ),
+      );
     }
   });
 
@@ -386,7 +420,10 @@ describe('decryptDownload failures are DecryptErrors, never garbage', () => {
       await assertDecryptError(decryptDownload(withEncText(zip, altered), keys.privateKeyPem), 'corrupt-ciphertext');
     }
     // A character outside the Base64 alphabet.
-    await assertDecryptError(decryptDownload(withEncText(zip, `${text.slice(0, 10)}*${text.slice(11)}`), keys.privateKeyPem), 'corrupt-ciphertext');
+    await assertDecryptError(
+      decryptDownload(withEncText(zip, `${text.slice(0, 10)}*${text.slice(11)}`), keys.privateKeyPem),
+      'corrupt-ciphertext',
+    );
   });
 
   test('two whole slices swapped (every slice still decrypts to valid Base64) → corrupt-ciphertext', async () => {
@@ -421,7 +458,10 @@ describe('encryptDownload arguments', () => {
     await assert.rejects(encryptDownload('../x', [file], keys.publicKeyPem), EncryptError);
     await assert.rejects(encryptDownload(TX, [], keys.publicKeyPem), EncryptError);
     await assert.rejects(encryptDownload(TX, [file, file], keys.publicKeyPem), EncryptError);
-    await assert.rejects(encryptDownload(TX, [{ filename: 'OUT_SIGNED_HASH.xml', content: strToU8('x') }], keys.publicKeyPem), EncryptError);
+    await assert.rejects(
+      encryptDownload(TX, [{ filename: 'OUT_SIGNED_HASH.xml', content: strToU8('x') }], keys.publicKeyPem),
+      EncryptError,
+    );
     await assert.rejects(encryptDownload(TX, [file], 'not a key'), EncryptError);
   });
 });
@@ -479,9 +519,20 @@ describe('key handling', () => {
   });
 
   test('readPrivateKey: RSA-1024 or an EC key → not-rsa-2048', async () => {
-    const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    for (const [name, pem] of [['rsa1024.pem', rsa1024.privateKey], ['ec.pem', ec.privateKey]] as const) {
+    const rsa1024 = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    const ec = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    for (const [name, pem] of [
+      ['rsa1024.pem', rsa1024.privateKey],
+      ['ec.pem', ec.privateKey],
+    ] as const) {
       const path = join(dir, name);
       await writeFile(path, pem);
       await assert.rejects(readPrivateKey(path), (err: unknown) => err instanceof PrivateKeyError && err.reason === 'not-rsa-2048');

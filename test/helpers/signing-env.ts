@@ -72,14 +72,22 @@ export const signingRequest = (extra: Record<string, unknown> = {}, description 
 });
 
 /** The workflow's own view of a signing (its `status` query). */
-export const workflowView = (env: SigningEnv, id: string): Promise<SigningView> => env.temporal.workflow.getHandle(`signing-${id}`).query<SigningView>('status');
+export const workflowView = (env: SigningEnv, id: string): Promise<SigningView> =>
+  env.temporal.workflow.getHandle(`signing-${id}`).query<SigningView>('status');
 
 /** Registers before/after hooks and returns the environment (filled in once `before` ran). */
 export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
   const env = {} as SigningEnv;
   let closeTemporal: () => Promise<void> = async () => {};
   before(async () => {
-    env.sim = await startSimulator({ port: 0, processingMs: 100, callbackRetryDelayMs: 200, callbackTimeoutMs: 2000, callbackSourceAddress: '127.0.0.2', ...options.simulator });
+    env.sim = await startSimulator({
+      port: 0,
+      processingMs: 100,
+      callbackRetryDelayMs: 200,
+      callbackTimeoutMs: 2000,
+      callbackSourceAddress: '127.0.0.2',
+      ...options.simulator,
+    });
     env.mongo = await testDatabase();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
@@ -89,7 +97,15 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     let publicBaseUrl = 'http://127.0.0.1:9';
     if (options.callbacks) {
       const metrics = new ServiceMetrics({ defaultMetrics: false });
-      const relay = startCallbackRelay({ db: env.mongo.db, temporalClient: env.temporal, metrics, sweepIntervalMs: 200, retryBaseMs: 200, retryMaxMs: 1000, signalTimeoutMs: 2000 });
+      const relay = startCallbackRelay({
+        db: env.mongo.db,
+        temporalClient: env.temporal,
+        metrics,
+        sweepIntervalMs: 200,
+        retryBaseMs: 200,
+        retryMaxMs: 1000,
+        signalTimeoutMs: 2000,
+      });
       const app = await buildServer({
         health: { temporal: async () => {}, mongodb: async () => {} },
         plugins: [(a) => registerCallbacks(a, { db: env.mongo.db, allowedIps: ['127.0.0.2'], metrics, relay })],
@@ -101,7 +117,13 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     }
     const keys = await loadOrCreatePrivateKey(join(mkdtempSync(join(tmpdir(), 'evrotrust-key-')), 'key.pem'));
     env.privateKeyPem = keys.privateKeyPem;
-    const evrotrust = createEvrotrustClient({ baseUrl: env.sim.vendorBaseUrl, vendorNumber: SANDBOX_VENDOR_NUMBER, apiKey: SANDBOX_API_KEY, publicKeyPem: keys.publicKeyPem, timeoutMs: 5000 });
+    const evrotrust = createEvrotrustClient({
+      baseUrl: env.sim.vendorBaseUrl,
+      vendorNumber: SANDBOX_VENDOR_NUMBER,
+      apiKey: SANDBOX_API_KEY,
+      publicKeyPem: keys.publicKeyPem,
+      timeoutMs: 5000,
+    });
     const activities = createActivities({
       db: options.activityDb ? options.activityDb(env.mongo.db) : env.mongo.db,
       evrotrust,

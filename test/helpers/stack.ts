@@ -9,7 +9,9 @@ export function testEnv(): { temporalAddress: string; mongoUri: string } {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
   const mongoUri = process.env.TEST_MONGODB_URI;
   if (!temporalAddress || !mongoUri) {
-    throw new Error('TEST_TEMPORAL_ADDRESS / TEST_MONGODB_URI are unset: run this file through `npm test -- <file>`, which starts the servers');
+    throw new Error(
+      'TEST_TEMPORAL_ADDRESS / TEST_MONGODB_URI are unset: run this file through `npm test -- <file>`, which starts the servers',
+    );
   }
   return { temporalAddress, mongoUri };
 }

@@ -24,7 +24,8 @@ export interface FaultyDb {
 export function faultyDb(real: Db, initial: StoreFault[] = []): FaultyDb {
   const armed = new Map<string, number>();
   const failures = new Map<string, number>();
-  const fail = (f: StoreFault) => armed.set(`${f.collection}#${f.method}`, (armed.get(`${f.collection}#${f.method}`) ?? 0) + (f.times ?? 1));
+  const fail = (f: StoreFault) =>
+    armed.set(`${f.collection}#${f.method}`, (armed.get(`${f.collection}#${f.method}`) ?? 0) + (f.times ?? 1));
   initial.forEach(fail);
   const db = new Proxy(real, {
     get(target, prop, receiver) {
@@ -43,7 +44,8 @@ export function faultyDb(real: Db, initial: StoreFault[] = []): FaultyDb {
                 failures.set(`${name}.${String(method)}`, (failures.get(`${name}.${String(method)}`) ?? 0) + 1);
                 const err = new MongoNetworkError(`injected fault: ${name}.${String(method)}`);
                 // Cursor methods (find) fail when read, like a real one.
-                if (method === 'find' || method === 'aggregate') return { toArray: () => Promise.reject(err), [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }) };
+                if (method === 'find' || method === 'aggregate')
+                  return { toArray: () => Promise.reject(err), [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(err) }) };
                 return Promise.reject(err);
               }
               return (value as (...a: unknown[]) => unknown).apply(c, args);

@@ -24,7 +24,10 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     assert.equal(stored[0]?.sourceAddress, '127.0.0.2');
     assert.equal(stored[0]?.delivered, true);
     const file = await env.service.signedDocument(id);
-    assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])), 0);
+    assert.equal(
+      Buffer.compare(Buffer.from(file.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])),
+      0,
+    );
   });
 
   it('a callback repeated three times is stored once and changes nothing twice', async () => {
@@ -34,7 +37,10 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     await env.sim.controls.reject(tx as string, 'no');
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'rejected');
-    await waitFor(() => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined), 'three deliveries attempted');
+    await waitFor(
+      () => (env.sim.controls.callbacks().filter((c) => c.body.transactionID === tx).length >= 3 ? true : undefined),
+      'three deliveries attempted',
+    );
     assert.equal((await env.inbox.byTransaction(tx as string)).length, 1);
     const statusEvents = await eventCount(env, id, 'status');
     assert.equal(statusEvents, 1);
@@ -47,7 +53,10 @@ describe('signingWorkflow with callbacks from the simulator', () => {
     const mapping = await env.store.forgetTransaction(tx as string);
     assert.ok(mapping);
     await env.sim.controls.sign(tx as string);
-    await waitFor(async () => ((await env.inbox.byTransaction(tx as string)).some((c) => !c.delivered) ? true : undefined), 'the callback stored but undelivered');
+    await waitFor(
+      async () => ((await env.inbox.byTransaction(tx as string)).some((c) => !c.delivered) ? true : undefined),
+      'the callback stored but undelivered',
+    );
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.store.recordTransactions(mapping.signingId, mapping.workflowId, mapping.threadId ?? null, [mapping._id]);
     const s = await finalSigning(env, id);

@@ -41,10 +41,17 @@ describe('Evrotrust as it answers', () => {
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');
     const served = await env.service.signedDocument(id);
-    assert.equal(Buffer.compare(Buffer.from(served.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])), 0);
+    assert.equal(
+      Buffer.compare(Buffer.from(served.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])),
+      0,
+    );
   });
 
-  for (const [status, failure] of [[5, 'evrotrust-failed'], [7, 'undeliverable'], [8, 'face-recognition-failed']] as const) {
+  for (const [status, failure] of [
+    [5, 'evrotrust-failed'],
+    [7, 'undeliverable'],
+    [8, 'face-recognition-failed'],
+  ] as const) {
     it(`status ${status} ends the signing failed (${failure})`, async () => {
       const { id } = await env.service.start(body());
       const [tx] = await sentTransactions(env, id);
@@ -59,7 +66,10 @@ describe('Evrotrust as it answers', () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.setStatus(tx as string, 99);
-    await waitFor(async () => ((await workflowView(env, id)).signers[0]?.status === 'onHold' ? true : undefined), 'the on-hold status to be seen');
+    await waitFor(
+      async () => ((await workflowView(env, id)).signers[0]?.status === 'onHold' ? true : undefined),
+      'the on-hold status to be seen',
+    );
     await new Promise((r) => setTimeout(r, 1000)); // several more polls
     assert.equal((await env.service.get(id)).status, 'pending');
     await env.sim.controls.sign(tx as string);

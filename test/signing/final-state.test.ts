@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Reconciler } from '../../src/signings/reconciler';
 import { SigningService } from '../../src/signings/service';
-import { eventCount, finalSigning, pdf, sentTransactions, SIGNER_B, signingRequest, useSigningEnv, workflowView } from '../helpers/signing-env';
+import {
+  eventCount,
+  finalSigning,
+  pdf,
+  sentTransactions,
+  SIGNER_B,
+  signingRequest,
+  useSigningEnv,
+  workflowView,
+} from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 import { faultyDb, type FaultyDb } from '../helpers/store-faults';
 
@@ -100,7 +109,10 @@ describe('a signer who signed is never withdrawn or expired while Evrotrust stil
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
-    await waitFor(async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined), 'the processing status');
+    await waitFor(
+      async () => ((await workflowView(env, id)).signers[0]?.status === 'processing' ? true : undefined),
+      'the processing status',
+    );
     await env.service.withdraw(id);
     assert.equal((await finalSigning(env, id)).status, 'signed');
     assert.equal(await eventCount(env, id, 'withdraw'), 0, 'a signed request is not withdrawn');
@@ -126,7 +138,10 @@ describe('store failures between two writes', () => {
     assert.equal(s.status, 'signed');
     assert.equal(activityStore.failures.get('documents.files.insertOne'), 1, 'the fault was hit');
     const file = await env.service.signedDocument(id);
-    assert.equal(Buffer.compare(Buffer.from(file.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])), 0);
+    assert.equal(
+      Buffer.compare(Buffer.from(file.content), Buffer.from(env.sim.controls.transaction(tx as string)?.signedDocument?.content ?? [])),
+      0,
+    );
   });
 
   it('a store error after the send is claimable but before the upload: retried and sent, not "outcome unknown"', async () => {
@@ -177,7 +192,10 @@ describe('store failures between two writes', () => {
 
   it('concurrent starts with one reference but different requests: one signing, the others are refused', async () => {
     const reference = `mixed-${randomUUID()}`;
-    const results = await Promise.allSettled([env.service.start(body({ reference })), env.service.start(body({ reference, signers: [SIGNER_B] }))]);
+    const results = await Promise.allSettled([
+      env.service.start(body({ reference })),
+      env.service.start(body({ reference, signers: [SIGNER_B] })),
+    ]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r) => r.status === 'rejected');
     assert.equal(ok.length, 1);
@@ -196,9 +214,16 @@ describe('Temporal down at start, and runs that end early', () => {
 
   function deadTemporalService(): SigningService {
     const connection = Connection.lazy({ address: '127.0.0.1:9', connectTimeout: 500 });
-    return new SigningService({ db: serviceStore.db, temporal: new Client({ connection }), taskQueue: env.worker.taskQueue, defaultExpiryMs: 60_000, pollIntervalMs: 60_000 });
+    return new SigningService({
+      db: serviceStore.db,
+      temporal: new Client({ connection }),
+      taskQueue: env.worker.taskQueue,
+      defaultExpiryMs: 60_000,
+      pollIntervalMs: 60_000,
+    });
   }
-  const reconciler = () => new Reconciler({ service: env.service, temporal: env.temporal, taskQueue: env.worker.taskQueue, notStartedGraceMs: 0 });
+  const reconciler = () =>
+    new Reconciler({ service: env.service, temporal: env.temporal, taskQueue: env.worker.taskQueue, notStartedGraceMs: 0 });
 
   it('Temporal unreachable, no key: the caller gets an error and no pending record (nor personal data) is left behind', async () => {
     const description = `down-${randomUUID()}`;

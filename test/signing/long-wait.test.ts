@@ -15,7 +15,11 @@ describe('signingWorkflow continues as new during a long wait', () => {
     const handle = env.temporal.workflow.getHandle(`signing-${id}`);
     const firstRun = (await handle.describe()).runId;
     await waitFor(async () => ((await handle.describe()).runId !== firstRun ? true : undefined), 'a second run', 30_000);
-    assert.equal((await handle.query('status') as { signers: { status: string }[] }).signers[0]?.status, 'signed', 'the new run knows the first signature');
+    assert.equal(
+      ((await handle.query('status')) as { signers: { status: string }[] }).signers[0]?.status,
+      'signed',
+      'the new run knows the first signature',
+    );
     await env.sim.controls.sign(b as string);
     const s = await finalSigning(env, id);
     assert.equal(s.status, 'signed');

@@ -47,10 +47,13 @@ describe('signingWorkflow outcomes (polling)', () => {
     assert.equal(s.signedDocument?.sha256, sha256Hex(simSigned.content));
     assert.ok(s.finalizedAt);
     const events = await env.service.events(id);
-    assert.deepEqual(events.map((e) => e.type), ['created', 'sent', 'status', 'signed-document-stored', 'signed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['created', 'sent', 'status', 'signed-document-stored', 'signed'],
+    );
   });
 
-  it('rejected with the signer\'s reason', async () => {
+  it("rejected with the signer's reason", async () => {
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.reject(tx as string, 'the amount is wrong');
@@ -84,7 +87,10 @@ describe('signingWorkflow outcomes (polling)', () => {
     const [tx] = await sentTransactions(env, id);
     const code = env.sim.controls.transaction(tx as string)?.otpCode as string;
     const wrong = code === '000000' ? '111111' : '000000';
-    await assert.rejects(env.service.submitOtp(id, { code: wrong }), (err: unknown) => err instanceof OtpRejectedError && err.code === 'wrong-activation-code');
+    await assert.rejects(
+      env.service.submitOtp(id, { code: wrong }),
+      (err: unknown) => err instanceof OtpRejectedError && err.code === 'wrong-activation-code',
+    );
     await env.service.submitOtp(id, { code });
     const s = await finalSigning(env, id, 'otp-signed');
     assert.equal(s.status, 'signed');

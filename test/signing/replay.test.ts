@@ -11,17 +11,31 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 const dir = join(__dirname, '..', 'fixtures', 'histories');
 
 describe('workflow replay', () => {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 
   it('has recorded histories for the main outcomes', () => {
-    for (const name of ['signed', 'rejected', 'expired', 'withdrawn', 'otp-signed', 'two-signers-signed', 'two-signers-rejected', 'signer-not-ready']) {
+    for (const name of [
+      'signed',
+      'rejected',
+      'expired',
+      'withdrawn',
+      'otp-signed',
+      'two-signers-signed',
+      'two-signers-rejected',
+      'signer-not-ready',
+    ]) {
       assert.ok(files.includes(`${name}.json`), `${name}.json recorded`);
     }
   });
 
   it('replays every recorded history without a nondeterminism error', async () => {
     Runtime.install({ logger: new DefaultLogger('WARN') });
-    const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))),
+    }));
     const results = [];
     for await (const r of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories)) results.push(r);
     assert.equal(results.length, files.length);

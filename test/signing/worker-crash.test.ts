@@ -59,7 +59,15 @@ describe('worker killed with SIGKILL while signings wait', () => {
       PUBLIC_BASE_URL: 'http://127.0.0.1:9',
       DATA_DIR: dir,
     };
-    service = new SigningService({ db: mongo.db, temporal: temporal.client, taskQueue, defaultExpiryMs: 120_000, pollIntervalMs: 500, expiryGraceMs: 1000, processingRecheckMs: 150 });
+    service = new SigningService({
+      db: mongo.db,
+      temporal: temporal.client,
+      taskQueue,
+      defaultExpiryMs: 120_000,
+      pollIntervalMs: 500,
+      expiryGraceMs: 1000,
+      processingRecheckMs: 150,
+    });
   });
   after(async () => {
     worker?.kill('SIGKILL');
@@ -70,8 +78,7 @@ describe('worker killed with SIGKILL while signings wait', () => {
 
   it('every signing ends correctly after the restart', { timeout: 120_000 }, async () => {
     worker = await startWorker();
-    const start = (signers: object[]) =>
-      service.start({ document: { filename: 'c.pdf', content: pdf(randomUUID()) }, signers });
+    const start = (signers: object[]) => service.start({ document: { filename: 'c.pdf', content: pdf(randomUUID()) }, signers });
     const toSign = await start([SIGNER_A]);
     const toReject = await start([SIGNER_B]);
     const both = await start([SIGNER_A, SIGNER_B]);
@@ -95,6 +102,9 @@ describe('worker killed with SIGKILL while signings wait', () => {
     assert.equal(b?.rejectReason, 'changed my mind');
     assert.equal(c?.status, 'signed');
     const signed = await service.signedDocument(toSign.id);
-    assert.equal(Buffer.compare(Buffer.from(signed.content), Buffer.from(sim.controls.transaction(txSign as string)?.signedDocument?.content ?? [])), 0);
+    assert.equal(
+      Buffer.compare(Buffer.from(signed.content), Buffer.from(sim.controls.transaction(txSign as string)?.signedDocument?.content ?? [])),
+      0,
+    );
   });
 });

@@ -37,18 +37,25 @@ describe('delivery', () => {
     assert.equal(cb.contentType, 'application/json');
     assert.deepEqual(cb.body, { transactionID, status: 2 });
     // Sent only when the document can be downloaded: the status then says processing is over.
-    assert.deepEqual((await vendorJson(s, '/document/status', { transactionID })).json, { status: 2, isProcessing: false, rejectReason: null });
-    const [attempt] = await waitFor(() => s.controls.callbacks().length === 1 && s.controls.callbacks(), 'the log entry');
-    assert.deepEqual({ ...attempt, at: undefined }, {
-      transactionID,
-      url: `${receiver.url}/document/ready`,
-      body: { transactionID, status: 2 },
-      attempt: 1,
-      copy: 1,
-      sourceAddress: '127.0.0.2',
-      outcome: 200,
-      at: undefined,
+    assert.deepEqual((await vendorJson(s, '/document/status', { transactionID })).json, {
+      status: 2,
+      isProcessing: false,
+      rejectReason: null,
     });
+    const [attempt] = await waitFor(() => s.controls.callbacks().length === 1 && s.controls.callbacks(), 'the log entry');
+    assert.deepEqual(
+      { ...attempt, at: undefined },
+      {
+        transactionID,
+        url: `${receiver.url}/document/ready`,
+        body: { transactionID, status: 2 },
+        attempt: 1,
+        copy: 1,
+        sourceAddress: '127.0.0.2',
+        outcome: 200,
+        at: undefined,
+      },
+    );
   });
 
   it('carries the reject reason, and reports expiry by the clock', async () => {
@@ -95,7 +102,14 @@ describe('retries', () => {
     const { transactionID } = await sendOnline(s, { urlCallback: receiver.url });
     await s.controls.reject(transactionID, 'no');
     await waitFor(() => s.controls.callbacks().some((a) => a.outcome === 200), 'a delivered attempt');
-    assert.deepEqual(s.controls.callbacks().map((a) => [a.attempt, a.outcome]), [[1, 500], [2, 204], [3, 200]]);
+    assert.deepEqual(
+      s.controls.callbacks().map((a) => [a.attempt, a.outcome]),
+      [
+        [1, 500],
+        [2, 204],
+        [3, 200],
+      ],
+    );
     assert.equal(receiver.received.length, 3);
     assert.ok(receiver.received.every((r) => r.remoteAddress === '127.0.0.2'));
   });
@@ -111,7 +125,10 @@ describe('retries', () => {
     assert.ok(third);
     await waitFor(() => Date.now() - third.at > 300, 'quiet period');
     assert.equal(receiver.received.length, 3);
-    assert.deepEqual(s.controls.callbacks().map((a) => a.outcome), [503, 503, 503]);
+    assert.deepEqual(
+      s.controls.callbacks().map((a) => a.outcome),
+      [503, 503, 503],
+    );
   });
 
   it('counts a callback not answered within the timeout as failed, and an unreachable receiver too', async () => {
@@ -120,14 +137,22 @@ describe('retries', () => {
     const { transactionID } = await sendOnline(s, { urlCallback: receiver.url });
     await s.controls.expire(transactionID);
     await waitFor(() => s.controls.callbacks().length === 2, 'two attempts');
-    assert.deepEqual(s.controls.callbacks().map((a) => a.outcome), ['timeout', 200]);
+    assert.deepEqual(
+      s.controls.callbacks().map((a) => a.outcome),
+      ['timeout', 200],
+    );
 
     const closed = await startCallbackServer();
     await closed.close();
     const other = await sendOnline(s, { urlCallback: closed.url });
     await s.controls.expire(other.transactionID);
     await waitFor(() => s.controls.callbacks().filter((a) => a.transactionID === other.transactionID).length === 2, 'two refused attempts');
-    assert.ok(s.controls.callbacks().filter((a) => a.transactionID === other.transactionID).every((a) => a.outcome === 'ECONNREFUSED'));
+    assert.ok(
+      s.controls
+        .callbacks()
+        .filter((a) => a.transactionID === other.transactionID)
+        .every((a) => a.outcome === 'ECONNREFUSED'),
+    );
   });
 });
 
@@ -155,7 +180,10 @@ describe('callback behaviours', () => {
     await s.controls.expire(slow.transactionID);
     await s.controls.expire(fast.transactionID);
     await waitFor(() => receiver.received.length === 2, 'both callbacks');
-    assert.deepEqual(receiver.received.map((r) => (r.body as { transactionID: string }).transactionID), [fast.transactionID, slow.transactionID]);
+    assert.deepEqual(
+      receiver.received.map((r) => (r.body as { transactionID: string }).transactionID),
+      [fast.transactionID, slow.transactionID],
+    );
     assert.ok((receiver.received[1]?.at ?? 0) - started >= 380, 'the delayed one came after its delay');
   });
 
@@ -166,7 +194,10 @@ describe('callback behaviours', () => {
     await s.controls.reject(transactionID, 'twice?');
     await waitFor(() => receiver.received.length === 3, 'three copies');
     assert.ok(receiver.received.every((r) => (r.body as { transactionID: string }).transactionID === transactionID));
-    assert.deepEqual(s.controls.callbacks().map((a) => a.copy), [1, 2, 3]);
+    assert.deepEqual(
+      s.controls.callbacks().map((a) => a.copy),
+      [1, 2, 3],
+    );
   });
 
   it('refuses a behaviour for an unknown transaction', async () => {

@@ -55,8 +55,11 @@ describe('download', () => {
     const last = created.transactions[1]?.transactionID ?? '';
     const [file] = await decryptDownload(await downloadWhenReady(last), vendorKeys().privateKeyPem);
     assert.ok(file);
-    const signatures = Buffer.from(file.content).toString('latin1').match(/%EvrotrustSimulatorSignature /g) ?? [];
-    assert.equal(signatures.length, 2, 'the last signer\'s copy carries both signatures');
+    const signatures =
+      Buffer.from(file.content)
+        .toString('latin1')
+        .match(/%EvrotrustSimulatorSignature /g) ?? [];
+    assert.equal(signatures.length, 2, "the last signer's copy carries both signatures");
     assert.equal(file.content.length, sim.controls.transaction(last)?.signedDocument?.content.length);
   });
 });

@@ -12,7 +12,16 @@ import forge from 'node-forge';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
-import { VALID_EGN, samplePdf, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorKeys, type CallbackServer } from './helpers';
+import {
+  VALID_EGN,
+  samplePdf,
+  sendOnline,
+  startCallbackServer,
+  startTestSimulator,
+  vendorJson,
+  vendorKeys,
+  type CallbackServer,
+} from './helpers';
 import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
@@ -28,7 +37,11 @@ after(async () => {
 });
 
 async function controlPost(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${sim.url}/sim/api${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${sim.url}/sim/api${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -39,8 +52,16 @@ describe('/document/status right after a create', () => {
       const { transactionID } = await sendOnline(lagging);
       const early = await vendorJson(lagging, '/document/status', { transactionID });
       assert.equal(early.status, 443);
-      await waitFor(async () => (await vendorJson(lagging, '/document/status', { transactionID })).status === 200, 'the status after the window', 3000);
-      assert.deepEqual((await vendorJson(lagging, '/document/status', { transactionID })).json, { status: 1, isProcessing: false, rejectReason: null });
+      await waitFor(
+        async () => (await vendorJson(lagging, '/document/status', { transactionID })).status === 200,
+        'the status after the window',
+        3000,
+      );
+      assert.deepEqual((await vendorJson(lagging, '/document/status', { transactionID })).json, {
+        status: 1,
+        isProcessing: false,
+        rejectReason: null,
+      });
     } finally {
       await lagging.close();
     }
@@ -63,8 +84,15 @@ describe('status controls: 5, 7, 8 final with a callback; 99 on hold', () => {
       const { transactionID } = await sendOnline(sim, { urlCallback: receiver.url });
       const view = await sim.controls.setStatus(transactionID, status);
       assert.equal(view.status, status);
-      assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, { status, isProcessing: false, rejectReason: null });
-      const cb = await waitFor(() => receiver.received.find((r) => (r.body as { transactionID?: string }).transactionID === transactionID), 'the callback');
+      assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, {
+        status,
+        isProcessing: false,
+        rejectReason: null,
+      });
+      const cb = await waitFor(
+        () => receiver.received.find((r) => (r.body as { transactionID?: string }).transactionID === transactionID),
+        'the callback',
+      );
       assert.equal(cb.path, '/hook/document/ready');
       assert.deepEqual(cb.body, { transactionID, status });
       // Final: no more signer actions.
@@ -73,15 +101,27 @@ describe('status controls: 5, 7, 8 final with a callback; 99 on hold', () => {
   }
 
   it('POST /sim/api/transactions/:id/status: 99 holds without a callback, then sign still works; 8 is final', async () => {
-    const created = await sendOnline(sim, { urlCallback: receiver.url, users: [{ identificationNumber: VALID_EGN }, { phone: '+359888123456' }] });
+    const created = await sendOnline(sim, {
+      urlCallback: receiver.url,
+      users: [{ identificationNumber: VALID_EGN }, { phone: '+359888123456' }],
+    });
     const [held, failed] = created.transactions.map((t) => t.transactionID) as [string, string];
     const hold = await controlPost(`/transactions/${held}/status`, { status: 99 });
     assert.equal(hold.status, 200);
     assert.equal((hold.json as { status: number }).status, 99);
     assert.equal(((await vendorJson(sim, '/document/status', { transactionID: held })).json as { status: number }).status, 99);
     assert.equal((await controlPost(`/transactions/${held}/sign`, {})).status, 200);
-    await waitFor(() => receiver.received.find((r) => (r.body as { transactionID?: string }).transactionID === held), 'the signed callback');
-    assert.deepEqual(receiver.received.filter((r) => (r.body as { transactionID?: string }).transactionID === held).map((r) => (r.body as { status: number }).status), [2], 'no callback for 99');
+    await waitFor(
+      () => receiver.received.find((r) => (r.body as { transactionID?: string }).transactionID === held),
+      'the signed callback',
+    );
+    assert.deepEqual(
+      receiver.received
+        .filter((r) => (r.body as { transactionID?: string }).transactionID === held)
+        .map((r) => (r.body as { status: number }).status),
+      [2],
+      'no callback for 99',
+    );
 
     assert.equal((await controlPost(`/transactions/${failed}/status`, { status: 8 })).status, 200);
     assert.equal((await controlPost(`/transactions/${failed}/status`, { status: 99 })).status, 409, 'final stays final');
@@ -100,14 +140,20 @@ describe('download entry names', () => {
   it('the inner ZIP holds <tx>_OUT_SIGNED.pdf and <tx>_OUT_SIGNED_HASH.xml; decrypting gives exactly the PDF', async () => {
     const { transactionID } = await sendOnline(sim, { filename: 'contract.pdf' });
     await sim.controls.sign(transactionID);
-    await waitFor(async () => ((await vendorJson(sim, '/document/status', { transactionID })).json as { isProcessing: boolean }).isProcessing === false, 'processed');
+    await waitFor(
+      async () => ((await vendorJson(sim, '/document/status', { transactionID })).json as { isProcessing: boolean }).isProcessing === false,
+      'processed',
+    );
     const zip = (await vendorJson(sim, '/document/download', { transactionID })).bytes;
 
     // Open the inner ZIP independently of decrypt.ts, to see the names Evrotrust would write.
     const outer = unzipSync(zip);
     const key = forge.pki.privateKeyFromPem(vendorKeys().privateKeyPem);
     assert.ok(outer[`${transactionID}_OUT.enc.key`]);
-    const contentKey = key.decrypt(Buffer.from(Buffer.from(outer[`${transactionID}_OUT.enc.key`]!).toString('latin1'), 'base64').toString('binary'), 'RSAES-PKCS1-V1_5');
+    const contentKey = key.decrypt(
+      Buffer.from(Buffer.from(outer[`${transactionID}_OUT.enc.key`]!).toString('latin1'), 'base64').toString('binary'),
+      'RSAES-PKCS1-V1_5',
+    );
     assert.equal(contentKey.length, 32);
     assert.equal(Buffer.from(outer[`${transactionID}_OUT.enc.filename`]!).toString('utf8'), 'contract.pdf');
 
@@ -132,7 +178,9 @@ describe('our client against the strict simulator, over real HTTP', () => {
         seen.push(body.toString('latin1'));
         void fetch(sim.vendorBaseUrl + (req.url ?? '').replace(/^\/vendor/, ''), {
           method: 'POST',
-          headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => ['authorization', 'content-type'].includes(k)) as [string, string][]),
+          headers: Object.fromEntries(
+            Object.entries(req.headers).filter(([k]) => ['authorization', 'content-type'].includes(k)) as [string, string][],
+          ),
           body,
         }).then(async (r) => {
           res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
@@ -151,7 +199,12 @@ describe('our client against the strict simulator, over real HTTP', () => {
       const check = await client.checkUser({ identificationNumber: VALID_EGN, phone: '+359888123456', email: 'ivan@example.bg' });
       assert.equal(check.isReadyToSign, true);
       const sent = await client.sendOnline({
-        document: { filename: 'Договор.pdf', content: samplePdf('client'), description: 'Договор за наем', dateExpire: new Date(Date.now() + 3_600_000) },
+        document: {
+          filename: 'Договор.pdf',
+          content: samplePdf('client'),
+          description: 'Договор за наем',
+          dateExpire: new Date(Date.now() + 3_600_000),
+        },
         signers: [
           { identificationNumber: VALID_EGN, country: 'BG', phone: '+359888123456', email: 'ivan@example.bg' },
           { phone: '+359888000222', email: 'maria@example.bg' },
@@ -183,7 +236,10 @@ describe('our client against the strict simulator, over real HTTP', () => {
         assert.ok(json.length > 0 && !/[^\x00-\x7f]/.test(json), 'ASCII only');
       }
       assert.match(onlineRaw, /\\u0414\\u043e\\u0433/, 'the Cyrillic description as \\uXXXX');
-      assert.deepEqual(sim.controls.transaction(sent.transactions[0]!.transactionID)?.signer, { identificationNumber: VALID_EGN, country: 'BG' });
+      assert.deepEqual(sim.controls.transaction(sent.transactions[0]!.transactionID)?.signer, {
+        identificationNumber: VALID_EGN,
+        country: 'BG',
+      });
     } finally {
       await new Promise<void>((resolve) => relay.close(() => resolve()));
     }

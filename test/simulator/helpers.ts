@@ -52,11 +52,19 @@ export interface CallOptions {
 }
 
 /** A JSON vendor call; `body` gets the sandbox vendorNumber unless it has one. */
-export async function vendorJson(sim: Simulator, endpoint: string, body: Record<string, unknown>, opts: CallOptions = {}): Promise<VendorAnswer> {
+export async function vendorJson(
+  sim: Simulator,
+  endpoint: string,
+  body: Record<string, unknown>,
+  opts: CallOptions = {},
+): Promise<VendorAnswer> {
   const text = JSON.stringify({ vendorNumber: SANDBOX_VENDOR_NUMBER, ...body });
   const res = await fetch(sim.vendorBaseUrl + endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: opts.authorization ?? authorizationHeader(opts.apiKey ?? SANDBOX_API_KEY, text) },
+    headers: {
+      'content-type': 'application/json',
+      authorization: opts.authorization ?? authorizationHeader(opts.apiKey ?? SANDBOX_API_KEY, text),
+    },
     body: text,
     signal: opts.signal,
   });
@@ -69,7 +77,13 @@ export interface Upload {
 }
 
 /** A multipart create call: `data` as a text field (signed), the file as field `document`. */
-export async function vendorMultipart(sim: Simulator, endpoint: string, data: Record<string, unknown>, upload: Upload = {}, opts: CallOptions = {}): Promise<VendorAnswer> {
+export async function vendorMultipart(
+  sim: Simulator,
+  endpoint: string,
+  data: Record<string, unknown>,
+  upload: Upload = {},
+  opts: CallOptions = {},
+): Promise<VendorAnswer> {
   const text = JSON.stringify({ vendorNumber: SANDBOX_VENDOR_NUMBER, ...data });
   const form = new FormData();
   form.append('data', text);
@@ -116,7 +130,13 @@ export function onlineData(input: OnlineInput = {}): Record<string, unknown> {
 export interface OnlineCreated {
   threadID: string;
   transactionID: string;
-  transactions: { transactionID: string; identificationNumber: string | null; country: string | null; email: string | null; phone: string | null }[];
+  transactions: {
+    transactionID: string;
+    identificationNumber: string | null;
+    country: string | null;
+    email: string | null;
+    phone: string | null;
+  }[];
 }
 
 /** Sends a document for online signing and expects success. */
@@ -126,7 +146,9 @@ export async function sendOnline(sim: Simulator, input: OnlineInput = {}): Promi
   return res.json as OnlineCreated;
 }
 
-export function offlineData(input: { urlCallback?: string; content?: Uint8Array; phone?: string; coverage?: number } = {}): Record<string, unknown> {
+export function offlineData(
+  input: { urlCallback?: string; content?: Uint8Array; phone?: string; coverage?: number } = {},
+): Record<string, unknown> {
   const content = input.content ?? samplePdf();
   return {
     publicKey: vendorKeys().publicKey,
@@ -169,7 +191,13 @@ export async function startCallbackServer(): Promise<CallbackServer> {
       } catch {
         // keep the text
       }
-      received.push({ path: req.url ?? '', body, remoteAddress: req.socket.remoteAddress, contentType: req.headers['content-type'], at: Date.now() });
+      received.push({
+        path: req.url ?? '',
+        body,
+        remoteAddress: req.socket.remoteAddress,
+        contentType: req.headers['content-type'],
+        at: Date.now(),
+      });
       const next = answers.shift() ?? 200;
       if (next === 'hang') return;
       res.statusCode = next;

@@ -5,7 +5,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Simulator } from '../../simulator';
-import { offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorJson, vendorMultipart, type CallbackServer } from './helpers';
+import {
+  offlineData,
+  sendOnline,
+  startCallbackServer,
+  startTestSimulator,
+  vendorJson,
+  vendorMultipart,
+  type CallbackServer,
+} from './helpers';
 import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
@@ -63,7 +71,10 @@ describe('offline (OTP) signing', () => {
     let second = first;
     // A new random code can equal the old one (1 in a million): resend until it differs.
     while (second === first) {
-      assert.equal((await vendorJson(sim, '/document/doc/offline/activate/resend', { transactionID, phone: '+359 888 123 456' })).status, 204);
+      assert.equal(
+        (await vendorJson(sim, '/document/doc/offline/activate/resend', { transactionID, phone: '+359 888 123 456' })).status,
+        204,
+      );
       second = code(sim, transactionID);
     }
     assert.equal((await vendorJson(sim, '/document/doc/offline/activate', { transactionID, activationCode: first })).status, 432);
@@ -74,9 +85,15 @@ describe('offline (OTP) signing', () => {
     const transactionID = await sendOffline();
     assert.equal((await vendorJson(sim, '/document/doc/offline/activate/resend', { transactionID, phone: '+359888000000' })).status, 449);
     assert.equal((await vendorJson(sim, '/document/doc/offline/activate', { transactionID: '42', activationCode: '123456' })).status, 443);
-    assert.equal((await vendorJson(sim, '/document/doc/offline/activate/resend', { transactionID: '42', phone: '+359888123456' })).status, 443);
+    assert.equal(
+      (await vendorJson(sim, '/document/doc/offline/activate/resend', { transactionID: '42', phone: '+359888123456' })).status,
+      443,
+    );
     const online = await sendOnline(sim, { urlCallback: receiver.url });
-    assert.equal((await vendorJson(sim, '/document/doc/offline/activate', { transactionID: online.transactionID, activationCode: '123456' })).status, 443);
+    assert.equal(
+      (await vendorJson(sim, '/document/doc/offline/activate', { transactionID: online.transactionID, activationCode: '123456' })).status,
+      443,
+    );
   });
 
   it('answers 448 once the code has expired, and a resent code works again', async () => {
@@ -87,8 +104,14 @@ describe('offline (OTP) signing', () => {
       const expiresAt = Date.parse(short.controls.transaction(transactionID)?.otpExpiresAt ?? '');
       await waitFor(() => Date.now() > expiresAt, 'the code to expire', 2000);
       assert.equal((await vendorJson(short, '/document/doc/offline/activate', { transactionID, activationCode: stale })).status, 448);
-      assert.equal((await vendorJson(short, '/document/doc/offline/activate/resend', { transactionID, phone: '+359888123456' })).status, 204);
-      assert.equal((await vendorJson(short, '/document/doc/offline/activate', { transactionID, activationCode: code(short, transactionID) })).status, 204);
+      assert.equal(
+        (await vendorJson(short, '/document/doc/offline/activate/resend', { transactionID, phone: '+359888123456' })).status,
+        204,
+      );
+      assert.equal(
+        (await vendorJson(short, '/document/doc/offline/activate', { transactionID, activationCode: code(short, transactionID) })).status,
+        204,
+      );
     } finally {
       await short.close();
     }
@@ -98,7 +121,13 @@ describe('offline (OTP) signing', () => {
     const noPhone = offlineData({ urlCallback: receiver.url });
     noPhone.user = { identificationNumber: '8611048980' };
     assert.equal((await vendorMultipart(sim, '/document/doc/offline', noPhone)).status, 400);
-    assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineData({ urlCallback: receiver.url, coverage: 7 }))).status, 454);
-    assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineData({ urlCallback: receiver.url, phone: 'call me' }))).status, 449);
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/offline', offlineData({ urlCallback: receiver.url, coverage: 7 }))).status,
+      454,
+    );
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/offline', offlineData({ urlCallback: receiver.url, phone: 'call me' }))).status,
+      449,
+    );
   });
 });

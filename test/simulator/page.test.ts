@@ -7,11 +7,28 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Simulator } from '../../simulator';
-import { VALID_EGN, offlineData, sendOnline, startCallbackServer, startTestSimulator, vendorMultipart, type CallbackServer } from './helpers';
+import {
+  VALID_EGN,
+  offlineData,
+  sendOnline,
+  startCallbackServer,
+  startTestSimulator,
+  vendorMultipart,
+  type CallbackServer,
+} from './helpers';
 import { waitFor } from '../helpers/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let sim: Simulator;
 let receiver: CallbackServer;
@@ -53,7 +70,10 @@ describe('signer page', () => {
       const card = page.locator(`article[data-tx="${transactionID}"]`);
       await card.getByText('Rental agreement, flat 12').waitFor();
       await card.getByRole('button', { name: 'Sign' }).click();
-      await waitFor(() => receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID), 'the callback');
+      await waitFor(
+        () => receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID),
+        'the callback',
+      );
       const cb = receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID);
       assert.equal(cb?.remoteAddress, '127.0.0.2');
       assert.equal(cb?.path, '/hook/document/ready');
@@ -92,7 +112,10 @@ describe('signer page', () => {
       assert.equal(sim.controls.transaction(transactionID)?.status, 1);
       await reason.fill('The amount is wrong');
       await card.getByRole('button', { name: 'Confirm reject' }).click();
-      await waitFor(() => receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID), 'the reject callback');
+      await waitFor(
+        () => receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID),
+        'the reject callback',
+      );
       const cb = receiver.received.find((r) => (r.body as { transactionID: string }).transactionID === transactionID);
       assert.equal(cb?.remoteAddress, '127.0.0.2');
       assert.deepEqual(cb?.body, { transactionID, status: 3, rejectReason: 'The amount is wrong' });

@@ -37,9 +37,17 @@ describe('persistence', () => {
     const second = await startTestSimulator({ stateDir });
     try {
       await waitFor(() => receiver.received.length === 1, 'the callback pending before the restart');
-      assert.deepEqual(receiver.received[0]?.body, { transactionID: undelivered.transactionID, status: 3, rejectReason: 'changed my mind' });
+      assert.deepEqual(receiver.received[0]?.body, {
+        transactionID: undelivered.transactionID,
+        status: 3,
+        rejectReason: 'changed my mind',
+      });
 
-      assert.deepEqual((await vendorJson(second, '/document/status', { transactionID: pending.transactionID })).json, { status: 1, isProcessing: false, rejectReason: null });
+      assert.deepEqual((await vendorJson(second, '/document/status', { transactionID: pending.transactionID })).json, {
+        status: 1,
+        isProcessing: false,
+        rejectReason: null,
+      });
       const check = await vendorJson(second, '/user/check/extended', { user: { phone: '+359888777666' } });
       assert.equal(check.status, 200);
       assert.equal((check.json as { isRegistered: number }).isRegistered, 0, 'the user made unknown stays unknown');
@@ -50,7 +58,11 @@ describe('persistence', () => {
       const zip = await vendorJson(second, '/document/download', { transactionID: pending.transactionID });
       assert.equal(zip.status, 200);
       const [file] = await decryptDownload(zip.bytes, vendorKeys().privateKeyPem);
-      assert.ok(Buffer.from(file?.content ?? []).toString('latin1').startsWith(Buffer.from(content).toString('latin1')));
+      assert.ok(
+        Buffer.from(file?.content ?? [])
+          .toString('latin1')
+          .startsWith(Buffer.from(content).toString('latin1')),
+      );
     } finally {
       await second.close();
     }

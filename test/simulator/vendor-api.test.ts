@@ -30,7 +30,10 @@ after(async () => {
 describe('authorization', () => {
   it('reproduces the published Authorization example (the check the simulator makes)', () => {
     const body = '{"vendorNumber":"ahZsmRHbDHL6TeED","user":{"identificationNumber":"8611048980"}}';
-    assert.equal(authorizationHeader('7f4b9ef3-298d-4ced-8656-a5d8b7f96666', body), '5a90fc151ff466434e615f1a6aac28228e8607d900b8f9129e8bfa919cff5140');
+    assert.equal(
+      authorizationHeader('7f4b9ef3-298d-4ced-8656-a5d8b7f96666', body),
+      '5a90fc151ff466434e615f1a6aac28228e8607d900b8f9129e8bfa919cff5140',
+    );
   });
 
   it('answers 401 to a wrong, missing or foreign-key Authorization header', async () => {
@@ -82,7 +85,10 @@ describe('validation', () => {
     assert.equal((await vendorMultipart(sim, '/document/doc/online', bad)).status, 400);
     const past = onlineData({ dateExpire: Math.floor(Date.now() / 1000) - 10 });
     assert.equal((await vendorMultipart(sim, '/document/doc/online', past)).status, 400);
-    assert.equal((await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), publicKey: Buffer.from('nope').toString('base64') })).status, 400);
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), publicKey: Buffer.from('nope').toString('base64') })).status,
+      400,
+    );
     const longText = onlineData({ description: 'x'.repeat(4001) });
     assert.equal((await vendorMultipart(sim, '/document/doc/online', longText)).status, 400);
     assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData(), { content: new Uint8Array() })).status, 400);
@@ -121,8 +127,14 @@ describe('validation', () => {
     const res = await vendorMultipart(sim, '/document/doc/online', withoutSignInfo);
     assert.equal(res.status, 400);
     assert.match(JSON.stringify(res.json), /signInfo/);
-    assert.equal((await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF9', algorithm: 'SHA256' } })).status, 400);
-    assert.equal((await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF1', algorithm: 'SHA1' } })).status, 400);
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF9', algorithm: 'SHA256' } })).status,
+      400,
+    );
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/online', { ...onlineData(), signInfo: { type: 'PDF1', algorithm: 'SHA1' } })).status,
+      400,
+    );
     const { signInfo: _o2, ...offlineWithout } = offlineData();
     assert.equal((await vendorMultipart(sim, '/document/doc/offline', offlineWithout)).status, 400);
   });
@@ -137,8 +149,16 @@ describe('validation', () => {
       assert.equal(res.status, 400, JSON.stringify(Object.keys(user)));
       assert.match(JSON.stringify(res.json), /exactly one of identificationNumber, phone, email/);
     }
-    assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ country: 'BG' }] }))).status, 400, 'country alone is no identifier');
-    assert.equal((await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ identificationNumber: VALID_EGN, country: 'BG' }] }))).status, 200);
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ country: 'BG' }] }))).status,
+      400,
+      'country alone is no identifier',
+    );
+    assert.equal(
+      (await vendorMultipart(sim, '/document/doc/online', onlineData({ users: [{ identificationNumber: VALID_EGN, country: 'BG' }] })))
+        .status,
+      200,
+    );
   });
 
   it('answers 449 to an OTP phone without the leading + of the Swagger pattern', async () => {
@@ -171,7 +191,7 @@ describe('users', () => {
     assert.equal((await vendorJson(sim, '/user/check/extended', { user: { identificationNumber: '8613048980' } })).status, 449);
     assert.equal((await vendorJson(sim, '/user/check/extended', { user: {} })).status, 449);
     assert.equal((await vendorJson(sim, '/user/check/extended', { user: { email: 'no-at-sign' } })).status, 449);
-    assert.equal((await sendOnlineStatus({ users: [{ identificationNumber: '1234567890' }] })), 449);
+    assert.equal(await sendOnlineStatus({ users: [{ identificationNumber: '1234567890' }] }), 449);
   });
 
   it('checks an unknown user with 200 and isRegistered 0 (a send to them is 438), and one without a certificate as not ready (442)', async () => {
@@ -179,7 +199,14 @@ describe('users', () => {
     const unknown = await vendorJson(sim, '/user/check/extended', { user: { phone: '+359 888 555 001' } });
     assert.equal(unknown.status, 200);
     assert.deepEqual(unknown.json, {
-      isRegistered: 0, isIdentified: 0, isRejected: 0, rejectReason: 0, isSupervised: 0, isReadyToSign: 0, hasConfirmedPhone: 0, hasConfirmedEmail: 0,
+      isRegistered: 0,
+      isIdentified: 0,
+      isRejected: 0,
+      rejectReason: 0,
+      isSupervised: 0,
+      isReadyToSign: 0,
+      hasConfirmedPhone: 0,
+      hasConfirmedEmail: 0,
     });
     assert.equal(await sendOnlineStatus({ users: [{ phone: '+359888555001' }] }), 438);
 
@@ -205,7 +232,13 @@ describe('online signing', () => {
     assert.notEqual(first.transactionID, second.transactionID);
     assert.notEqual(first.transactionID, created.threadID);
     assert.equal(created.transactionID, first.transactionID);
-    assert.deepEqual(first, { transactionID: first.transactionID, identificationNumber: VALID_EGN, country: 'BG', email: null, phone: null });
+    assert.deepEqual(first, {
+      transactionID: first.transactionID,
+      identificationNumber: VALID_EGN,
+      country: 'BG',
+      email: null,
+      phone: null,
+    });
     assert.equal(second.email, 'second@example.bg');
     const again = await sendOnline(sim);
     assert.notEqual(again.threadID, created.threadID);
@@ -213,12 +246,27 @@ describe('online signing', () => {
 
   it('reports pending, then signed while processing, then signed and done', async () => {
     const { transactionID } = await sendOnline(sim);
-    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, { status: 1, isProcessing: false, rejectReason: null });
+    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, {
+      status: 1,
+      isProcessing: false,
+      rejectReason: null,
+    });
     await sim.controls.sign(transactionID);
-    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, { status: 2, isProcessing: true, rejectReason: null });
+    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, {
+      status: 2,
+      isProcessing: true,
+      rejectReason: null,
+    });
     assert.equal((await vendorJson(sim, '/document/download', { transactionID })).status, 443, 'no download while processing');
-    await waitFor(async () => ((await vendorJson(sim, '/document/status', { transactionID })).json as { isProcessing: boolean }).isProcessing === false, 'processing to end');
-    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, { status: 2, isProcessing: false, rejectReason: null });
+    await waitFor(
+      async () => ((await vendorJson(sim, '/document/status', { transactionID })).json as { isProcessing: boolean }).isProcessing === false,
+      'processing to end',
+    );
+    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, {
+      status: 2,
+      isProcessing: false,
+      rejectReason: null,
+    });
     const download = await vendorJson(sim, '/document/download', { transactionID });
     assert.equal(download.status, 200);
     assert.equal(download.headers.get('content-type'), 'application/zip');
@@ -233,16 +281,24 @@ describe('online signing', () => {
   it('reports a rejection with its reason', async () => {
     const { transactionID } = await sendOnline(sim);
     await sim.controls.reject(transactionID, 'Wrong amount in clause 4');
-    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, { status: 3, isProcessing: false, rejectReason: 'Wrong amount in clause 4' });
+    assert.deepEqual((await vendorJson(sim, '/document/status', { transactionID })).json, {
+      status: 3,
+      isProcessing: false,
+      rejectReason: 'Wrong amount in clause 4',
+    });
   });
 
   it('expires at dateExpire (Unix seconds) by itself', async () => {
     // 1–2 s ahead (never under a second, so it is not already past when the request arrives).
     const { transactionID } = await sendOnline(sim, { dateExpire: Math.ceil(Date.now() / 1000) + 1 });
-    const status = await waitFor(async () => {
-      const s = (await vendorJson(sim, '/document/status', { transactionID })).json as { status: number };
-      return s.status === 4 ? s : undefined;
-    }, 'status 4', 4000);
+    const status = await waitFor(
+      async () => {
+        const s = (await vendorJson(sim, '/document/status', { transactionID })).json as { status: number };
+        return s.status === 4 ? s : undefined;
+      },
+      'status 4',
+      4000,
+    );
     assert.equal(status.status, 4);
   });
 
@@ -271,7 +327,10 @@ describe('withdraw', () => {
     const created = await sendOnline(sim);
     await sim.controls.sign(created.transactionID);
     assert.deepEqual((await vendorJson(sim, '/document/withdraw', { threadID: created.threadID })).json, { status: 2 });
-    assert.equal(((await vendorJson(sim, '/document/status', { transactionID: created.transactionID })).json as { status: number }).status, 2);
+    assert.equal(
+      ((await vendorJson(sim, '/document/status', { transactionID: created.transactionID })).json as { status: number }).status,
+      2,
+    );
   });
 });
 
@@ -295,7 +354,9 @@ describe('fault injection', () => {
     const { transactionID } = await sendOnline(sim);
     sim.controls.failNext('/document/status', { delayMs: 2000 });
     const started = Date.now();
-    await assert.rejects(vendorJson(sim, '/document/status', { transactionID }, { signal: AbortSignal.timeout(150) }), { name: 'TimeoutError' });
+    await assert.rejects(vendorJson(sim, '/document/status', { transactionID }, { signal: AbortSignal.timeout(150) }), {
+      name: 'TimeoutError',
+    });
     assert.ok(Date.now() - started < 1500);
     assert.equal((await vendorJson(sim, '/document/status', { transactionID })).status, 200);
   });
@@ -319,8 +380,11 @@ describe('signed copy', () => {
     const firstText = Buffer.from(first.content).toString('latin1');
     const secondText = Buffer.from(second.content).toString('latin1');
     assert.ok(firstText.startsWith(Buffer.from(content).toString('latin1')));
-    assert.match(firstText, new RegExp(`%EvrotrustSimulatorSignature transactionID=${b.transactionID} threadID=${created.threadID} sha256=[0-9a-f]{64}\\n$`));
-    assert.ok(secondText.startsWith(firstText), 'the second signer signs the first signer\'s copy');
+    assert.match(
+      firstText,
+      new RegExp(`%EvrotrustSimulatorSignature transactionID=${b.transactionID} threadID=${created.threadID} sha256=[0-9a-f]{64}\\n$`),
+    );
+    assert.ok(secondText.startsWith(firstText), "the second signer signs the first signer's copy");
     assert.equal(first.filename, 'contract.pdf');
   });
 });
