@@ -248,7 +248,11 @@ export function createActivities(deps: ActivityDeps) {
     async storeSignedDocument(input: { signingId: string; transactionId: string }): Promise<{ files: number }> {
       /** A capped download: the same answer on every retry, so the signing fails at once, with the figures in its history. */
       const refuse = async (err: DownloadTooLargeError): Promise<never> => {
-        log().warn('signed download refused: over a limit', { signingId: input.signingId, transactionId: input.transactionId, ...err.toJSON() });
+        log().warn('signed download refused: over a limit', {
+          signingId: input.signingId,
+          transactionId: input.transactionId,
+          ...err.toJSON(),
+        });
         await store.event(input.signingId, `download-refused:${input.transactionId}`, 'download-refused', {
           transactionId: input.transactionId,
           ...err.toJSON(),

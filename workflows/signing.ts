@@ -407,7 +407,11 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       );
       if (!stored.ok) {
         if (NOTHING_TO_DO.has(stored.code)) return stand();
-        return finish('failed', stored.code === 'download-too-large' ? 'signed-document-too-large' : 'signed-document-unavailable', stored.code);
+        return finish(
+          'failed',
+          stored.code === 'download-too-large' ? 'signed-document-too-large' : 'signed-document-unavailable',
+          stored.code,
+        );
       }
     }
   }

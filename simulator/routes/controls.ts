@@ -39,7 +39,12 @@ const failNextBody = z.object({
 });
 const nextDownloadBody = z.object({
   kind: z.enum(HOSTILE_DOWNLOADS),
-  bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .optional(),
 });
 const userParams = z.object({ identifier: z.string().min(1) });
 const userBody = userFlagsSchema.partial().strict();

@@ -477,7 +477,10 @@ describe('decryptDownload limits: hostile downloads fail with the limit and the 
   });
 
   test('the same bomb with a permissive ratio is refused by the total inflated size', async () => {
-    const err = await assertTooLarge(decryptDownload(zipBomb(TX), keys.privateKeyPem, { limits: { maxEntryRatio: 1e6 } }), 'inflated-bytes');
+    const err = await assertTooLarge(
+      decryptDownload(zipBomb(TX), keys.privateKeyPem, { limits: { maxEntryRatio: 1e6 } }),
+      'inflated-bytes',
+    );
     assert.equal(err.actual, 300 * 1024 * 1024);
     assert.equal(err.max, DEFAULT_DOWNLOAD_LIMITS.maxInflatedBytes);
   });
@@ -498,7 +501,10 @@ describe('decryptDownload limits: hostile downloads fail with the limit and the 
 
   test('the download itself over maxDownloadBytes is refused before it is read', async () => {
     const zip = await encryptDownload(TX, [{ filename: 'a.pdf', content: randomBytes(64 * 1024) }], keys.publicKeyPem);
-    const err = await assertTooLarge(decryptDownload(zip, keys.privateKeyPem, { limits: { maxDownloadBytes: 32 * 1024 } }), 'download-bytes');
+    const err = await assertTooLarge(
+      decryptDownload(zip, keys.privateKeyPem, { limits: { maxDownloadBytes: 32 * 1024 } }),
+      'download-bytes',
+    );
     assert.deepEqual([err.actual, err.max], [zip.length, 32 * 1024]);
   });
 
@@ -506,7 +512,10 @@ describe('decryptDownload limits: hostile downloads fail with the limit and the 
     // 1 MiB of zeros deflates ~1000:1 inside the inner ZIP.
     const zip = await encryptDownload(TX, [{ filename: 'bomb.pdf', content: new Uint8Array(1024 * 1024) }], keys.publicKeyPem);
     await assertTooLarge(decryptDownload(zip, keys.privateKeyPem), 'entry-ratio');
-    await assertTooLarge(decryptDownload(zip, keys.privateKeyPem, { limits: { maxEntryRatio: 1e6, maxInflatedBytes: 512 * 1024 } }), 'inflated-bytes');
+    await assertTooLarge(
+      decryptDownload(zip, keys.privateKeyPem, { limits: { maxEntryRatio: 1e6, maxInflatedBytes: 512 * 1024 } }),
+      'inflated-bytes',
+    );
     const many = await encryptDownload(
       TX,
       Array.from({ length: 70 }, (_, i) => ({ filename: `f${i}.pdf`, content: randomBytes(16) })),
