@@ -8,7 +8,7 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
 import type { StatusName } from '../src/evrotrust/statuses';
-import { decryptDownload } from '../src/evrotrust/decrypt';
+import { decryptDownload, DownloadTooLargeError, type DownloadLimits } from '../src/evrotrust/decrypt';
 import { SigningStore } from '../src/signings/store';
 import { sha256Hex } from '../src/lib/hash';
 import {
@@ -30,6 +30,8 @@ export interface ActivityDeps {
   privateKeyPem: string;
   /** Base URL at which Evrotrust reaches our callback routes. */
   publicBaseUrl: string;
+  /** Caps on the signed download (entries, inflated size, ratio); the byte cap on the wire is the client's. */
+  downloadLimits?: Partial<DownloadLimits>;
 }
 
 function readinessReason(r: {
@@ -244,10 +246,24 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Downloads, decrypts and stores one signer's signed file(s) in GridFS. */
     async storeSignedDocument(input: { signingId: string; transactionId: string }): Promise<{ files: number }> {
+      /** A capped download: the same answer on every retry, so the signing fails at once, with the figures in its history. */
+      const refuse = async (err: DownloadTooLargeError): Promise<never> => {
+        log().warn('signed download refused: over a limit', {
+          signingId: input.signingId,
+          transactionId: input.transactionId,
+          ...err.toJSON(),
+        });
+        await store.event(input.signingId, `download-refused:${input.transactionId}`, 'download-refused', {
+          transactionId: input.transactionId,
+          ...err.toJSON(),
+        });
+        throw ApplicationFailure.nonRetryable(err.message, 'download-too-large', err.toJSON());
+      };
       let zip;
       try {
         zip = await deps.evrotrust.download(input.transactionId);
       } catch (err) {
+        if (err instanceof DownloadTooLargeError) return refuse(err);
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
         if (isNotYetVisible(err)) {
           throw ApplicationFailure.create({
@@ -260,8 +276,9 @@ export function createActivities(deps: ActivityDeps) {
       }
       let files;
       try {
-        files = await decryptDownload(zip, deps.privateKeyPem);
+        files = await decryptDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
       } catch (err) {
+        if (err instanceof DownloadTooLargeError) return refuse(err);
         throw ApplicationFailure.nonRetryable(`the signed download could not be decrypted: ${(err as Error).message}`, 'decrypt-failed');
       }
       const original = (await signing(input.signingId)).document.filename;

@@ -7,6 +7,7 @@ import { ControlError } from './errors';
 import type { FaultInjector, FaultSpec } from './faults';
 import type { SimulatorEngine, TransactionView } from './engine';
 import type { UserFlags } from './users';
+import { HOSTILE_DOWNLOADS, type HostileDownload } from './hostile-downloads';
 
 export type { CallbackAttempt, CallbackBehavior, CallbackMode, FaultSpec, TransactionView, UserFlags };
 
@@ -32,6 +33,12 @@ export interface SimulatorControls {
   callbackBehavior(target: string, behavior: CallbackBehavior): void;
   /** The next `count` calls to a vendor endpoint (e.g. '/document/status') answer `status` and/or hang `delayMs`. */
   failNext(endpoint: string, spec: FaultSpec): void;
+  /**
+   * The next download of a signed document answers a hostile ZIP (simulator/hostile-downloads.ts):
+   * `zip-bomb`, `many-entries`, `lying-header`, or `oversized` (`bytes` long, default 80 MiB).
+   * Several calls queue several, served in order.
+   */
+  nextDownload(kind: HostileDownload, options?: { bytes?: number }): void;
   /** Forgets every queued fault. */
   clearFaults(): void;
   /** Sets (merges) the profile of a user known by an ЕГН, phone or e-mail. */
@@ -61,6 +68,14 @@ export function createControls(engine: SimulatorEngine, faults: FaultInjector): 
     },
     failNext: (endpoint, spec) => faults.failNext(endpoint, spec),
     clearFaults: () => faults.clear(),
+    nextDownload: (kind, options) => {
+      if (!HOSTILE_DOWNLOADS.includes(kind)) throw new ControlError('invalid', `kind must be one of ${HOSTILE_DOWNLOADS.join(', ')}`);
+      const bytes = options?.bytes;
+      if (bytes !== undefined && (!Number.isInteger(bytes) || bytes < 1024 || bytes > 1024 * 1024 * 1024)) {
+        throw new ControlError('invalid', 'bytes must be an integer from 1024 to 1 GiB');
+      }
+      engine.queueHostileDownload(kind, bytes);
+    },
     setUser: (identifier, flags) => {
       if (identifier.trim() === '') throw new ControlError('invalid', 'identifier is required');
       return engine.users.set(identifier, flags);

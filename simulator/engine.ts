@@ -2,6 +2,7 @@
 // signer's actions, expiry, OTP codes, withdrawal, and the callbacks each final status triggers.
 // HTTP lives in routes/; this module knows nothing about requests and answers.
 
+import { hostileDownload, type HostileDownload } from './hostile-downloads';
 import { createPublicKey, randomInt } from 'node:crypto';
 import { EVROTRUST_STATUS } from '../src/evrotrust/statuses';
 import { encryptDownload } from '../src/evrotrust/encrypt';
@@ -142,6 +143,8 @@ export class SimulatorEngine {
   readonly callbacks: CallbackDispatcher;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  /** Hostile answers queued by the `nextDownload` control, served (once each) to the next downloads of signed documents. */
+  private readonly hostileDownloads: { kind: HostileDownload; bytes?: number }[] = [];
 
   constructor(private readonly options: ResolvedOptions) {
     this.state = new SimulatorState(options.stateDir);
@@ -269,6 +272,8 @@ export class SimulatorEngine {
     const tx = this.state.transactions.get(transactionID);
     if (!tx) throw new VendorError(443);
     if (tx.status !== signed || this.isProcessing(tx) || !tx.signed) throw new VendorError(443, 'Document not found: not signed yet');
+    const hostile = this.hostileDownloads.shift();
+    if (hostile) return hostileDownload(hostile.kind, transactionID, hostile.bytes);
     const content = this.state.signedCopy(transactionID);
     if (!content) throw new VendorError(500, 'signed copy missing from the simulator state');
     const thread = this.thread(tx.threadID);
@@ -279,6 +284,11 @@ export class SimulatorEngine {
       signedHashEntry: `${transactionID}_OUT_SIGNED_HASH.xml`,
       originalFilename: tx.signed.filename,
     });
+  }
+
+  /** The next download of a signed document answers this hostile ZIP instead (simulator/hostile-downloads.ts). */
+  queueHostileDownload(kind: HostileDownload, bytes?: number): void {
+    this.hostileDownloads.push({ kind, ...(bytes !== undefined ? { bytes } : {}) });
   }
 
   withdraw(threadID: string): WithdrawAnswer {

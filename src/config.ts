@@ -7,6 +7,7 @@ import { parseDuration } from './lib/duration';
 import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
+import type { DownloadLimits } from './evrotrust/limits';
 
 export class ConfigError extends Error {
   constructor(
@@ -52,6 +53,9 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Download limits and data retention (issue 11 items 2 and 6): see loadDataConfig below. */
+  downloadLimits: DownloadLimits;
+  retention: RetentionConfig;
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -251,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: p.HOST,
     port: p.PORT,
     dataDir: p.DATA_DIR,
+    ...loadDataConfig(env),
   };
 }
 
@@ -265,4 +270,111 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Download limits and data retention (issue 11, items 2 and 6). A block of its own: each variable
+// has a default and a minimum and maximum; out of range stops the start with a line naming it.
+
+export interface RetentionConfig {
+  /** Personal data of the signers (`signing_people`) is deleted this long after the signing is final. */
+  personalDataMs: number;
+  /** The signed document (GridFS `documents`) is deleted this long after the signing is final; null: kept. */
+  signedDocumentMs: number | null;
+  /** How often the retention job looks for signings past these. */
+  sweepIntervalMs: number;
+}
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+const DAY_MS = 86_400_000;
+const BYTE_UNITS = { B: 1, KiB: KIB, MiB: MIB, GiB: GIB } as const;
+
+/** Bytes of a size like `64MiB`, `512KiB` or `1048576` (whole numbers only), or undefined. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d{1,10})\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * BYTE_UNITS[(m[2] ?? 'B') as keyof typeof BYTE_UNITS];
+}
+
+function formatBytes(n: number): string {
+  for (const unit of ['GiB', 'MiB', 'KiB'] as const) if (n % BYTE_UNITS[unit] === 0) return `${n / BYTE_UNITS[unit]}${unit}`;
+  return `${n}`;
+}
+
+function formatMs(ms: number): string {
+  for (const [unit, size] of [
+    ['d', DAY_MS],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+type DataVariable = {
+  kind: 'bytes' | 'count' | 'duration';
+  default: number | null;
+  min: number;
+  max: number;
+  /** `none` is accepted and means null (no limit / keep forever). */
+  none?: string;
+};
+
+/** The variables of this block: name → kind, default, bounds (README "Configuration"). */
+export const DATA_VARIABLES = {
+  DOWNLOAD_MAX_BYTES: { kind: 'bytes', default: 64 * MIB, min: 1 * MIB, max: 1 * GIB },
+  DOWNLOAD_MAX_ENTRIES: { kind: 'count', default: 64, min: 4, max: 65_535 },
+  DOWNLOAD_MAX_INFLATED_BYTES: { kind: 'bytes', default: 256 * MIB, min: 1 * MIB, max: 2 * GIB },
+  DOWNLOAD_MAX_ENTRY_RATIO: { kind: 'count', default: 200, min: 10, max: 100_000 },
+  PERSONAL_DATA_RETENTION: { kind: 'duration', default: 30 * DAY_MS, min: 60_000, max: 3650 * DAY_MS },
+  SIGNED_DOCUMENT_RETENTION: { kind: 'duration', default: null, min: 60_000, max: 3650 * DAY_MS, none: 'none (keep forever)' },
+  RETENTION_SWEEP_INTERVAL: { kind: 'duration', default: 3_600_000, min: 10_000, max: DAY_MS },
+} as const satisfies Record<string, DataVariable>;
+
+function dataVariable(env: NodeJS.ProcessEnv, name: keyof typeof DATA_VARIABLES): number | null {
+  const spec: DataVariable = DATA_VARIABLES[name];
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return spec.default;
+  const fmt = spec.kind === 'bytes' ? formatBytes : spec.kind === 'duration' ? formatMs : String;
+  const what =
+    spec.kind === 'bytes'
+      ? `a size like 64MiB (B, KiB, MiB, GiB; whole numbers) from ${fmt(spec.min)} to ${fmt(spec.max)}`
+      : spec.kind === 'duration'
+        ? `a duration like 30d (s, m, h, d) from ${fmt(spec.min)} to ${fmt(spec.max)}`
+        : `a whole number from ${spec.min} to ${spec.max}`;
+  const expected = `expected ${what}${spec.none ? `, or ${spec.none}` : ''}`;
+  if (spec.none && raw === 'none') return null;
+  const value =
+    spec.kind === 'bytes'
+      ? parseByteSize(raw)
+      : spec.kind === 'duration'
+        ? /^\d+(s|m|h|d)$/.test(raw)
+          ? parseDuration(raw)
+          : undefined
+        : /^\d{1,10}$/.test(raw)
+          ? Number(raw)
+          : undefined;
+  if (value === undefined || value < spec.min || value > spec.max) throw new ConfigError(name, expected);
+  return value;
+}
+
+/** The download limits and retention from the environment; throws ConfigError naming a bad variable. */
+export function loadDataConfig(env: NodeJS.ProcessEnv = process.env): { downloadLimits: DownloadLimits; retention: RetentionConfig } {
+  const num = (name: keyof typeof DATA_VARIABLES) => dataVariable(env, name) as number;
+  return {
+    downloadLimits: {
+      maxDownloadBytes: num('DOWNLOAD_MAX_BYTES'),
+      maxEntries: num('DOWNLOAD_MAX_ENTRIES'),
+      maxInflatedBytes: num('DOWNLOAD_MAX_INFLATED_BYTES'),
+      maxEntryRatio: num('DOWNLOAD_MAX_ENTRY_RATIO'),
+    },
+    retention: {
+      personalDataMs: num('PERSONAL_DATA_RETENTION'),
+      signedDocumentMs: dataVariable(env, 'SIGNED_DOCUMENT_RETENTION'),
+      sweepIntervalMs: num('RETENTION_SWEEP_INTERVAL'),
+    },
+  };
 }

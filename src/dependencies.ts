@@ -88,12 +88,14 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       publicKeyPem: keys.publicKeyPem,
       timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
       signing: config.evrotrust.signing,
+      maxDownloadBytes: config.downloadLimits.maxDownloadBytes,
     });
     const activities = createActivities({
       db: mongo.db,
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl: config.publicBaseUrl,
+      downloadLimits: config.downloadLimits,
     });
     return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, close };
   } catch (err) {

@@ -10,13 +10,16 @@ import { buildServer } from './http/server';
 import { metricsRoutes, ServiceMetrics } from './http/metrics';
 import type { Dependencies } from './dependencies';
 import { Reconciler } from './signings/reconciler';
+import { RetentionJob } from './signings/retention';
 import { SigningService } from './signings/service';
 
 export interface RunningService {
   app: FastifyInstance;
   service: SigningService;
   reconciler: Reconciler;
-  /** Stops the reconciler, then the HTTP server (which also stops the callback relay). */
+  /** Deletes personal data and signed files of final signings past their retention. */
+  retention: RetentionJob;
+  /** Stops the reconciler and the retention job, then the HTTP server (which also stops the callback relay). */
   close(): Promise<void>;
 }
 
@@ -60,12 +63,22 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
     logger: app.log,
   });
   reconciler.start();
+  const retention = new RetentionJob({
+    store: service.store,
+    personalDataMs: config.retention.personalDataMs,
+    signedDocumentMs: config.retention.signedDocumentMs,
+    intervalMs: config.retention.sweepIntervalMs,
+    logger: app.log,
+  });
+  retention.start();
   return {
     app,
     service,
     reconciler,
+    retention,
     async close() {
       await reconciler.stop();
+      await retention.stop();
       await app.close().catch(() => {});
     },
   };

@@ -60,6 +60,7 @@ export type FailureCode =
   | 'undeliverable'
   | 'face-recognition-failed'
   | 'signed-document-unavailable'
+  | 'signed-document-too-large'
   | 'status-unconfirmed'
   | 'not-started';
 

@@ -79,6 +79,7 @@ const PERMANENT = new Set([
   'invalid-signer',
   'send-outcome-unknown', // a resend could reach the signer twice
   'decrypt-failed',
+  'download-too-large', // the signed download exceeds a configured cap: the same answer every time
 ]);
 /** The record is gone or already final (a repair raced this run): nothing is left for this run to do. */
 const NOTHING_TO_DO = new Set(['signing-not-found', 'signing-already-final']);
@@ -406,7 +407,11 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       );
       if (!stored.ok) {
         if (NOTHING_TO_DO.has(stored.code)) return stand();
-        return finish('failed', 'signed-document-unavailable', stored.code);
+        return finish(
+          'failed',
+          stored.code === 'download-too-large' ? 'signed-document-too-large' : 'signed-document-unavailable',
+          stored.code,
+        );
       }
     }
   }

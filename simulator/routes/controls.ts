@@ -1,5 +1,6 @@
 // The test controls over HTTP, under /sim/api, as JSON. Documented in simulator/README.md.
 
+import { HOSTILE_DOWNLOADS } from '../hostile-downloads';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { formatZodIssues } from '../../src/lib/zod-issues';
@@ -35,6 +36,15 @@ const failNextBody = z.object({
   delayMs: z.number().int().nonnegative().optional(),
   count: z.number().int().min(1).optional(),
   body: z.unknown().optional(),
+});
+const nextDownloadBody = z.object({
+  kind: z.enum(HOSTILE_DOWNLOADS),
+  bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .optional(),
 });
 const userParams = z.object({ identifier: z.string().min(1) });
 const userBody = userFlagsSchema.partial().strict();
@@ -117,6 +127,12 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
   app.post('/fail-next', async (request, reply) => {
     const { endpoint, ...spec } = parse(failNextBody, request.body);
     controls.failNext(endpoint, spec);
+    return reply.code(204).send();
+  });
+
+  app.post('/next-download', async (request, reply) => {
+    const { kind, bytes } = parse(nextDownloadBody, request.body);
+    controls.nextDownload(kind, bytes !== undefined ? { bytes } : {});
     return reply.code(204).send();
   });
 

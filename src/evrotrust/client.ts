@@ -14,11 +14,13 @@ import { resolveSigningOptions } from './endpoints';
 import { publicKeyParam } from './keys';
 import { createTransport } from './transport';
 import type { EvrotrustClient, EvrotrustClientOptions } from './types';
+import { DEFAULT_DOWNLOAD_LIMITS } from './limits';
 
 export * from './types';
 export { DEFAULT_SIGNING_OPTIONS, matchTransactions, pickIdentifier, resolveSigningOptions, signInfoFor, toUnixSeconds } from './endpoints';
 export { contentTypeFor, isPdf, MAX_UPLOAD_FILENAME_CHARS, sha512Hex, sniffContentType, uploadFilename } from './files';
 export { asciiJson, failedBeforeSending } from './transport';
+export { DEFAULT_DOWNLOAD_LIMITS, DownloadTooLargeError, type DownloadLimit, type DownloadLimits } from './limits';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_TRANSFER_TIMEOUT_MS = 120_000;
@@ -27,6 +29,9 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
   const { vendorNumber, apiKey, logger } = options;
   if (!vendorNumber) throw new TypeError('createEvrotrustClient: vendorNumber is required');
   if (!apiKey) throw new TypeError('createEvrotrustClient: apiKey is required');
+  if (options.maxDownloadBytes !== undefined && !(Number.isInteger(options.maxDownloadBytes) && options.maxDownloadBytes > 0)) {
+    throw new TypeError('createEvrotrustClient: maxDownloadBytes must be a positive integer');
+  }
   const baseUrl = new URL(options.baseUrl).toString().replace(/\/+$/, '');
   try {
     // Fail at start-up, not on the first signing, when the key is not a public key PEM.
@@ -49,6 +54,7 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     publicKey: publicKeyParam(options.publicKeyPem), // Base64 of the whole PEM text (docs/evrotrust.md)
     signing: resolveSigningOptions(options.signing),
     logger,
+    maxDownloadBytes: options.maxDownloadBytes ?? DEFAULT_DOWNLOAD_LIMITS.maxDownloadBytes,
   };
 
   return {

@@ -26,7 +26,15 @@ import {
   type EntryKind,
 } from './zip';
 
+import { DownloadTooLargeError, resolveDownloadLimits, type DownloadLimits } from './limits';
+
 export { ENCRYPTED_SLICE_CHARS } from './zip';
+export { DEFAULT_DOWNLOAD_LIMITS, DownloadTooLargeError, type DownloadLimit, type DownloadLimits } from './limits';
+
+export interface DecryptOptions {
+  /** Caps on the download (defaults: DEFAULT_DOWNLOAD_LIMITS); exceeding one throws DownloadTooLargeError. */
+  limits?: Partial<DownloadLimits>;
+}
 
 export type DecryptErrorReason =
   | 'invalid-private-key' // the PEM we were given is not an RSA private key
@@ -212,14 +220,23 @@ function safeFileName(name: string): string {
  * one. Names are reduced to a bare file name (no directories, no control characters).
  * Evrotrust's signature report (`OUT_SIGNED_HASH.xml`, bare or prefixed, see isSignedHashReport)
  * and directory entries are skipped.
+ *
+ * Limits (`options.limits`, DEFAULT_DOWNLOAD_LIMITS otherwise) apply to the download's size and to
+ * both ZIPs, outer and inner: too many entries, a too high ratio or too many inflated bytes throw a
+ * DownloadTooLargeError naming the limit and the figures, before anything of that ZIP is inflated.
  */
-export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): Promise<DecryptedFile[]> {
+export async function decryptDownload(zip: Uint8Array, privateKeyPem: string, options: DecryptOptions = {}): Promise<DecryptedFile[]> {
+  const limits = resolveDownloadLimits(options.limits);
   // A configuration problem first: it is not the download's fault and retrying will not fix it.
   const forgeKey = toForgeKey(privateKeyPem);
+  if (zip.byteLength > limits.maxDownloadBytes) {
+    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
+  }
   let outer: Map<string, Uint8Array>;
   try {
-    outer = unzipVerified(zip);
+    outer = unzipVerified(zip, limits);
   } catch (err) {
+    if (err instanceof DownloadTooLargeError) throw err;
     throw new DecryptError(
       'not-a-zip',
       `the download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
@@ -244,8 +261,9 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string): P
 
   let inner: Map<string, Uint8Array>;
   try {
-    inner = unzipVerified(innerZip);
+    inner = unzipVerified(innerZip, limits);
   } catch (err) {
+    if (err instanceof DownloadTooLargeError) throw err;
     const detail = err instanceof ZipFormatError ? err.message : 'unreadable';
     throw new DecryptError('corrupt-ciphertext', `the decrypted content is not a valid ZIP archive (${detail}); the download is damaged`);
   }

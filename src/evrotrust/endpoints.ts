@@ -40,6 +40,8 @@ export interface EndpointContext {
   publicKey: string;
   signing: SigningOptions;
   logger?: EvrotrustLogger | undefined;
+  /** Cap on a /document/download answer (DownloadTooLargeError past it). */
+  maxDownloadBytes: number;
 }
 
 // ---------- request bodies (pure; exported for tests and other modules) ----------
@@ -332,7 +334,7 @@ export async function download(api: EndpointContext, transactionID: string, call
   t.requireId(endpoint, 'transactionID', transactionID);
   const ctx = t.context(endpoint, { transactionID }, call, true);
   const startedAt = performance.now();
-  const { status, body } = await t.send(ctx, jsonPayload({ vendorNumber, transactionID }), 'bytes');
+  const { status, body } = await t.send(ctx, jsonPayload({ vendorNumber, transactionID }), 'bytes', api.maxDownloadBytes);
   // A ZIP starts with "PK"; anything else (an HTML error page, JSON) is not the document.
   if (body.byteLength < 4 || body[0] !== 0x50 || body[1] !== 0x4b) {
     t.fail(ctx, t.malformed(ctx, status, '(body)', 'not a ZIP archive'), startedAt);

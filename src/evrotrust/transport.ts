@@ -20,6 +20,7 @@ import {
 import { contentTypeFor, uploadFilename } from './files';
 import type { CallOptions, EvrotrustLogger } from './types';
 import { firstZodIssue } from '../lib/zod-issues';
+import { DownloadTooLargeError } from './limits';
 
 /**
  * JSON text with every non-ASCII character written as a \\uXXXX escape (UTF-16 units, so astral
@@ -99,7 +100,13 @@ export interface Transport {
   requireId(endpoint: EvrotrustEndpoint, name: string, value: unknown): void;
   /** The error for a 2xx answer that is not what the endpoint promises. */
   malformed(ctx: CallContext, httpStatus: number, field: string, problem: string, refs?: RequestRefs): EvrotrustResponseError;
-  send(ctx: CallContext, payload: Payload, responseKind: 'json' | 'bytes' | 'empty'): Promise<{ status: number; body: Uint8Array }>;
+  /** With `maxBytes`, a longer answer is refused (Content-Length first, then while reading) with a DownloadTooLargeError. */
+  send(
+    ctx: CallContext,
+    payload: Payload,
+    responseKind: 'json' | 'bytes' | 'empty',
+    maxBytes?: number,
+  ): Promise<{ status: number; body: Uint8Array }>;
   sendJson<T extends z.ZodType>(ctx: CallContext, payload: Payload, schema: T): Promise<{ httpStatus: number; value: z.output<T> }>;
 }
 
@@ -233,6 +240,7 @@ export function createTransport(options: TransportOptions): Transport {
     ctx: CallContext,
     payload: Payload,
     responseKind: 'json' | 'bytes' | 'empty',
+    maxBytes?: number,
   ): Promise<{ status: number; body: Uint8Array }> {
     const url = baseUrl + ctx.endpoint;
     const timeoutSignal = AbortSignal.timeout(ctx.timeoutMs);
@@ -279,8 +287,12 @@ export function createTransport(options: TransportOptions): Transport {
 
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await response.arrayBuffer());
+      bytes = maxBytes === undefined ? new Uint8Array(await response.arrayBuffer()) : await readAtMost(response, maxBytes);
     } catch (error) {
+      if (error instanceof DownloadTooLargeError) {
+        logger?.warn?.('evrotrust answer too large', logFields(ctx, { httpStatus: response.status, limit: error.limit, max: error.max }));
+        throw error;
+      }
       fail(ctx, transportError(ctx, timeoutSignal, error, true), startedAt);
     }
     logger?.debug?.(
@@ -292,6 +304,33 @@ export function createTransport(options: TransportOptions): Transport {
       }),
     );
     return { status: response.status, body: bytes };
+  }
+
+  /**
+   * The body, refused past `maxBytes`: by its Content-Length before reading, else as soon as the
+   * bytes read pass the cap (the rest is not read).
+   */
+  async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array> {
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new DownloadTooLargeError('download-bytes', declared, maxBytes, `Content-Length ${declared} > ${maxBytes} bytes`);
+    }
+    if (!response.body) return new Uint8Array(0);
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new DownloadTooLargeError('download-bytes', total, maxBytes, `more than ${maxBytes} bytes (reading stopped at ${total})`);
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks);
   }
 
   /** Sends, then parses the JSON answer with `schema`; a mismatch names the field. */

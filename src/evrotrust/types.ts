@@ -21,6 +21,8 @@ export interface EvrotrustClientOptions {
   timeoutMs?: number;
   /** Timeout of calls that carry a file (send online/offline, download). Default 120 s. */
   transferTimeoutMs?: number;
+  /** Cap on a /document/download answer; a longer one throws DownloadTooLargeError. Default 64 MiB. */
+  maxDownloadBytes?: number;
   logger?: EvrotrustLogger;
   /** What every send carries unless the call overrides it; defaults in DEFAULT_SIGNING_OPTIONS. */
   signing?: Partial<SigningOptions>;

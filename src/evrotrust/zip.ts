@@ -5,6 +5,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { deflateSync, inflateSync, strFromU8, strToU8 } from 'fflate';
 import { rijndael256 } from './rijndael256';
+import { DownloadTooLargeError, RATIO_CHECK_FROM_BYTES, type DownloadLimits } from './limits';
 
 /** Plaintext bytes of inner ZIP per slice, as Evrotrust cuts them. */
 export const PLAIN_PIECE_BYTES = 4096;
@@ -89,7 +90,7 @@ interface CentralEntry {
   localOffset: number;
 }
 
-function readCentralDirectory(zip: Uint8Array, view: DataView): CentralEntry[] {
+function readCentralDirectory(zip: Uint8Array, view: DataView, maxEntries?: number): CentralEntry[] {
   let eocd = -1;
   // The end record sits in the last 22 + up to 65535 (comment) bytes.
   for (let i = zip.length - EOCD_MIN; i >= Math.max(0, zip.length - EOCD_MIN - 0xffff); i--) {
@@ -100,6 +101,8 @@ function readCentralDirectory(zip: Uint8Array, view: DataView): CentralEntry[] {
   }
   if (eocd < 0) throw new ZipFormatError('no ZIP end-of-central-directory record');
   const count = view.getUint16(eocd + 10, true);
+  // Before reading a single entry: the record's count is all a bomb of many entries costs us.
+  if (maxEntries !== undefined && count > maxEntries) throw new DownloadTooLargeError('entries', count, maxEntries);
   let p = view.getUint32(eocd + 16, true);
   const entries: CentralEntry[] = [];
   for (let n = 0; n < count; n++) {
@@ -124,7 +127,7 @@ function readCentralDirectory(zip: Uint8Array, view: DataView): CentralEntry[] {
   return entries;
 }
 
-function readEntry(zip: Uint8Array, view: DataView, entry: CentralEntry): Uint8Array {
+function readEntry(zip: Uint8Array, view: DataView, entry: CentralEntry, bounded: boolean): Uint8Array {
   if (entry.flags & 0x1) throw new ZipFormatError('encrypted ZIP entries are not supported');
   const p = entry.localOffset;
   if (p + 30 > zip.length || view.getUint32(p, true) !== LOCAL_SIGNATURE) throw new ZipFormatError('ZIP local header is damaged');
@@ -138,9 +141,18 @@ function readEntry(zip: Uint8Array, view: DataView, entry: CentralEntry): Uint8A
   } else if (entry.method === METHOD_DEFLATED) {
     try {
       // `out` of the recorded size bounds the output: a lying size cannot inflate without limit.
-      content = inflateSync(data, { out: new Uint8Array(entry.size) });
+      // One byte more than recorded tells a stream that goes on past its record from one that ends.
+      content = inflateSync(data, { out: new Uint8Array(entry.size + (bounded ? 1 : 0)) });
     } catch {
       throw new ZipFormatError('ZIP entry does not inflate');
+    }
+    if (bounded && content.length > entry.size) {
+      throw new DownloadTooLargeError(
+        'inflated-bytes',
+        content.length,
+        entry.size,
+        `an entry inflates beyond the ${entry.size} bytes its header records (the header lies); inflating stopped there`,
+      );
     }
   } else {
     throw new ZipFormatError(`ZIP compression method ${entry.method} is not supported`);
@@ -150,19 +162,52 @@ function readEntry(zip: Uint8Array, view: DataView, entry: CentralEntry): Uint8A
   return content;
 }
 
-/** Unzips and verifies every entry's size and CRC-32. Directory entries are dropped. */
-export function unzipVerified(zip: Uint8Array): Map<string, Uint8Array> {
+/** Checks the central directory's figures against the limits, before anything is inflated. */
+function checkDeclaredSizes(entries: readonly CentralEntry[], limits: Omit<DownloadLimits, 'maxDownloadBytes'>): void {
+  let total = 0;
+  for (const entry of entries) {
+    total += entry.size;
+    if (entry.size >= RATIO_CHECK_FROM_BYTES) {
+      const ratio = entry.size / Math.max(1, entry.compressedSize);
+      if (ratio > limits.maxEntryRatio) {
+        throw new DownloadTooLargeError(
+          'entry-ratio',
+          Math.round(ratio),
+          limits.maxEntryRatio,
+          `an entry of ${entry.compressedSize} bytes declares ${entry.size} inflated (ratio ${Math.round(ratio)} > ${limits.maxEntryRatio})`,
+        );
+      }
+    }
+  }
+  if (total > limits.maxInflatedBytes) {
+    throw new DownloadTooLargeError(
+      'inflated-bytes',
+      total,
+      limits.maxInflatedBytes,
+      `the entries declare ${total} bytes inflated in all (> ${limits.maxInflatedBytes})`,
+    );
+  }
+}
+
+/**
+ * Unzips and verifies every entry's size and CRC-32. Directory entries are dropped. With `limits`,
+ * the entry count, each entry's ratio and the total inflated size are checked from the central
+ * directory first (DownloadTooLargeError), and no entry may inflate past its recorded size.
+ */
+export function unzipVerified(zip: Uint8Array, limits?: Omit<DownloadLimits, 'maxDownloadBytes'>): Map<string, Uint8Array> {
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   try {
     const out = new Map<string, Uint8Array>();
-    for (const entry of readCentralDirectory(zip, view)) {
+    const entries = readCentralDirectory(zip, view, limits?.maxEntries);
+    if (limits) checkDeclaredSizes(entries, limits);
+    for (const entry of entries) {
       if (out.has(entry.name)) throw new ZipFormatError('ZIP holds the same entry name twice');
-      const content = readEntry(zip, view, entry);
+      const content = readEntry(zip, view, entry, limits !== undefined);
       if (!entry.name.endsWith('/')) out.set(entry.name, content);
     }
     return out;
   } catch (err) {
-    if (err instanceof ZipFormatError) throw err;
+    if (err instanceof ZipFormatError || err instanceof DownloadTooLargeError) throw err;
     // A RangeError from a DataView read past the end, say: still just a damaged archive.
     throw new ZipFormatError('ZIP structure is damaged');
   }

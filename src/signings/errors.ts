@@ -34,3 +34,10 @@ export class OtpRejectedError extends SigningError {
     super(422, providerCode, message);
   }
 }
+
+/** The signed document existed but was deleted under the retention policy: 410 Gone. */
+export class SignedDocumentGoneError extends SigningError {
+  constructor(message: string) {
+    super(410, 'signed-document-deleted', message);
+  }
+}

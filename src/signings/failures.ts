@@ -15,6 +15,8 @@ const FAILURE_TEXT: Readonly<Record<FailureCode, string>> = {
   undeliverable: 'Evrotrust could not deliver the request to a signer',
   'face-recognition-failed': "the signer's face recognition failed at Evrotrust",
   'signed-document-unavailable': 'the document was signed, but the signed file could not be retrieved from Evrotrust',
+  'signed-document-too-large':
+    'the document was signed, but the signed download from Evrotrust exceeded a download limit (DOWNLOAD_MAX_*) and was refused unread; the signing event "download-refused" names the limit',
   'status-unconfirmed': 'Evrotrust did not confirm the final status of the request within a day after it expired',
   'not-started': 'the signing could not be started (Temporal was unavailable); nothing was sent. Start it again',
 };

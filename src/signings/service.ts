@@ -27,7 +27,7 @@ import {
   type StartSigningBytesRequest,
 } from './schemas';
 import { formatZodIssues } from '../lib/zod-issues';
-import { InvalidSigningRequestError, OtpRejectedError, SigningNotFoundError, SigningStateError } from './errors';
+import { InvalidSigningRequestError, OtpRejectedError, SignedDocumentGoneError, SigningNotFoundError, SigningStateError } from './errors';
 import type { Db } from 'mongodb';
 
 export interface SigningServiceOptions {
@@ -60,7 +60,9 @@ export interface SigningResponse {
   createdAt: string;
   expiresAt: string;
   finalizedAt?: string;
-  signedDocument?: { filename: string; sha256: string; size: number };
+  signedDocument?: { filename: string; sha256: string; size: number; deletedAt?: string };
+  /** When the signers' personal data was deleted (PERSONAL_DATA_RETENTION). */
+  personalDataErasedAt?: string;
   signedDocuments?: { transactionId: string; filename: string; sha256: string; size: number }[];
 }
 
@@ -124,7 +126,17 @@ export function toResponse(doc: SigningDoc): SigningResponse {
     createdAt: doc.createdAt.toISOString(),
     expiresAt: doc.expiresAt.toISOString(),
     ...(doc.finalizedAt ? { finalizedAt: doc.finalizedAt.toISOString() } : {}),
-    ...(last ? { signedDocument: { filename: last.filename, sha256: last.sha256, size: last.size } } : {}),
+    ...(last
+      ? {
+          signedDocument: {
+            filename: last.filename,
+            sha256: last.sha256,
+            size: last.size,
+            ...(doc.signedDocumentsDeletedAt ? { deletedAt: doc.signedDocumentsDeletedAt.toISOString() } : {}),
+          },
+        }
+      : {}),
+    ...(doc.personalDataErasedAt ? { personalDataErasedAt: doc.personalDataErasedAt.toISOString() } : {}),
     ...(doc.signedDocuments.length > 1
       ? {
           signedDocuments: doc.signedDocuments.map((d) => ({
@@ -366,7 +378,14 @@ export class SigningService {
     if (!doc) throw new SigningNotFoundError(id);
     const last = doc.signedDocuments.at(-1);
     if (doc.status !== 'signed' || !last) throw new SigningStateError(`the signing is ${doc.status}, not signed`, 'not-signed');
-    return { filename: last.filename, contentType: last.contentType, content: await this.store.readSignedDocument(last.fileId) };
+    const gone = () =>
+      new SignedDocumentGoneError(
+        `the signed document was deleted${doc.signedDocumentsDeletedAt ? ` on ${doc.signedDocumentsDeletedAt.toISOString()}` : ''} under the retention policy (SIGNED_DOCUMENT_RETENTION); its sha256 and size remain in GET /v1/signings/${doc._id}`,
+      );
+    if (doc.signedDocumentsDeletedAt) throw gone();
+    const content = await this.store.readSignedDocument(last.fileId);
+    if (!content) throw gone();
+    return { filename: last.filename, contentType: last.contentType, content };
   }
 
   private async pending(id: string): Promise<SigningDoc> {

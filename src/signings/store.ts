@@ -255,7 +255,9 @@ export class SigningStore {
     return full;
   }
 
-  readSignedDocument(fileId: string): Promise<Uint8Array> {
+  /** The signed file; null when it is not (or no longer) stored. */
+  async readSignedDocument(fileId: string): Promise<Uint8Array | null> {
+    if ((await this.documents.find({ _id: fileId as never }).toArray()).length === 0) return null;
     return readFile(this.documents, fileId);
   }
 
@@ -269,6 +271,66 @@ export class SigningStore {
     await this.events.deleteMany({ signingId });
     const files = await this.sources.find({ _id: signingId as never }).toArray();
     if (files.length > 0) await this.sources.delete(signingId as never);
+  }
+
+  // ---- retention (src/signings/retention.ts) ----
+
+  /**
+   * Final signings finalized before `cutoff` whose personal data (`personal`) or signed files
+   * (`documents`) are still kept, oldest first (index personalDataErasedAt_finalizedAt /
+   * signedDocumentsDeletedAt_finalizedAt; a missing field matches null). Pending ones have no finalizedAt.
+   */
+  retentionDue(what: 'personal' | 'documents', cutoff: Date, limit: number): Promise<Pick<SigningDoc, '_id' | 'finalizedAt'>[]> {
+    const field = what === 'personal' ? 'personalDataErasedAt' : 'signedDocumentsDeletedAt';
+    return this.signings
+      .find({ [field]: null, finalizedAt: { $lt: cutoff } } as Filter<SigningDoc>, { projection: { _id: 1, finalizedAt: 1 } })
+      .sort({ finalizedAt: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /**
+   * Deletes the signers' personal data of a final signing; the record (ids, statuses) and its events
+   * stay. Idempotent: the data first, then an event (ids and counts only), then the mark.
+   */
+  async erasePersonalData(signingId: string, retention: string): Promise<boolean> {
+    const signing = await this.get(signingId);
+    if (!signing || signing.status === 'pending' || signing.personalDataErasedAt) return false;
+    const deleted = await this.people.deleteOne({ _id: signingId });
+    await this.event(signingId, 'personal-data-erased', 'personal-data-erased', {
+      signers: signing.signers.length,
+      recordDeleted: deleted.deletedCount === 1,
+      retention,
+    });
+    await this.signings.updateOne({ _id: signingId }, { $set: { personalDataErasedAt: new Date() } });
+    return true;
+  }
+
+  /**
+   * Deletes the signed files of a final signing, keeping their refs (name, digest, size) on the record,
+   * which is marked so the API answers 410. The files first: a crash in between leaves the mark unset
+   * and the next pass finishes; a reader in between finds no file, which the API answers 410 as well.
+   */
+  async deleteSignedDocuments(signingId: string, retention: string): Promise<number> {
+    const signing = await this.get(signingId);
+    if (!signing || signing.status === 'pending' || signing.signedDocumentsDeletedAt) return 0;
+    let files = 0;
+    for (const ref of signing.signedDocuments) {
+      if ((await this.documents.find({ _id: ref.fileId as never }).toArray()).length > 0) {
+        await this.documents.delete(ref.fileId as never);
+        files += 1;
+      }
+    }
+    if (signing.signedDocuments.length > 0) {
+      await this.event(signingId, 'signed-documents-deleted', 'signed-documents-deleted', { files, retention });
+    }
+    await this.signings.updateOne({ _id: signingId }, { $set: { signedDocumentsDeletedAt: new Date() } });
+    return files;
+  }
+
+  /** Whether the signers' personal data is still stored (for tests and tools). */
+  async hasPeople(signingId: string): Promise<boolean> {
+    return (await this.people.countDocuments({ _id: signingId })) > 0;
   }
 
   // ---- the end ----

@@ -73,6 +73,10 @@ export interface SigningDoc {
   workflowId: string;
   /** The Evrotrust signature type the caller chose (e.g. PDF2); absent: the configured default. */
   signatureType?: string;
+  /** When the retention job deleted the signers' personal data (`signing_people`); absent: not yet. */
+  personalDataErasedAt?: Date | null;
+  /** When the retention job deleted the signed files (the refs stay, for their digest and size); absent: kept. */
+  signedDocumentsDeletedAt?: Date | null;
 }
 
 /** `signing_people`: the personal data of a signing's signers, apart from everything that is read often. */

@@ -22,6 +22,13 @@ export async function ensureIndexes(db: Db): Promise<void> {
   await Promise.all([
     db.collection(COLLECTIONS.signings).createIndex({ 'signers.transactionId': 1 }, { name: 'signers_transactionId' }),
     db.collection(COLLECTIONS.signings).createIndex({ status: 1, createdAt: 1 }, { name: 'status_createdAt' }),
+    // The retention job: final signings past a cutoff whose personal data / signed files remain.
+    db
+      .collection(COLLECTIONS.signings)
+      .createIndex({ personalDataErasedAt: 1, finalizedAt: 1 }, { name: 'personalDataErasedAt_finalizedAt' }),
+    db
+      .collection(COLLECTIONS.signings)
+      .createIndex({ signedDocumentsDeletedAt: 1, finalizedAt: 1 }, { name: 'signedDocumentsDeletedAt_finalizedAt' }),
     // transactionID → signing: _id is the transactionID, so the mapping is unique by construction.
     db.collection(COLLECTIONS.transactions).createIndex({ signingId: 1 }, { name: 'signingId' }),
     db.collection(COLLECTIONS.callbackTokens).createIndex({ signingId: 1 }, { name: 'signingId' }),

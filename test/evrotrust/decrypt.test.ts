@@ -19,7 +19,9 @@ import {
   type KeyPair,
 } from '../../src/evrotrust/keys';
 import { RijndaelInputError, rijndaelJs, rijndaelTTable, rijndael256, type BlockCipher256 } from '../../src/evrotrust/rijndael256';
-import { ENCRYPTED_SLICE_CHARS } from '../../src/evrotrust/zip';
+import { ENCRYPTED_SLICE_CHARS, zipEntries } from '../../src/evrotrust/zip';
+import { DEFAULT_DOWNLOAD_LIMITS, DownloadTooLargeError, type DownloadLimit } from '../../src/evrotrust/limits';
+import { lyingHeaderZip, manyEntriesZip, zipBomb } from '../../simulator/hostile-downloads';
 
 const TX = '4815162342';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -451,6 +453,85 @@ describe('decryptDownload failures are DecryptErrors, never garbage', () => {
 });
 
 // ------------------------------------------------------------------------------------------------
+async function assertTooLarge(promise: Promise<unknown>, limit: DownloadLimit): Promise<DownloadTooLargeError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof DownloadTooLargeError, `expected DownloadTooLargeError, got ${String(err)}`);
+    assert.equal(err.limit, limit, `limit (message: ${err.message})`);
+    assert.match(err.message, new RegExp(limit));
+    return err;
+  }
+  assert.fail(`expected DownloadTooLargeError(${limit}), but decryption succeeded`);
+}
+
+describe('decryptDownload limits: hostile downloads fail with the limit and the figures, before inflating', () => {
+  test('a zip bomb (300 MiB of zeros in ~300 KB) is refused by its ratio, from the central directory', async () => {
+    const zip = zipBomb(TX);
+    assert.ok(zip.length < 1024 * 1024, `the bomb is small (${zip.length} bytes)`);
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    const err = await assertTooLarge(decryptDownload(zip, keys.privateKeyPem), 'entry-ratio');
+    assert.ok(err.actual > DEFAULT_DOWNLOAD_LIMITS.maxEntryRatio && err.max === DEFAULT_DOWNLOAD_LIMITS.maxEntryRatio);
+    // Nothing was inflated: no 300 MiB buffer came to be.
+    assert.ok(process.memoryUsage().arrayBuffers - heapBefore < 64 * 1024 * 1024);
+  });
+
+  test('the same bomb with a permissive ratio is refused by the total inflated size', async () => {
+    const err = await assertTooLarge(
+      decryptDownload(zipBomb(TX), keys.privateKeyPem, { limits: { maxEntryRatio: 1e6 } }),
+      'inflated-bytes',
+    );
+    assert.equal(err.actual, 300 * 1024 * 1024);
+    assert.equal(err.max, DEFAULT_DOWNLOAD_LIMITS.maxInflatedBytes);
+  });
+
+  test('a ZIP of 1000 entries is refused by the entry count', async () => {
+    const err = await assertTooLarge(decryptDownload(manyEntriesZip(TX, 1000), keys.privateKeyPem), 'entries');
+    assert.deepEqual([err.actual, err.max], [1000, 64]);
+    // At the limit it is just not a download (no *_OUT.enc entry): a DecryptError, not a limit.
+    await assertDecryptError(decryptDownload(manyEntriesZip(TX, 64), keys.privateKeyPem), 'missing-entry');
+  });
+
+  test('an entry whose header lies about its size stops inflating at the recorded size', async () => {
+    const err = await assertTooLarge(decryptDownload(lyingHeaderZip(TX), keys.privateKeyPem), 'inflated-bytes');
+    assert.equal(err.max, 1000);
+    assert.equal(err.actual, 1001, 'one byte past the record, no more');
+    assert.match(err.message, /header lies/);
+  });
+
+  test('the download itself over maxDownloadBytes is refused before it is read', async () => {
+    const zip = await encryptDownload(TX, [{ filename: 'a.pdf', content: randomBytes(64 * 1024) }], keys.publicKeyPem);
+    const err = await assertTooLarge(
+      decryptDownload(zip, keys.privateKeyPem, { limits: { maxDownloadBytes: 32 * 1024 } }),
+      'download-bytes',
+    );
+    assert.deepEqual([err.actual, err.max], [zip.length, 32 * 1024]);
+  });
+
+  test('the decrypted inner ZIP is held to the same limits (a bomb inside the encryption)', async () => {
+    // 1 MiB of zeros deflates ~1000:1 inside the inner ZIP.
+    const zip = await encryptDownload(TX, [{ filename: 'bomb.pdf', content: new Uint8Array(1024 * 1024) }], keys.publicKeyPem);
+    await assertTooLarge(decryptDownload(zip, keys.privateKeyPem), 'entry-ratio');
+    await assertTooLarge(
+      decryptDownload(zip, keys.privateKeyPem, { limits: { maxEntryRatio: 1e6, maxInflatedBytes: 512 * 1024 } }),
+      'inflated-bytes',
+    );
+    const many = await encryptDownload(
+      TX,
+      Array.from({ length: 70 }, (_, i) => ({ filename: `f${i}.pdf`, content: randomBytes(16) })),
+      keys.publicKeyPem,
+    );
+    await assertTooLarge(decryptDownload(many, keys.privateKeyPem), 'entries');
+    // Within the limits the same downloads decrypt as before.
+    assert.equal((await decryptDownload(zip, keys.privateKeyPem, { limits: { maxEntryRatio: 1e6 } }))[0]?.content.length, 1024 * 1024);
+    assert.equal((await decryptDownload(many, keys.privateKeyPem, { limits: { maxEntries: 100 } })).length, 70);
+  });
+
+  test('limits must be positive numbers', async () => {
+    await assert.rejects(decryptDownload(zipEntries([], 0), keys.privateKeyPem, { limits: { maxEntries: 0 } }), TypeError);
+  });
+});
+
 describe('encryptDownload arguments', () => {
   test('rejects what cannot make a valid download', async () => {
     const file = { filename: 'a.pdf', content: strToU8('x') };

@@ -54,6 +54,8 @@ export interface SigningEnvOptions {
   /** Wraps the database the activities / the service use (e.g. to inject store faults). */
   activityDb?: (db: Db) => Db;
   serviceDb?: (db: Db) => Db;
+  /** The Evrotrust client's cap on a download (default the client's, 64 MiB). */
+  maxDownloadBytes?: number;
   /** How long a `reference` replay waits for its signing (default 15 s). */
   referenceWaitMs?: number;
 }
@@ -123,6 +125,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       apiKey: SANDBOX_API_KEY,
       publicKeyPem: keys.publicKeyPem,
       timeoutMs: 5000,
+      ...(options.maxDownloadBytes !== undefined ? { maxDownloadBytes: options.maxDownloadBytes } : {}),
     });
     const activities = createActivities({
       db: options.activityDb ? options.activityDb(env.mongo.db) : env.mongo.db,
