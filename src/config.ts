@@ -7,6 +7,9 @@ import { parseDuration } from './lib/duration';
 import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
+// ---- HTTP limits (issue 11 items 1, 5): see src/config-http.ts ----
+import { httpLimitsFrom, httpLimitsSchema, HTTP_LIMITS_EXPECTED, type HttpLimitsConfig } from './config-http';
+// ---- end HTTP limits ----
 
 export class ConfigError extends Error {
   constructor(
@@ -52,6 +55,10 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  // ---- HTTP limits (issue 11 items 1, 5) ----
+  /** Body sizes, timeouts, overload, rate limits and /metrics protection of the HTTP listener. */
+  http: HttpLimitsConfig;
+  // ---- end HTTP limits ----
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -159,6 +166,9 @@ const schema = {
     .default(3000),
   HOST: nonEmpty.default('0.0.0.0'),
   DATA_DIR: nonEmpty.default('.data'),
+  // ---- HTTP limits (issue 11 items 1, 5) ----
+  ...httpLimitsSchema,
+  // ---- end HTTP limits ----
 } as const;
 
 type Schema = typeof schema;
@@ -191,6 +201,9 @@ const EXPECTED: Record<keyof Schema, string> = {
   PORT: 'a port number 0-65535',
   HOST: 'an address to listen on, e.g. 0.0.0.0',
   DATA_DIR: 'a directory for local state',
+  // ---- HTTP limits (issue 11 items 1, 5) ----
+  ...HTTP_LIMITS_EXPECTED,
+  // ---- end HTTP limits ----
 };
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
@@ -221,6 +234,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (p[key] === undefined) throw new ConfigError(key, `required when EVROTRUST_BASE_URL is set; expected ${EXPECTED[key]}`);
     }
   }
+  // ---- HTTP limits (issue 11 items 1, 5) ----
+  const http = httpLimitsFrom(p);
+  if ('variable' in http) throw new ConfigError(http.variable, http.expectation);
+  // ---- end HTTP limits ----
   return {
     sandbox,
     sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
@@ -251,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: p.HOST,
     port: p.PORT,
     dataDir: p.DATA_DIR,
+    http, // HTTP limits (issue 11 items 1, 5)
   };
 }
 
