@@ -8,6 +8,7 @@ import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 import type { DownloadLimits } from './evrotrust/limits';
+import { httpLimitsFrom, httpLimitsSchema, HTTP_LIMITS_EXPECTED, type HttpLimitsConfig } from './config-http';
 
 export class ConfigError extends Error {
   constructor(
@@ -53,9 +54,11 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  /** Download limits and data retention (issue 11 items 2 and 6): see loadDataConfig below. */
+  /** Download limits and data retention: see loadDataConfig below. */
   downloadLimits: DownloadLimits;
   retention: RetentionConfig;
+  /** Body sizes, timeouts, overload, rate limits and /metrics protection of the HTTP listener. */
+  http: HttpLimitsConfig;
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -163,6 +166,7 @@ const schema = {
     .default(3000),
   HOST: nonEmpty.default('0.0.0.0'),
   DATA_DIR: nonEmpty.default('.data'),
+  ...httpLimitsSchema,
 } as const;
 
 type Schema = typeof schema;
@@ -195,6 +199,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   PORT: 'a port number 0-65535',
   HOST: 'an address to listen on, e.g. 0.0.0.0',
   DATA_DIR: 'a directory for local state',
+  ...HTTP_LIMITS_EXPECTED,
 };
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
@@ -225,6 +230,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (p[key] === undefined) throw new ConfigError(key, `required when EVROTRUST_BASE_URL is set; expected ${EXPECTED[key]}`);
     }
   }
+  const http = httpLimitsFrom(p);
+  if ('variable' in http) throw new ConfigError(http.variable, http.expectation);
   return {
     sandbox,
     sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
@@ -256,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: p.PORT,
     dataDir: p.DATA_DIR,
     ...loadDataConfig(env),
+    http,
   };
 }
 
@@ -273,7 +281,7 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Download limits and data retention (issue 11, items 2 and 6). A block of its own: each variable
+// Download limits and data retention. A block of its own: each variable
 // has a default and a minimum and maximum; out of range stops the start with a line naming it.
 
 export interface RetentionConfig {

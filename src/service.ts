@@ -34,13 +34,15 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
     expiryGraceMs: config.signingExpiryGraceMs,
   });
   const app = await buildServer({
+    limits: config.http,
     logger: { level: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
     health: {
       temporal: async () => void (await rt.temporalConnection.workflowService.getSystemInfo({})),
       mongodb: async () => void (await rt.mongo.db.command({ ping: 1 })),
     },
     plugins: [
-      async (a) => void (await a.register(metricsRoutes, { metrics })),
+      async (a) =>
+        void (await a.register(metricsRoutes, { metrics, ...(config.http.metricsToken ? { token: config.http.metricsToken } : {}) })),
       // With the Temporal client, registerCallbacks also runs the relay (with the app's logger).
       (a) =>
         registerCallbacks(a, {
@@ -50,7 +52,13 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
           metrics,
           temporalClient: rt.temporal,
         }),
-      async (a) => void (await a.register(signingApiRoutes, { service, apiToken: rt.apiToken })),
+      async (a) =>
+        void (await a.register(signingApiRoutes, {
+          service,
+          apiToken: rt.apiToken,
+          uploadLimit: config.http.uploadLimit,
+          rateLimit: { max: config.http.apiRateLimit, windowMs: config.http.apiRateLimitWindowMs },
+        })),
     ],
   });
   await app.listen({ host: config.host, port: config.port });

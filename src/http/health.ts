@@ -1,4 +1,6 @@
 // GET /healthz: the process is up. GET /readyz: Temporal and MongoDB answer (503 otherwise).
+// /readyz needs no token, so it says only which dependency is down: never the driver's error text,
+// which names internal hosts and ports. The detail goes to the server's log.
 import type { FastifyPluginAsync } from 'fastify';
 import { withTimeout } from '../lib/timeout';
 
@@ -7,22 +9,36 @@ export interface HealthChecks {
   mongodb(): Promise<void>;
 }
 
+export type CheckState = 'ok' | 'down';
+
+export interface ReadinessBody {
+  status: 'ready' | 'unavailable';
+  checks: { temporal: CheckState; mongodb: CheckState };
+}
+
 const TIMEOUT_MS = 2000;
 
-async function probe(check: () => Promise<void>): Promise<'ok' | string> {
+async function probe(check: () => Promise<void>): Promise<{ state: CheckState; error?: string }> {
   try {
     await withTimeout(check(), TIMEOUT_MS);
-    return 'ok';
+    return { state: 'ok' };
   } catch (err) {
-    return err instanceof Error ? (err.message.split('\n')[0] ?? 'error') : 'error';
+    return { state: 'down', error: err instanceof Error ? `${err.name}: ${err.message.split('\n')[0] ?? ''}` : String(err) };
   }
 }
 
 export const healthRoutes: FastifyPluginAsync<{ checks: HealthChecks }> = async (app, { checks }) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (request, reply) => {
     const [temporal, mongodb] = await Promise.all([probe(checks.temporal), probe(checks.mongodb)]);
-    const ready = temporal === 'ok' && mongodb === 'ok';
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', temporal, mongodb });
+    const ready = temporal.state === 'ok' && mongodb.state === 'ok';
+    if (!ready) {
+      request.log.warn({ temporal: temporal.error ?? 'ok', mongodb: mongodb.error ?? 'ok' }, 'readiness: a dependency is down');
+    }
+    const body: ReadinessBody = { status: ready ? 'ready' : 'unavailable', checks: { temporal: temporal.state, mongodb: mongodb.state } };
+    return reply
+      .code(ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send(body);
   });
 };

@@ -3,7 +3,9 @@
 // ServiceMetrics instance through counter()/gauge()/histogram(): asking twice for the same name
 // returns the metric already registered, so a plugin registered on a second app (tests) or a
 // module imported twice never fails with "metric already registered".
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { sha256Digest } from '../lib/hash';
 import {
   collectDefaultMetrics,
   Counter,
@@ -67,9 +69,28 @@ export class ServiceMetrics {
   }
 }
 
+export interface MetricsRouteOptions {
+  metrics: ServiceMetrics;
+  /**
+   * METRICS_TOKEN: when set, the route answers only `Authorization: Bearer <token>` (401 otherwise,
+   * in the business API's error shape); unset, it is open (sandbox, or a port only a scraper reaches).
+   */
+  token?: string;
+}
+
 /** `GET /metrics` in Prometheus text format. */
-export const metricsRoutes: FastifyPluginAsync<{ metrics: ServiceMetrics }> = async (app, { metrics }) => {
-  app.get('/metrics', async (_req, reply) => {
+export const metricsRoutes: FastifyPluginAsync<MetricsRouteOptions> = async (app, { metrics, token }) => {
+  const expected = token === undefined ? undefined : sha256Digest(token);
+  app.get('/metrics', async (req, reply) => {
+    if (expected !== undefined) {
+      const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+      if (!match?.[1] || !timingSafeEqual(sha256Digest(match[1]), expected)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="evrotrust-signing-metrics"')
+          .send({ error: 'unauthorized', message: 'send the metrics token as "Authorization: Bearer <METRICS_TOKEN>"' });
+      }
+    }
     const body = await metrics.text();
     return reply.header('content-type', metrics.contentType).send(body);
   });

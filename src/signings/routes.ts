@@ -14,8 +14,16 @@
 //   TypeScript client and the CLI give the same messages; the start body's Base64 is decoded here
 //   (fromApiBody) and the service takes the bytes. Ids, headers and the bodies of withdraw/resend
 //   are validated here.
-// - Body limits: 30 MiB on POST /v1/signings (a ~22 MB document in Base64), 16 KiB elsewhere.
+// - Body limits: 30 MiB (UPLOAD_BODY_LIMIT) on POST /v1/signings (a ~22 MB document in Base64, or a
+//   30 MiB file as multipart/form-data), 16 KiB elsewhere.
+// - POST /v1/signings also takes multipart/form-data (src/signings/multipart.ts): the file is read
+//   as a stream into its bytes, without Base64 or a JSON string of it. Only that route parses it.
+// - Rate limit (API_RATE_LIMIT per API_RATE_LIMIT_WINDOW and client address) on every route here,
+//   counted before the token check; 429 with Retry-After.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import { MULTIPART_LIMITS, readMultipartStart } from './multipart';
 import { z } from 'zod';
 import { InvalidSigningRequestError } from './errors';
 import { fromApiBody, type SigningService } from './service';
@@ -34,6 +42,10 @@ export interface SigningApiOptions {
   service: SigningService;
   /** The bearer token every request must carry (API_TOKEN); at least 16 characters. */
   apiToken: string;
+  /** Body limit of POST /v1/signings, and the multipart file's limit (UPLOAD_BODY_LIMIT); default 30 MiB. */
+  uploadLimit?: number;
+  /** Requests per window per client address (API_RATE_LIMIT / API_RATE_LIMIT_WINDOW); false or max 0: none. Default none. */
+  rateLimit?: { max: number; windowMs: number } | false;
 }
 
 export const API_PREFIX = '/v1/signings';
@@ -65,11 +77,26 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S>
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
-export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (app, { service, apiToken }) => {
+export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (app, opts) => {
+  const { service, apiToken } = opts;
+  const uploadLimit = opts.uploadLimit ?? START_BODY_LIMIT;
   const authenticate = bearerTokenHook(apiToken); // throws at registration on a missing/short token
 
   await app.register(
     async (api) => {
+      if (opts.rateLimit && opts.rateLimit.max > 0) {
+        const { max, windowMs } = opts.rateLimit;
+        await api.register(rateLimit, {
+          max,
+          timeWindow: windowMs,
+          // The socket's peer: Fastify's trustProxy is off (TRUST_PROXY concerns the callbacks' allowlist).
+          keyGenerator: (request) => request.ip,
+          errorResponseBuilder: (_request, ctx) =>
+            new HttpError(429, 'rate-limited', `more than ${ctx.max} requests in ${ctx.after}; retry after the Retry-After seconds`, {
+              headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
+            }),
+        });
+      }
       api.addHook('onRequest', authenticate);
       api.setErrorHandler(apiErrorHandler);
       // Unknown paths under /v1/signings answer in the API's format, after the token check.
@@ -78,14 +105,19 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       });
       acceptOnlySafeJson(api, { emptyIsNone: true }); // JSON only: text/plain and the rest get 415
 
-      api.post('/', { bodyLimit: START_BODY_LIMIT }, async (request, reply) => {
-        const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
-        const started = await service.start(fromApiBody(request.body), idempotencyKey);
-        reply.header('location', `${api.prefix}/${started.id}`);
-        if (!started.created) reply.header('idempotent-replayed', 'true');
-        return noStore(reply)
-          .code(started.created ? 202 : 200)
-          .send({ id: started.id, status: started.status });
+      // The start route in a scope of its own: only it parses multipart/form-data.
+      await api.register(async (upload) => {
+        await upload.register(multipart, { limits: { ...MULTIPART_LIMITS, fileSize: uploadLimit } });
+        upload.post('/', { bodyLimit: uploadLimit }, async (request, reply) => {
+          const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
+          const input = request.isMultipart() ? await readMultipartStart(request, uploadLimit) : fromApiBody(request.body);
+          const started = await service.start(input, idempotencyKey);
+          reply.header('location', `${api.prefix}/${started.id}`);
+          if (!started.created) reply.header('idempotent-replayed', 'true');
+          return noStore(reply)
+            .code(started.created ? 202 : 200)
+            .send({ id: started.id, status: started.status });
+        });
       });
 
       api.get('/:id', async (request, reply) => {
