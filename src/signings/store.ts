@@ -297,9 +297,14 @@ export class SigningStore {
     const signing = await this.get(signingId);
     if (!signing || signing.status === 'pending' || signing.personalDataErasedAt) return false;
     const deleted = await this.people.deleteOne({ _id: signingId });
+    // The document to sign is the business's contract with the signer, personal data and all; a
+    // final signing never reads it again (only the send does).
+    const sources = await this.sources.find({ _id: signingId as never }).toArray();
+    if (sources.length > 0) await this.sources.delete(signingId as never);
     await this.event(signingId, 'personal-data-erased', 'personal-data-erased', {
       signers: signing.signers.length,
       recordDeleted: deleted.deletedCount === 1,
+      sourceDeleted: sources.length > 0,
       retention,
     });
     await this.signings.updateOne({ _id: signingId }, { $set: { personalDataErasedAt: new Date() } });

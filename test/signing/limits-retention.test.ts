@@ -75,6 +75,8 @@ describe('retention of personal data and signed documents', () => {
     assert.deepEqual(first.signedDocumentsDeleted, []);
     assert.equal(await env.store.hasPeople(id), false);
     assert.ok(await env.store.hasPeople(pendingId));
+    await assert.rejects(env.store.readSource(id), 'the document to sign is deleted with the personal data');
+    assert.ok((await env.store.readSource(pendingId)).length > 0, 'a pending signing keeps its document');
     assert.ok((await env.service.signedDocument(id)).content.length > 0, 'the signed file is still there');
 
     // Past the signed document retention too.
