@@ -12,7 +12,9 @@
 //
 //   npm run bench -- bench/abuse.ts [--seconds 10]
 //
-// Not covered here: the zip bomb through the simulator (download caps, issue 11 item 2).
+// Then the download caps: each hostile download the simulator can serve (a 300 MiB zip bomb of ~300 KB,
+// 1,000 entries, a header that lies) is fetched from its vendor API as the
+// service does and decrypted with the default limits, beside a normal signed download as the floor.
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,6 +31,9 @@ import { signingApiRoutes } from '../src/signings/routes';
 import { SigningNotFoundError } from '../src/signings/errors';
 import type { SigningService } from '../src/signings/service';
 import { connectMongo, ensureIndexes } from '../src/store/mongo';
+import { decryptDownload } from '../src/evrotrust/decrypt';
+import { DownloadTooLargeError } from '../src/evrotrust/limits';
+import { samplePdf, sendOnline, startTestSimulator, vendorJson, vendorKeys } from '../test/simulator/helpers';
 
 const MIB = 1024 * 1024;
 const secondsArg = process.argv.indexOf('--seconds');
@@ -324,10 +329,50 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+/** Fetches and decrypts one download per kind; prints time, heap growth and the verdict of each. */
+async function hostileDownloads(): Promise<void> {
+  const sim = await startTestSimulator({ processingMs: 0 });
+  try {
+    console.log('downloads through the simulator, decrypted with the default limits:');
+    // (The on-the-wire cap, DOWNLOAD_MAX_BYTES, is the Evrotrust client's: test/signing/limits-retention.test.ts.)
+    const kinds = ['normal', 'zip-bomb', 'many-entries', 'lying-header'] as const;
+    for (const kind of kinds) {
+      const { transactionID } = await sendOnline(sim, { content: samplePdf(`bench ${kind}`) });
+      if (kind !== 'normal') sim.controls.nextDownload(kind);
+      await sim.controls.sign(transactionID);
+      for (let i = 0; i < 100; i++) {
+        const st = (await vendorJson(sim, '/document/status', { transactionID })).json as { status: number; isProcessing: boolean };
+        if (st.status === 2 && !st.isProcessing) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const started = performance.now();
+      const res = await vendorJson(sim, '/document/download', { transactionID });
+      let verdict: string;
+      try {
+        const files = await decryptDownload(res.bytes, vendorKeys().privateKeyPem);
+        verdict = `decrypted ${files.length} file(s), ${files.reduce((n, f) => n + f.content.length, 0)} bytes`;
+      } catch (err) {
+        verdict = err instanceof DownloadTooLargeError ? `refused: ${err.limit} (${err.actual} > ${err.max})` : `ERROR ${String(err)}`;
+      }
+      const ms = performance.now() - started;
+      const grown = (process.memoryUsage().heapUsed - before) / MIB;
+      console.log(
+        `  ${kind.padEnd(14)} ${(res.bytes.length / 1024).toFixed(0).padStart(7)} KiB on the wire, ${ms.toFixed(1).padStart(7)} ms, heap ${grown >= 0 ? '+' : ''}${grown.toFixed(1)} MiB: ${verdict}`,
+      );
+    }
+  } finally {
+    await sim.close();
+  }
+}
+
+main()
+  .then(hostileDownloads)
+  .then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
