@@ -1,14 +1,19 @@
 // Reads and validates the environment once, at start (README "Configuration").
-// Sandbox mode — EVROTRUST_BASE_URL unset — runs against the project's simulator and fills in
-// credentials, the key file, the allowlist and the API token itself; otherwise they are required.
+// Sandbox mode runs against the project's simulator and fills in credentials, the key file, the
+// allowlist and the API token itself; otherwise they are required. It is on only when chosen
+// (EVROTRUST_SANDBOX=true) or when nothing external is configured at all (no EVROTRUST_BASE_URL,
+// TEMPORAL_ADDRESS or MONGODB_URI: `npm start` on a fresh clone), never under NODE_ENV=production:
+// a production MONGODB_URI with a forgotten EVROTRUST_BASE_URL must stop, not run the simulator.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from './lib/duration';
+import { describeBounds, parseDuration, withinBounds, type DurationBounds } from './lib/duration';
+import { checkRange, MIN_PREFIX } from './lib/address-range';
 import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
 import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/schemas';
 import type { DownloadLimits } from './evrotrust/limits';
 import { httpLimitsFrom, httpLimitsSchema, HTTP_LIMITS_EXPECTED, type HttpLimitsConfig } from './config-http';
+import { EXPIRY_BOUNDS } from './signings/schemas';
 
 export class ConfigError extends Error {
   constructor(
@@ -21,7 +26,7 @@ export class ConfigError extends Error {
 }
 
 export interface Config {
-  /** True when EVROTRUST_BASE_URL is unset: the simulator stands in for Evrotrust. */
+  /** Sandbox mode: the simulator stands in for Evrotrust (EVROTRUST_SANDBOX, or nothing external configured). */
   sandbox: boolean;
   /** Sandbox mode only: the simulator's base URL (its vendor API is under /vendor). */
   sandboxSimulatorUrl: string;
@@ -74,6 +79,24 @@ export function isAddressOrCidr(entry: string): boolean {
   return Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** Why an entry admits (nearly) every caller, or undefined when it does not (lib/address-range.ts). */
+function tooWideEntry(entry: string): string | undefined {
+  const [addr, prefix] = entry.split('/');
+  if (!addr || prefix === undefined) return undefined;
+  const verdict = checkRange(addr, Number(prefix));
+  if (verdict.ok) return undefined;
+  const what = {
+    everything: 'matches every address',
+    'all-ipv4': 'covers the IPv4-mapped block ::ffff:0:0/96, so it admits every IPv4 caller',
+    'too-wide': `is wider than /${MIN_PREFIX.ipv4} (IPv4) or /${MIN_PREFIX.ipv6} (IPv6), the widest private blocks`,
+  }[verdict.reason];
+  return `${entry} ${what}`;
+}
+
+const ADDRESS_LIST = 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges, e.g. 203.0.113.10,2001:db8::/32';
+// Set but empty (",") is refused rather than read as "nobody" or "none": it is almost always an
+// unset variable expanded into a template. Entries that admit everyone are refused: such a list
+// checks nothing (an allowlist) or believes any X-Forwarded-For (a proxy list).
 const addressList = z
   .string()
   .transform((s) =>
@@ -82,14 +105,40 @@ const addressList = z
       .map((p) => p.trim())
       .filter(Boolean),
   )
-  .refine((list) => list.every(isAddressOrCidr), {
-    message: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges, e.g. 203.0.113.10,2001:db8::/32',
+  .refine((list) => list.length > 0, { message: `${ADDRESS_LIST}; it is empty` })
+  .refine((list) => list.every(isAddressOrCidr), { message: ADDRESS_LIST })
+  .superRefine((list, ctx) => {
+    const wide = list.map(tooWideEntry).find((w) => w !== undefined);
+    if (wide) ctx.addIssue({ code: 'custom', message: `specific addresses or ranges, but ${wide}` });
   });
 
-const duration = z
+/** Any whole-unit duration. Settings use boundedDuration; this stays for other variables' blocks. */
+export const duration = z
   .string()
   .refine((s) => parseDuration(s) !== undefined, { message: 'a duration like 90s, 15m or 3d' })
   .transform((s) => parseDuration(s) as number);
+
+/** A duration within its documented bounds (README "Configuration"). */
+function boundedDuration(bounds: DurationBounds, example: string) {
+  const expected = `a whole-unit duration ${describeBounds(bounds)}, e.g. ${example}`;
+  return z
+    .string()
+    .refine((s) => parseDuration(s) !== undefined, { message: expected })
+    .transform((s) => parseDuration(s) as number)
+    .refine((ms) => withinBounds(ms, bounds), { message: expected });
+}
+
+// Bounds of the duration settings. SIGNING_DEFAULT_EXPIRY shares EXPIRY_BOUNDS with the API's
+// `expiresIn` (src/signings/schemas.ts says why those).
+/** Polling is the fallback for a lost callback: under 5 s it loads Evrotrust with one status call per
+ * pending signing that often (the drills use 5 s against the simulator); over a day a lost callback
+ * leaves a finished signing unseen for too long. */
+export const POLL_INTERVAL_BOUNDS: DurationBounds = { minMs: 5_000, maxMs: 86_400_000 };
+/** The wait after `expiresAt` for Evrotrust's own expiry; the contract says at most 1m. */
+export const EXPIRY_GRACE_BOUNDS: DurationBounds = { minMs: 1_000, maxMs: 60_000 };
+/** Each pass reads the pending signings and asks Temporal about their workflows: under 5 s that is
+ * a busy loop; over an hour a signing whose start was lost waits that long to be started or failed. */
+export const RECONCILE_INTERVAL_BOUNDS: DurationBounds = { minMs: 5_000, maxMs: 3_600_000 };
 
 const httpUrl = z
   .string()
@@ -150,14 +199,21 @@ const schema = {
   EVROTRUST_SIGNATURE_ALGORITHM: z.literal('SHA256', { message: 'SHA256 (the only algorithm Evrotrust documents)' }).default('SHA256'),
   EVROTRUST_COVERAGE: coverage.default(20000),
   EVROTRUST_CERTIFICATE_TYPE: certificateType.default(1),
-  PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
+  EVROTRUST_SANDBOX: z
+    .string()
+    .trim()
+    .regex(/^(true|false)$/, 'true or false')
+    .transform((s) => s === 'true')
+    .optional(),
+  NODE_ENV: z.string().trim().optional(),
+  PUBLIC_BASE_URL: httpUrl.optional(),
   CALLBACK_ALLOWED_IPS: addressList.optional(),
   TRUST_PROXY: addressList.optional(),
   API_TOKEN: z.string().trim().min(16, 'at least 16 characters').optional(),
-  SIGNING_DEFAULT_EXPIRY: duration.default(3 * 86_400_000),
-  SIGNING_POLL_INTERVAL: duration.default(15 * 60_000),
-  SIGNING_EXPIRY_GRACE: duration.default(60_000),
-  RECONCILE_INTERVAL: duration.default(60_000),
+  SIGNING_DEFAULT_EXPIRY: boundedDuration(EXPIRY_BOUNDS, '3d').default(3 * 86_400_000),
+  SIGNING_POLL_INTERVAL: boundedDuration(POLL_INTERVAL_BOUNDS, '15m').default(15 * 60_000),
+  SIGNING_EXPIRY_GRACE: boundedDuration(EXPIRY_GRACE_BOUNDS, '1m').default(60_000),
+  RECONCILE_INTERVAL: boundedDuration(RECONCILE_INTERVAL_BOUNDS, '1m').default(60_000),
   PORT: z
     .string()
     .regex(/^\d+$/, 'a port number 0-65535')
@@ -188,14 +244,16 @@ const EXPECTED: Record<keyof Schema, string> = {
   EVROTRUST_SIGNATURE_ALGORITHM: 'SHA256',
   EVROTRUST_COVERAGE: `one of ${COVERAGES.join(', ')}`,
   EVROTRUST_CERTIFICATE_TYPE: 'a non-negative integer such as 1 (qualified), or none',
-  PUBLIC_BASE_URL: 'the http(s) URL at which Evrotrust reaches this service',
+  EVROTRUST_SANDBOX: 'true (run against the simulator) or false',
+  NODE_ENV: 'an environment name such as production',
+  PUBLIC_BASE_URL: 'the http(s) URL at which Evrotrust reaches this service, e.g. https://signing.example.com',
   CALLBACK_ALLOWED_IPS: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges',
   TRUST_PROXY: 'a comma-separated list of proxy addresses or CIDR ranges',
   API_TOKEN: 'a bearer token of at least 16 characters',
-  SIGNING_DEFAULT_EXPIRY: 'a duration like 90s, 15m or 3d',
-  SIGNING_POLL_INTERVAL: 'a duration like 90s, 15m or 3d',
-  SIGNING_EXPIRY_GRACE: 'a duration like 30s or 1m',
-  RECONCILE_INTERVAL: 'a duration like 30s or 1m',
+  SIGNING_DEFAULT_EXPIRY: `a whole-unit duration ${describeBounds(EXPIRY_BOUNDS)}, e.g. 3d`,
+  SIGNING_POLL_INTERVAL: `a whole-unit duration ${describeBounds(POLL_INTERVAL_BOUNDS)}, e.g. 15m`,
+  SIGNING_EXPIRY_GRACE: `a whole-unit duration ${describeBounds(EXPIRY_GRACE_BOUNDS)}, e.g. 1m`,
+  RECONCILE_INTERVAL: `a whole-unit duration ${describeBounds(RECONCILE_INTERVAL_BOUNDS)}, e.g. 1m`,
   PORT: 'a port number 0-65535',
   HOST: 'an address to listen on, e.g. 0.0.0.0',
   DATA_DIR: 'a directory for local state',
@@ -218,16 +276,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     out[key] = result.data;
   }
   const p = out as Parsed;
-  const sandbox = p.EVROTRUST_BASE_URL === undefined;
+  const sandbox = sandboxMode(p);
   if (!sandbox) {
     for (const key of [
       'EVROTRUST_VENDOR_NUMBER',
       'EVROTRUST_API_KEY',
       'EVROTRUST_PRIVATE_KEY_FILE',
+      'PUBLIC_BASE_URL',
       'CALLBACK_ALLOWED_IPS',
       'API_TOKEN',
     ] as const) {
-      if (p[key] === undefined) throw new ConfigError(key, `required when EVROTRUST_BASE_URL is set; expected ${EXPECTED[key]}`);
+      if (p[key] === undefined) throw new ConfigError(key, `required outside sandbox mode; expected ${EXPECTED[key]}`);
     }
   }
   const http = httpLimitsFrom(p);
@@ -251,7 +310,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         certificateType: p.EVROTRUST_CERTIFICATE_TYPE,
       },
     },
-    publicBaseUrl: p.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    publicBaseUrl: (p.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
     callbackAllowedIps: p.CALLBACK_ALLOWED_IPS ?? ['127.0.0.1', '::1'],
     trustProxy: p.TRUST_PROXY ?? [],
     apiToken: p.API_TOKEN,
@@ -265,6 +324,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...loadDataConfig(env),
     http,
   };
+}
+
+/**
+ * Sandbox mode when chosen, or when nothing external is configured; refused under NODE_ENV=production.
+ * With something external configured and no choice made, EVROTRUST_BASE_URL is required: the one
+ * line says how to choose either way.
+ */
+function sandboxMode(p: Parsed): boolean {
+  const production = p.NODE_ENV === 'production';
+  if (p.EVROTRUST_SANDBOX === true) {
+    if (production)
+      throw new ConfigError(
+        'EVROTRUST_SANDBOX',
+        'sandbox mode (simulator, generated key and API token) is refused under NODE_ENV=production; expected false or unset',
+      );
+    if (p.EVROTRUST_BASE_URL !== undefined)
+      throw new ConfigError(
+        'EVROTRUST_SANDBOX',
+        'true talks to the simulator at SANDBOX_SIMULATOR_URL, not EVROTRUST_BASE_URL; expected false or unset when EVROTRUST_BASE_URL is set',
+      );
+    return true;
+  }
+  if (p.EVROTRUST_BASE_URL !== undefined) return false;
+  const external = (['TEMPORAL_ADDRESS', 'MONGODB_URI'] as const).filter((k) => p[k] !== undefined);
+  if (p.EVROTRUST_SANDBOX === false || external.length > 0 || production) {
+    const why =
+      p.EVROTRUST_SANDBOX === false
+        ? 'EVROTRUST_SANDBOX=false'
+        : production
+          ? 'NODE_ENV=production, which refuses sandbox mode'
+          : `${external.join(' and ')} set; for the simulator instead, set EVROTRUST_SANDBOX=true`;
+    throw new ConfigError('EVROTRUST_BASE_URL', `required outside sandbox mode (${why}); expected ${EXPECTED.EVROTRUST_BASE_URL}`);
+  }
+  return true;
 }
 
 /** loadConfig for entry points: a bad variable prints its one line and exits with code 1. */

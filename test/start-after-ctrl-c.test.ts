@@ -94,7 +94,8 @@ describe('npm start after Ctrl-C', () => {
       EMBEDDED_SIMULATOR_PORT: String(simulator),
       LOG_LEVEL: 'warn',
     };
-    for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL', 'API_TOKEN']) delete env[k];
+    // A fresh clone's `npm start`: nothing external configured, so sandbox mode without choosing it.
+    for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL', 'EVROTRUST_SANDBOX', 'NODE_ENV', 'API_TOKEN']) delete env[k];
     return { env, url: `http://127.0.0.1:${port}`, port, temporal, mongodb, simulator };
   }
 

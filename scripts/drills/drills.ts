@@ -243,7 +243,8 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
     EMBEDDED_SIMULATOR_PORT: String(simulator),
     LOG_LEVEL: 'warn',
   };
-  for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL']) delete env[k];
+  // A fresh clone's `npm start`: nothing external configured, so sandbox mode without choosing it.
+  for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL', 'EVROTRUST_SANDBOX', 'NODE_ENV']) delete env[k];
   const url = `http://127.0.0.1:${port}`;
   mkdirSync(join(ctx.workDir, 'logs'), { recursive: true });
   const logFile = join(ctx.workDir, 'logs', 'npm-start.log');

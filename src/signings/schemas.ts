@@ -1,9 +1,19 @@
 // What a caller may send to start a signing, validated the same way for the HTTP API, the
 // TypeScript client and the CLI. Messages say what to fix without echoing personal data.
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration';
+import { describeBounds, parseDuration, type DurationBounds } from '../lib/duration';
 import { SIGNATURE_TYPES } from '../evrotrust/schemas';
 import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
+
+/**
+ * Bounds of `expiresIn` and SIGNING_DEFAULT_EXPIRY. Evrotrust documents no range for `dateExpire`
+ * (its Swagger says only "timestamp"; the range is one of the open questions), so these are ours: at least 30 s, because the send to Evrotrust
+ * may take up to its 20 s activity timeout and a `dateExpire` already past when it arrives is
+ * refused; at most 30 d, a month being far beyond any signing a person is asked to do, and a bound
+ * on how long a workflow keeps polling. Ask Evrotrust before widening it.
+ */
+export const EXPIRY_BOUNDS: DurationBounds = { minMs: 30_000, maxMs: 30 * 86_400_000 };
+export const EXPIRES_IN_MESSAGE = `expiresIn must be a whole-unit duration ${describeBounds(EXPIRY_BOUNDS)}, e.g. 3d`;
 
 const signer = signerIdentitySchema
   .extend({
@@ -37,7 +47,8 @@ const requestFields = {
   method: z.enum(['app', 'otp'], 'method must be "app" or "otp"').default('app'),
   expiresIn: z
     .string()
-    .refine((s) => parseDuration(s) !== undefined, 'expiresIn must be a duration like 90s, 15m or 3d')
+    // Only the form here; the bounds are checked by SigningService (EXPIRY_BOUNDS unless its options say otherwise).
+    .refine((s) => parseDuration(s) !== undefined, EXPIRES_IN_MESSAGE)
     .optional(),
   reference: z.string().min(1).max(200, 'reference is at most 200 characters').optional(),
   // Evrotrust's signature types (docs/evrotrust.md); absent: picked by file type from configuration.

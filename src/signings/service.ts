@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { signingStatusKey } from '../../workflows/search-attributes';
-import { parseDuration } from '../lib/duration';
+import { describeBounds, parseDuration, withinBounds, type DurationBounds } from '../lib/duration';
 import { SigningStore } from './store';
 import { sha256Hex } from '../lib/hash';
 import type { SigningDoc } from '../store/collections';
@@ -23,6 +23,7 @@ import {
   otpSchema,
   startSigningBytesSchema,
   startSigningSchema,
+  EXPIRY_BOUNDS,
   type StartSigningBytesInput,
   type StartSigningBytesRequest,
 } from './schemas';
@@ -45,6 +46,8 @@ export interface SigningServiceOptions {
   processingRecheckMs?: number;
   /** History length past which a waiting signing continues as new (default 4000 events). */
   continueAsNewAfterEvents?: number;
+  /** What `expiresIn` may be (default EXPIRY_BOUNDS, the documented API bounds; tests go shorter). */
+  expiryBounds?: DurationBounds;
 }
 
 export interface SigningResponse {
@@ -177,6 +180,9 @@ export class SigningService {
     if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const input = parsed.data;
     const content = input.document.content;
+    const expiryBounds = this.opts.expiryBounds ?? EXPIRY_BOUNDS;
+    if (input.expiresIn !== undefined && !withinBounds(parseDuration(input.expiresIn) as number, expiryBounds))
+      throw new InvalidSigningRequestError(`expiresIn must be a whole-unit duration ${describeBounds(expiryBounds)}, e.g. 3d`);
 
     let id: string = randomUUID();
     const key = input.reference ? `reference:${input.reference}` : idempotencyKey ? `idempotency-key:${idempotencyKey}` : undefined;

@@ -27,14 +27,15 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
   before(() => {
     const mongo = new URL(testEnv().mongoUri);
     mongo.pathname = `/${env.mongo.db.databaseName}`;
-    // Only what a user would set: no EVROTRUST_BASE_URL, so sandbox mode, like `npm start`.
+    // Only what a user would set: sandbox mode, chosen explicitly since Temporal and MongoDB are external.
     cliEnv = {
+      EVROTRUST_SANDBOX: 'true',
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       TEMPORAL_ADDRESS: testEnv().temporalAddress,
       MONGODB_URI: mongo.toString(),
       TEMPORAL_TASK_QUEUE: env.worker.taskQueue,
-      SIGNING_POLL_INTERVAL: '1s',
+      SIGNING_POLL_INTERVAL: '5s', // the shortest the configuration accepts
     };
   });
 

@@ -207,6 +207,34 @@ describe('business HTTP API /v1/signings', () => {
         message: /expiresIn/,
       },
       {
+        name: 'fractional expiresIn',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: '0.4ms' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /expiresIn must be a whole-unit duration from 30s to 30d/,
+      },
+      {
+        name: 'expiresIn past any date',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: '999999999d' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /expiresIn must be a whole-unit duration from 30s to 30d/,
+      },
+      {
+        name: 'expiresIn under 30s',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: '10s' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /expiresIn must be a whole-unit duration from 30s to 30d/,
+      },
+      {
+        name: 'expiresIn over 30d',
+        opts: { method: 'POST', url: '/v1/signings', payload: body({ expiresIn: '31d' }) },
+        status: 400,
+        code: 'invalid-request',
+        message: /expiresIn must be a whole-unit duration from 30s to 30d/,
+      },
+      {
         name: 'unknown field',
         opts: { method: 'POST', url: '/v1/signings', payload: body({ colour: 'red' }) },
         status: 400,
@@ -290,6 +318,19 @@ describe('business HTTP API /v1/signings', () => {
   });
 
   describe('signings', () => {
+    it('expiresIn at its bounds, 30s and 30d, is accepted and sets expiresAt', async () => {
+      for (const [expiresIn, ms] of [
+        ['30s', 30_000],
+        ['30d', 30 * 86_400_000],
+      ] as const) {
+        const before = Date.now();
+        const id = await start({ expiresIn });
+        const res = await call({ method: 'GET', url: `/v1/signings/${id}` });
+        const expiresAt = Date.parse(res.json<{ expiresAt: string }>().expiresAt);
+        assert.ok(expiresAt >= before + ms && expiresAt <= Date.now() + ms, `${expiresIn} → ${new Date(expiresAt).toISOString()}`);
+      }
+    });
+
     it('start: 202 { id, status: pending } with a Location; GET shows it per CONTRACT without personal data', async () => {
       const res = await call({
         method: 'POST',

@@ -22,6 +22,8 @@ import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/http/metrics';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from 'mongodb';
+import type { DurationBounds } from '../../src/lib/duration';
+import { EXPIRY_BOUNDS } from '../../src/signings/schemas';
 import type { SigningView } from '../../workflows/definitions';
 import { waitFor } from './wait';
 
@@ -50,6 +52,8 @@ export interface SigningEnvOptions {
   callbacks?: boolean;
   pollIntervalMs?: number;
   expiryGraceMs?: number;
+  /** What `expiresIn` may be (default: the API's bounds); see SHORT_EXPIRY. */
+  expiryBounds?: DurationBounds;
   continueAsNewAfterEvents?: number;
   /** Wraps the database the activities / the service use (e.g. to inject store faults). */
   activityDb?: (db: Db) => Db;
@@ -59,6 +63,9 @@ export interface SigningEnvOptions {
   /** How long a `reference` replay waits for its signing (default 15 s). */
   referenceWaitMs?: number;
 }
+
+/** For tests of expiry itself, which use an expiresIn of a few seconds (the API's minimum is 30 s). */
+export const SHORT_EXPIRY: DurationBounds = { minMs: 1000, maxMs: EXPIRY_BOUNDS.maxMs };
 
 export const SIGNER_A = { identificationNumber: '7501010010' };
 export const SIGNER_B = { identificationNumber: '8002020021' };
@@ -146,6 +153,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       pollIntervalMs: options.pollIntervalMs ?? 60_000,
       expiryGraceMs: options.expiryGraceMs ?? 1000,
       processingRecheckMs: 150,
+      ...(options.expiryBounds ? { expiryBounds: options.expiryBounds } : {}),
       continueAsNewAfterEvents: options.continueAsNewAfterEvents,
       ...(options.referenceWaitMs !== undefined ? { referenceWaitMs: options.referenceWaitMs } : {}),
     });

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { finalSigning, sentTransactions, signingRequest, useSigningEnv, workflowView } from '../helpers/signing-env';
+import { finalSigning, sentTransactions, SHORT_EXPIRY, signingRequest, useSigningEnv, workflowView } from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 
 const body = (extra: Record<string, unknown> = {}) => signingRequest(extra, 'Договор за наем');
@@ -78,7 +78,7 @@ describe('Evrotrust as it answers', () => {
 });
 
 describe('expiry when Evrotrust does not expire the request by itself', () => {
-  const env = useSigningEnv({ pollIntervalMs: 300, expiryGraceMs: 500, simulator: { expiryDelayMs: null } });
+  const env = useSigningEnv({ pollIntervalMs: 300, expiryGraceMs: 500, expiryBounds: SHORT_EXPIRY, simulator: { expiryDelayMs: null } });
 
   it('ends expired (not withdrawn) shortly after expiresAt plus the grace, and the request is withdrawn at Evrotrust', async () => {
     const { id } = await env.service.start(body({ expiresIn: '3s' }));

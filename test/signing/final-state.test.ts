@@ -14,6 +14,7 @@ import {
   finalSigning,
   pdf,
   sentTransactions,
+  SHORT_EXPIRY,
   SIGNER_B,
   signingRequest,
   useSigningEnv,
@@ -93,7 +94,7 @@ describe('Evrotrust refusing or garbling answers for a while does not end the ru
 });
 
 describe('a signer who signed is never withdrawn or expired while Evrotrust still processes the file', () => {
-  const env = useSigningEnv({ pollIntervalMs: 300, expiryGraceMs: 500, simulator: { processingMs: 4000 } });
+  const env = useSigningEnv({ pollIntervalMs: 300, expiryGraceMs: 500, expiryBounds: SHORT_EXPIRY, simulator: { processingMs: 4000 } });
 
   it('signed just before the deadline, still processing when it passes: signed', async () => {
     const { id } = await env.service.start(body({ expiresIn: '3s' }));

@@ -2,7 +2,7 @@
 // here: every outcome is found by polling /document/status).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
+import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SHORT_EXPIRY, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { OtpRejectedError } from '../../src/signings/errors';
@@ -26,7 +26,7 @@ function readableHistory(json: string): string {
 }
 
 describe('signingWorkflow outcomes (polling)', () => {
-  const env = useSigningEnv({ pollIntervalMs: 300 });
+  const env = useSigningEnv({ pollIntervalMs: 300, expiryBounds: SHORT_EXPIRY });
   const body = (extra: Record<string, unknown> = {}) => ({
     document: { filename: 'contract.pdf', content: pdf(`contract ${Math.random()}`), description: 'Contract' },
     signers: [SIGNER_A],
