@@ -89,11 +89,15 @@ describe('callback relay under failures', () => {
     const s = await signing(db);
     const doc = await crashLeftover(db, inbox, s.transactionId, new Date());
     relay({ db });
-    await waitFor(() => delivered(inbox, doc._id), 'delivery by a later sweep', 5000);
+    // Delivery writes the record, then removes the queue entry: wait for both.
+    await waitFor(
+      async () => (await delivered(inbox, doc._id)) && (await inbox.queueEntry(doc._id)) === null,
+      'delivery by a later sweep, off the queue',
+      5000,
+    );
     assert.deepEqual(await callbackSignals(temporal.client, s.workflowId), [
       { transactionID: s.transactionId, status: 2, callbackId: doc._id },
     ]);
-    assert.equal(await inbox.queueEntry(doc._id), null, 'off the queue once delivered');
   });
 
   it('(b) 100 such leftovers, due before everything else, do not stop other callbacks’ retries', async () => {
@@ -173,17 +177,18 @@ describe('callback relay under failures', () => {
     const { db, inbox } = await freshDb();
     const { doc } = await inbox.store(newCallback(newTransactionId(), new Date(Date.now() - 2 * 3_600_000), new Date()));
     relay({ db });
+    // Giving up writes the record, then removes the queue entry (by design, for crash safety): wait
+    // until both are done before reading either.
     const d = await waitFor(
       async () => {
         const x = await inbox.get(doc._id);
-        return x?.deliveryState === 'unknown-transaction' && x;
+        return x?.deliveryState === 'unknown-transaction' && (await inbox.queueEntry(doc._id)) === null && x;
       },
-      'given up',
+      'given up and no longer queued',
       5000,
     );
     assert.match(d.lastError ?? '', /unknown/);
     assert.equal(d.nextAttemptAt, null);
-    assert.equal(await inbox.queueEntry(doc._id), null, 'no longer queued');
   });
 
   it('(d) at most maxUnknownPending callbacks for unknown transactionIDs are retried; the oldest beyond it are given up', async () => {

@@ -209,10 +209,12 @@ describe('callback input', () => {
     const body = { transactionID: s.transactionId, status: 3, rejectReason: 'Wrong amount' };
     const first = await post(a.port, PATH, body);
     assert.equal(first.status, 200);
+    // Delivery writes the record, then removes the queue entry: wait for both, so that the check
+    // below sees what the repeats did, not the first delivery's second write.
     const delivered = await waitFor(async () => {
       const d = await callbackFor(mongo.db, s.transactionId);
-      return d?.delivered && d;
-    }, 'the first delivery');
+      return d?.delivered && (await callbacksOf(mongo.db).queueEntry(d._id)) === null && d;
+    }, 'the first delivery, off the queue');
     const dupBefore = await metricValue(a.metrics, 'evrotrust_callbacks_received_total', {
       suffix: 'document/ready',
       outcome: 'duplicate',
