@@ -6,7 +6,7 @@
 // a production MONGODB_URI with a forgotten EVROTRUST_BASE_URL must stop, not run the simulator.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { describeBounds, parseDuration, withinBounds, type DurationBounds } from './lib/duration';
+import { describeBounds, formatDuration, parseDuration, withinBounds, type DurationBounds } from './lib/duration';
 import { checkRange, MIN_PREFIX } from './lib/address-range';
 import { firstZodIssue } from './lib/zod-issues';
 import { DEFAULT_SANDBOX_SIMULATOR_URL } from './evrotrust/sandbox';
@@ -404,17 +404,6 @@ function formatBytes(n: number): string {
   return `${n}`;
 }
 
-function formatMs(ms: number): string {
-  for (const [unit, size] of [
-    ['d', DAY_MS],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const)
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
-}
-
 type DataVariable = {
   kind: 'bytes' | 'count' | 'duration';
   default: number | null;
@@ -439,7 +428,7 @@ function dataVariable(env: NodeJS.ProcessEnv, name: keyof typeof DATA_VARIABLES)
   const spec: DataVariable = DATA_VARIABLES[name];
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return spec.default;
-  const fmt = spec.kind === 'bytes' ? formatBytes : spec.kind === 'duration' ? formatMs : String;
+  const fmt = spec.kind === 'bytes' ? formatBytes : spec.kind === 'duration' ? formatDuration : String;
   const what =
     spec.kind === 'bytes'
       ? `a size like 64MiB (B, KiB, MiB, GiB; whole numbers) from ${fmt(spec.min)} to ${fmt(spec.max)}`
