@@ -4,10 +4,10 @@
 // bound, the same way for every role. Used by src/main.ts (all), src/api-main.ts (api),
 // src/worker-main.ts (worker) and scripts/start.ts (`npm start`: all, after starting its embedded
 // stack, which it passes in as `prepare`).
+import type { Worker } from '@temporalio/worker';
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
 import { startService, type RunningService } from './service';
-import { createWorker } from './worker';
 
 /** What this process runs: everything, the HTTP side only, or the Temporal worker only. */
 export type Role = 'all' | 'api' | 'worker';
@@ -75,16 +75,18 @@ export function runService(config: Config, options: RunOptions = {}): void {
       await prepared?.close();
       throw err;
     }
-    const connection = deps.workerConnection;
-    if (runsWorker && !connection) throw new Error(`role ${role}: no worker connection was opened`);
-    const worker = connection
-      ? await createWorker({
-          connection,
-          namespace: config.temporal.namespace,
-          taskQueue: config.temporal.taskQueue,
-          activities: deps.activities,
-        })
-      : undefined;
+    let worker: Worker | undefined;
+    if (runsWorker) {
+      if (!deps.workerConnection) throw new Error(`role ${role}: no worker connection was opened`);
+      // Loaded only where a worker runs: @temporalio/worker brings webpack and the native runtime along.
+      const { createWorker } = await import('./worker');
+      worker = await createWorker({
+        connection: deps.workerConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities: deps.activities,
+      });
+    }
     const workerRun = worker?.run();
     const service: RunningService | undefined = runsApi ? await startService(deps, config) : undefined;
 
