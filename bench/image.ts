@@ -24,7 +24,7 @@
 //   sudo npm run bench -- bench/image.ts [--dir /tmp/evrotrust-image] [--runs 3] [--idle 30]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '../src/evrotrust/keys';
 import { freePort, startFerretDb, startTemporal, type ManagedServer } from '../scripts/lib/stack';
@@ -99,7 +99,12 @@ async function until(what: string, p: Proc, ready: () => Promise<boolean> | bool
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (p.child.exitCode !== null) throw new Error(`${what} exited (${p.child.exitCode}):\n${p.output().slice(-1500)}`);
-    if (await Promise.resolve().then(ready).catch(() => false)) return performance.now() - p.started;
+    if (
+      await Promise.resolve()
+        .then(ready)
+        .catch(() => false)
+    )
+      return performance.now() - p.started;
     if (Date.now() > deadline) throw new Error(`${what} not ready within ${timeoutMs / 1000} s:\n${p.output().slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -270,6 +275,9 @@ Runtime image reproduced without Docker (debootstrap minbase bookworm, slimmed; 
     /app/dist                   ${mib(sizes.dist)}   (workflow bundle ${mib(sizes.bundle)})
     /app/node_modules           ${mib(sizes.nodeModules)}   (npm ci --omit=dev, pruned)
 Built service under Node ${node.version}, chroot into that root as uid 1000; Temporal dev server + FerretDB on loopback; median of ${runs}
+  (load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}: start times grow with whatever else runs on this machine)
   api    start → /readyz 200      ${ms(median(apiStarts))}   (runs: ${apiStarts.map(ms).join(', ')})
   worker start → polling          ${ms(median(workerStarts))}   (runs: ${workerStarts.map(ms).join(', ')})
   main.js start → both            ${ms(median(mainStarts))}   (runs: ${mainStarts.map(ms).join(', ')})
