@@ -1,7 +1,7 @@
 // Opens what the service's parts share, from a validated Config: MongoDB, the Temporal connections,
 // the Evrotrust client and key, and the activities. Production code only: every server is reached at
 // an address (the configuration's, or one `npm start` put in `endpoints` after starting its embedded
-// stack in scripts/). Shared by src/main.ts, src/worker-main.ts and the drills' service.
+// stack in scripts/). Shared by src/run.ts (every role: main.ts, api-main.ts, worker-main.ts) and the drills' service.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
