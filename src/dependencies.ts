@@ -1,12 +1,12 @@
 // Opens what the service's parts share, from a validated Config: MongoDB, the Temporal connections,
 // the Evrotrust client and key, and the activities. Production code only: every server is reached at
 // an address (the configuration's, or one `npm start` put in `endpoints` after starting its embedded
-// stack in scripts/). Shared by src/main.ts, src/worker-main.ts and the drills' service.
+// stack in scripts/). Shared by src/run.ts (every role: main.ts, api-main.ts, worker-main.ts) and the drills' service.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
 import type { Config } from './config';
 import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client';
@@ -19,7 +19,8 @@ export interface Dependencies {
   mongo: MongoHandle;
   temporalConnection: Connection;
   temporal: Client;
-  workerConnection: NativeConnection;
+  /** Only where a worker runs (role all or worker); the api role never loads the worker's native runtime. */
+  workerConnection: NativeConnection | undefined;
   evrotrust: EvrotrustClient;
   keys: KeyPair;
   activities: Activities;
@@ -52,7 +53,12 @@ function sandboxApiToken(dataDir: string): string {
   return token;
 }
 
-export async function openDependencies(config: Config, endpoints: Endpoints = {}): Promise<Dependencies> {
+export interface OpenOptions {
+  /** Open the worker's NativeConnection (default true); the api role, which runs no worker, passes false. */
+  worker?: boolean;
+}
+
+export async function openDependencies(config: Config, endpoints: Endpoints = {}, options: OpenOptions = {}): Promise<Dependencies> {
   const temporalAddress = endpoints.temporalAddress ?? config.temporal.address;
   const mongoUri = endpoints.mongoUri ?? config.mongodb.uri;
   const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS', mongoUri ? null : 'MONGODB_URI'].filter((v): v is string => v !== null);
@@ -78,8 +84,14 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
     const temporalConnection = await Connection.connect({ address: temporalAddress });
     closers.push(() => temporalConnection.close());
     const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
-    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
-    closers.push(() => workerConnection.close());
+    let workerConnection: NativeConnection | undefined;
+    if (options.worker !== false) {
+      // Loaded only here: @temporalio/worker brings the SDK's native runtime (~20 MB resident).
+      const { NativeConnection } = await import('@temporalio/worker');
+      const connection = await NativeConnection.connect({ address: temporalAddress });
+      closers.push(() => connection.close());
+      workerConnection = connection;
+    }
 
     const evrotrust = createEvrotrustClient({
       baseUrl: evrotrustBaseUrl,

@@ -1,11 +1,16 @@
-// Runs the whole service in this process — the worker, the callback relay, the reconciler and the
-// HTTP server — prints where it listens, and stops it all cleanly on Ctrl-C / SIGTERM. Used by
-// src/main.ts (production: every server at an address) and scripts/start.ts (`npm start`, which
-// first starts its embedded stack and passes it in as `extras`).
+// Runs the service in this process, in one of three roles — `all` (the worker, the callback relay,
+// the reconciler, the retention job and the HTTP server), `api` (all but the worker) or `worker`
+// (the worker alone) — prints what runs where, and stops it cleanly on Ctrl-C / SIGTERM, within one
+// bound, the same way for every role. Used by src/main.ts (all), src/api-main.ts (api),
+// src/worker-main.ts (worker) and scripts/start.ts (`npm start`: all, after starting its embedded
+// stack, which it passes in as `prepare`).
+import type { Worker } from '@temporalio/worker';
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
-import { startService } from './service';
-import { createWorker } from './worker';
+import { startService, type RunningService } from './service';
+
+/** What this process runs: everything, the HTTP side only, or the Temporal worker only. */
+export type Role = 'all' | 'api' | 'worker';
 
 /** What a caller started before the service (npm start's embedded servers). */
 export interface Prepared {
@@ -30,7 +35,17 @@ function forceExit(why: string): never {
   process.exit(1);
 }
 
-export function runService(config: Config, prepare?: () => Promise<Prepared>): void {
+export interface RunOptions {
+  /** Default `all`. */
+  role?: Role;
+  /** Starts what the service needs first (npm start's embedded servers). */
+  prepare?: () => Promise<Prepared>;
+}
+
+export function runService(config: Config, options: RunOptions = {}): void {
+  const { role = 'all', prepare } = options;
+  const runsWorker = role !== 'api';
+  const runsApi = role !== 'worker';
   let firstSignalAt: number | undefined;
   let pendingSignal: NodeJS.Signals | undefined;
   let onStop: ((reason: string) => void) | undefined;
@@ -55,30 +70,44 @@ export function runService(config: Config, prepare?: () => Promise<Prepared>): v
     const prepared = prepare ? await prepare() : undefined;
     let deps: Dependencies;
     try {
-      deps = await openDependencies(config, prepared?.endpoints);
+      deps = await openDependencies(config, prepared?.endpoints, { worker: runsWorker });
     } catch (err) {
       await prepared?.close();
       throw err;
     }
-    const worker = await createWorker({
-      connection: deps.workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities: deps.activities,
-    });
-    const workerRun = worker.run();
-    const { close: closeService } = await startService(deps, config);
+    let worker: Worker | undefined;
+    if (runsWorker) {
+      if (!deps.workerConnection) throw new Error(`role ${role}: no worker connection was opened`);
+      // Loaded only where a worker runs: @temporalio/worker brings webpack and the native runtime along.
+      const { createWorker } = await import('./worker');
+      worker = await createWorker({
+        connection: deps.workerConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities: deps.activities,
+      });
+    }
+    const workerRun = worker?.run();
+    const service: RunningService | undefined = runsApi ? await startService(deps, config) : undefined;
 
     const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    console.log(`
-evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
-  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)
-  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}
-  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…
-  Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}
-  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}
-  Evrotrust        ${prepared?.banner?.evrotrust ?? config.evrotrust.baseUrl ?? `simulator ${config.sandboxSimulatorUrl}/vendor`}
-Press Ctrl-C to stop.`);
+    const lines = [`evrotrust-signing${role === 'all' ? '' : ` (${role})`} is running (${((Date.now() - started) / 1000).toFixed(1)} s)`];
+    if (service) {
+      lines.push(
+        `  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)`,
+        `  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}`,
+        `  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…`,
+      );
+    }
+    // "worker polling" is what the drills and the crash test wait for.
+    if (worker) lines.push(`  worker polling   ${config.temporal.taskQueue}`);
+    lines.push(
+      `  Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}`,
+      `  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}`,
+      `  Evrotrust        ${prepared?.banner?.evrotrust ?? config.evrotrust.baseUrl ?? `simulator ${config.sandboxSimulatorUrl}/vendor`}`,
+      'Press Ctrl-C to stop.',
+    );
+    console.log(`\n${lines.join('\n')}`);
 
     let stopping = false;
     const stop = async (reason: string) => {
@@ -86,10 +115,10 @@ Press Ctrl-C to stop.`);
       stopping = true;
       console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
       setTimeout(() => forceExit(`not stopped within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
-      await closeService(); // the reconciler, the HTTP server and the callback relay
+      await service?.close(); // the reconciler, the retention job, the HTTP server and the callback relay
       // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun.catch(() => {});
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await workerRun?.catch(() => {});
       await deps.close();
       await prepared?.close(); // returns once embedded servers have exited and freed their ports
       console.log('[stop] stopped cleanly');
@@ -97,7 +126,7 @@ Press Ctrl-C to stop.`);
     };
     onStop = (reason) => void stop(reason);
     if (pendingSignal) void stop(pendingSignal);
-    workerRun.catch(async (err: unknown) => {
+    workerRun?.catch(async (err: unknown) => {
       if (stopping) return;
       console.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`);
       await stop('worker failure');

@@ -1,6 +1,7 @@
 // Builds the Temporal worker that runs signingWorkflow and its activities.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import { workflowSource } from './worker-bundle';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -10,11 +11,14 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  // Compiled: the bundle `npm run build` made; from sources: bundled now (src/worker-bundle.ts).
+  const workflows = workflowSource();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflows.code,
+    interceptors: { workflowModules: workflows.workflowModules },
     activities: opts.activities,
   });
 }

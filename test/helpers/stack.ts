@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import type { Activities } from '../../activities';
+import { workflowInterceptorModules, workflowsPath } from '../../src/worker-bundle';
 
 export function testEnv(): { temporalAddress: string; mongoUri: string } {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
@@ -40,7 +41,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test process: bundling takes seconds. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  // Bundled as the build does it (src/worker-bundle.ts), from the sources.
+  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: new DefaultLogger('WARN') });
   return bundle;
 }
 
