@@ -60,9 +60,13 @@ export class UnknownCommandError extends Error {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 
-function sortOf(sort: unknown): [string, number][] {
-  if (!isPlainObject(sort)) return [];
-  return Object.entries(sort).map(([k, v]) => [k, typeof v === 'number' ? v : 1]);
+/** The sort as [field, direction] pairs; the driver hands a cursor's sort over as a Map. */
+export function sortOf(sort: unknown): [string, number][] {
+  const entries = sort instanceof Map ? [...(sort as Map<unknown, unknown>).entries()] : isPlainObject(sort) ? Object.entries(sort) : [];
+  return entries.map(([k, v]) => {
+    const dir = v === -1 || v === 'desc' || v === 'descending' ? -1 : 1;
+    return [String(k), dir];
+  });
 }
 
 /** The queries in one command; UnknownCommandError for a command this checker does not know. */
@@ -188,7 +192,7 @@ export function unservedReason(q: Query, indexes: readonly IndexSpec[]): string 
     if (q.metadataCount || (q.single && q.sort.length === 0)) return null;
     return `${q.collection} ${q.commandName} ${describeQuery(q)}: an empty filter reads the whole collection`;
   }
-  const all: IndexSpec[] = [{ name: '_id_', key: [['_id', 1]], unique: true }, ...indexes];
+  const all: IndexSpec[] = [{ name: '_id_', key: [['_id', 1]], unique: true }, ...indexes.filter((i) => i.name !== '_id_')];
   if (all.some((i) => servedBy(shape, q.sort, i))) return null;
   return `${q.collection} ${q.commandName} ${describeQuery(q)}: no index serves it (indexes: ${all.map((i) => i.name).join(', ')})`;
 }

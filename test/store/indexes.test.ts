@@ -28,7 +28,7 @@ import { eventCount, finalSigning, SHORT_EXPIRY, sentTransactions, signingReques
 import { testEnv } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { newTransactionId, post } from '../callbacks/helpers';
-import { queriesOf, unservedReason, type IndexSpec, type Query, type RecordedCommand } from './index-check';
+import { queriesOf, sortOf, unservedReason, type IndexSpec, type Query, type RecordedCommand } from './index-check';
 
 interface Context {
   label: string;
@@ -119,6 +119,22 @@ describe('the index check itself', () => {
       q({}, [], { single: true }),
     ])
       assert.equal(unservedReason(ok, indexes), null, JSON.stringify(ok.filter));
+  });
+
+  it('reads sorts as the driver sends them (a Map from a cursor, a document from options)', () => {
+    assert.deepEqual(
+      sortOf(
+        new Map([
+          ['n', 1],
+          ['at', -1],
+        ]),
+      ),
+      [
+        ['n', 1],
+        ['at', -1],
+      ],
+    );
+    assert.deepEqual(sortOf({ n: 1 }), [['n', 1]]);
   });
 
   it('refuses fields outside an index prefix, unbounded operators, unserved sorts and whole-collection reads, naming only the shape', () => {
