@@ -89,6 +89,8 @@ export class Reconciler {
     let pending = await store.pendingPage(this.resumeAfter, batchSize);
     // Past the last page: start over at once rather than spend a pass on nothing.
     if (pending.length === 0 && this.resumeAfter !== null) pending = await store.pendingPage(null, batchSize);
+    // Moved on before the page is worked: a signing whose repair keeps failing cannot hold the
+    // reconciler on its page; it comes round again next cycle.
     this.resumeAfter = pending.length < batchSize ? null : (pending.at(-1)?._id ?? null);
     const report: ReconcileReport = { pending: pending.length, candidates: 0, restarted: [], notStarted: [] };
     if (pending.length === 0) return report;

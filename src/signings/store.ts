@@ -72,7 +72,7 @@ export class SigningStore {
     return doc?.status ?? null;
   }
 
-  /** The signings matching `query` (a scan on FerretDB: for tests and tools, not for requests). */
+  /** The signings matching `query`: no index serves these fields (a scan everywhere), so for tests and tools only, never on a request path. */
   find(query: SigningQuery): Promise<SigningDoc[]> {
     return this.signings.find(signingFilter(query)).toArray();
   }
