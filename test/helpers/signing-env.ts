@@ -17,6 +17,8 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator, type SimulatorOptions } from '../../simulator';
 import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './stack';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
+import type { CallbackRelayOptions } from '../../src/callbacks/relay';
+import type { Activities } from '../../activities';
 import { registerCallbacks } from '../../src/callbacks';
 import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/http/metrics';
@@ -62,6 +64,12 @@ export interface SigningEnvOptions {
   maxDownloadBytes?: number;
   /** How long a `reference` replay waits for its signing (default 15 s). */
   referenceWaitMs?: number;
+  /** The database connection for everything (default: a fresh test database); e.g. one that monitors commands. */
+  mongo?: () => Promise<MongoHandle>;
+  /** Replaces the callback relay's test settings (with `callbacks: true`). */
+  relay?: Partial<Omit<CallbackRelayOptions, 'db' | 'temporalClient' | 'metrics'>>;
+  /** Wraps the activities the worker runs (e.g. to know which activity sent a store command). */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 /** For tests of expiry itself, which use an expiresIn of a few seconds (the API's minimum is 30 s). */
@@ -97,7 +105,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       callbackSourceAddress: '127.0.0.2',
       ...options.simulator,
     });
-    env.mongo = await testDatabase();
+    env.mongo = await (options.mongo ?? testDatabase)();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
     const t = await temporalClient();
@@ -114,6 +122,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
         retryBaseMs: 200,
         retryMaxMs: 1000,
         signalTimeoutMs: 2000,
+        ...options.relay,
       });
       const app = await buildServer({
         health: { temporal: async () => {}, mongodb: async () => {} },
@@ -134,12 +143,13 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       timeoutMs: 5000,
       ...(options.maxDownloadBytes !== undefined ? { maxDownloadBytes: options.maxDownloadBytes } : {}),
     });
-    const activities = createActivities({
+    const created = createActivities({
       db: options.activityDb ? options.activityDb(env.mongo.db) : env.mongo.db,
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl,
     });
+    const activities = options.wrapActivities ? options.wrapActivities(created) : created;
     env.worker = await startTestWorker(activities);
     env.restartWorker = async () => {
       await env.worker.stop();
