@@ -13,6 +13,7 @@ import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client'
 import { loadOrCreatePrivateKey, readPrivateKey, type KeyPair } from './evrotrust/keys';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from './evrotrust/sandbox';
 import { connectMongo, ensureIndexes, type MongoHandle } from './store/mongo';
+import { TemporalConnectError, temporalConnectOptions } from './temporal/connection';
 
 export interface Dependencies {
   config: Config;
@@ -81,17 +82,22 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
     closers.push(() => mongo.close());
     await ensureIndexes(mongo.db);
 
-    const temporalConnection = await Connection.connect({ address: temporalAddress });
-    closers.push(() => temporalConnection.close());
-    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+    // TLS, API key and headers as configured (src/temporal/connection.ts); an embedded server has none.
+    // The worker's connection first: it names a TLS failure at once (an unknown CA, say), where the
+    // client's waits for its connect timeout and says only that the deadline passed.
+    const temporalOptions = temporalConnectOptions(config.temporal, temporalAddress);
+    const unreachable = (err: unknown) => new TemporalConnectError(config.temporal, temporalAddress, err);
     let workerConnection: NativeConnection | undefined;
     if (options.worker !== false) {
       // Loaded only here: @temporalio/worker brings the SDK's native runtime (~20 MB resident).
       const { NativeConnection } = await import('@temporalio/worker');
-      const connection = await NativeConnection.connect({ address: temporalAddress });
+      const connection = await NativeConnection.connect(temporalOptions).catch((err: unknown) => Promise.reject(unreachable(err)));
       closers.push(() => connection.close());
       workerConnection = connection;
     }
+    const temporalConnection = await Connection.connect(temporalOptions).catch((err: unknown) => Promise.reject(unreachable(err)));
+    closers.push(() => temporalConnection.close());
+    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
     const evrotrust = createEvrotrustClient({
       baseUrl: evrotrustBaseUrl,
