@@ -184,8 +184,8 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
   let profile: ClientConfigProfile;
   try {
     profile = file
-      ? loadClientConfigProfile({ profile: file.profile, configSource: { data: file.text }, overrideEnvVars: e })
-      : loadClientConfigProfile({ disableFile: true, overrideEnvVars: e });
+      ? loadClientConfigProfile({ profile: file.profile, configSource: { data: file.text }, overrideEnvVars: withoutMeta(e) })
+      : loadClientConfigProfile({ disableFile: true, overrideEnvVars: withoutMeta(e) });
   } catch (err) {
     // envconfig's own refusals ("Cannot specify both client_cert_path and client_cert_data") name the key.
     throw new TemporalConfigError(file?.variable ?? 'TEMPORAL_ADDRESS', `${file ? `${file.label}: ` : ''}${briefMessage(err)}`);
@@ -207,7 +207,7 @@ export function loadTemporalConnection(env: NodeJS.ProcessEnv = process.env): Te
   if (profile.tls?.serverName !== undefined)
     checked(serverNameSchema, profile.tls.serverName, ...origin('TEMPORAL_TLS_SERVER_NAME', 'tls.server_name'));
 
-  const metadata = normalizeMetadata(profile.grpcMeta, file?.variable);
+  const metadata = grpcMetadata(profile.grpcMeta, e, file?.variable);
   if (metadata?.authorization !== undefined && profile.apiKey !== undefined)
     throw new TemporalConfigError(
       'TEMPORAL_API_KEY',
@@ -295,23 +295,44 @@ function readProfileFile(e: Record<string, string>): ProfileFile | undefined {
   return { variable, path, profile, text, label: `profile '${profile}' of ${path}` };
 }
 
-/** Header names as the CLI sends them (lower case, `_` → `-`; envconfig turns only the first `_`). */
-function normalizeMetadata(meta: Record<string, string> | undefined, fileVariable: string | undefined): Record<string, string> | undefined {
-  if (meta === undefined) return undefined;
-  const out: Record<string, string> = {};
-  for (const [rawKey, value] of Object.entries(meta)) {
-    const key = rawKey.toLowerCase().replace(/_/g, '-');
-    const variable = `${GRPC_META_PREFIX}${key.toUpperCase().replace(/-/g, '_')}`;
-    if (!/^[a-z0-9][a-z0-9.-]*$/.test(key) || key.endsWith('-bin'))
-      throw new TemporalConfigError(
-        fileVariable ?? variable,
-        `grpc_meta header '${key}': expected a header name of letters, digits, - and .`,
-      );
-    if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value))
-      throw new TemporalConfigError(fileVariable ?? variable, `grpc_meta header '${key}': expected a value of printable ASCII characters`);
-    out[key] = value;
+/** The environment without TEMPORAL_GRPC_META_*: grpcMetadata applies those itself. */
+function withoutMeta(e: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(e).filter(([k]) => !k.startsWith(GRPC_META_PREFIX)));
+}
+
+/** A header name as the CLI sends it: lower case, every `_` a `-`. */
+const headerName = (raw: string): string => raw.toLowerCase().replace(/_/g, '-');
+
+/**
+ * The profile's grpc_meta, then TEMPORAL_GRPC_META_* over it (an empty value removes a header), as
+ * the CLI does. Done here, not by envconfig: it turns only the first `_` of a name into `-`, so
+ * TEMPORAL_GRPC_META_X_TENANT_ID would neither match nor remove the profile's x-tenant-id.
+ */
+function grpcMetadata(
+  fromProfile: Record<string, string> | undefined,
+  e: Record<string, string>,
+  fileVariable: string | undefined,
+): Record<string, string> | undefined {
+  const out = new Map<string, { value: string; variable: string }>();
+  for (const [raw, value] of Object.entries(fromProfile ?? {}))
+    out.set(headerName(raw), { value, variable: fileVariable ?? 'TEMPORAL_CONFIG_FILE' });
+  for (const [k, value] of Object.entries(e)) {
+    if (!k.startsWith(GRPC_META_PREFIX)) continue;
+    const key = headerName(k.slice(GRPC_META_PREFIX.length));
+    if (value === '') out.delete(key);
+    else out.set(key, { value, variable: k });
   }
-  return out;
+  if (out.size === 0) return undefined;
+  const result: Record<string, string> = {};
+  for (const [key, { value, variable }] of out) {
+    // -bin headers carry Base64 binary values; nothing here needs them.
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(key) || key.endsWith('-bin'))
+      throw new TemporalConfigError(variable, `gRPC header '${key}': expected a header name of letters, digits, - and .`);
+    if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value))
+      throw new TemporalConfigError(variable, `gRPC header '${key}': expected a value of printable ASCII characters`);
+    result[key] = value;
+  }
+  return result;
 }
 
 type TlsSettings = NonNullable<ClientConfigProfile['tls']>;

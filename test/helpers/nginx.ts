@@ -32,9 +32,17 @@ export interface GrpcTlsProxy {
   stop(): Promise<void>;
 }
 
-function nginxVersion(): string {
-  const r = spawnSync('nginx', ['-v'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(NGINX_MISSING);
+/** nginx on PATH, else Debian's /usr/sbin/nginx (not on a non-root user's PATH). */
+function nginxBinary(): string {
+  for (const candidate of ['nginx', '/usr/sbin/nginx']) {
+    const r = spawnSync(candidate, ['-v'], { encoding: 'utf8' });
+    if (!r.error && r.status === 0) return candidate;
+  }
+  throw new Error(NGINX_MISSING);
+}
+
+function nginxVersion(binary: string): string {
+  const r = spawnSync(binary, ['-v'], { encoding: 'utf8' });
   return (r.stderr || r.stdout).trim();
 }
 
@@ -51,7 +59,8 @@ function grpcStatus(message: string): string {
 }
 
 export async function startGrpcTlsProxy(upstream: string, listens: ProxyListen[]): Promise<GrpcTlsProxy> {
-  const version = nginxVersion();
+  const binary = nginxBinary();
+  const version = nginxVersion(binary);
   const dir = mkdtempSync(join(tmpdir(), 'nginx-grpc-'));
   // Workers run as `nobody` when the master is root: they must be able to enter the prefix.
   chmodSync(dir, 0o755);
@@ -119,13 +128,14 @@ http {
 `,
   );
   const child: ChildProcess = spawn(
-    'nginx',
+    binary,
     ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs', 'error.log'), '-g', 'daemon off;'],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
   let stderr = '';
+  child.on('error', (err) => (stderr += `${err.message}\n`));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const errorLog = () => {
