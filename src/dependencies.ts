@@ -62,7 +62,9 @@ export interface OpenOptions {
 export async function openDependencies(config: Config, endpoints: Endpoints = {}, options: OpenOptions = {}): Promise<Dependencies> {
   const temporalAddress = endpoints.temporalAddress ?? config.temporal.address;
   const mongoUri = endpoints.mongoUri ?? config.mongodb.uri;
-  const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS', mongoUri ? null : 'MONGODB_URI'].filter((v): v is string => v !== null);
+  const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS (or TEMPORAL_PROFILE)', mongoUri ? null : 'MONGODB_URI'].filter(
+    (v): v is string => v !== null,
+  );
   if (!temporalAddress || !mongoUri) throw new MissingEndpointError(missing);
   const evrotrustBaseUrl = endpoints.evrotrustBaseUrl ?? config.evrotrust.baseUrl ?? `${config.sandboxSimulatorUrl}/vendor`;
 

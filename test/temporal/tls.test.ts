@@ -14,6 +14,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { openDependencies } from '../../src/dependencies';
 import { SigningService } from '../../src/signings/service';
+import { createSigningClient } from '../../src/signings/client';
 import { loadTemporalConnection, temporalConnectOptions } from '../../src/temporal/connection';
 import { createWorker } from '../../src/worker';
 import { startSimulator, type Simulator } from '../../simulator';
@@ -285,6 +286,28 @@ server_name = "localhost"
         assert.match(chain(err), /valid authentication credentials.*missing or wrong bearer token/);
         return true;
       });
+    }
+  });
+
+  it('createSigningClient takes the loaded connection (temporal) or the SDK options (temporalConnection): starts go through the proxy with the key', async () => {
+    const apikey = (proxy as GrpcTlsProxy).address.apikey as string;
+    const temporal = loadTemporalConnection({
+      TEMPORAL_ADDRESS: apikey,
+      TEMPORAL_API_KEY: API_KEY,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: file('ca.crt'),
+    });
+    const mongoUri = serviceEnv({}).MONGODB_URI as string;
+    const starts = () => passed('apikey').filter((m) => m === 'WorkflowService/StartWorkflowExecution').length;
+    for (const options of [{ temporal }, { temporalConnection: temporalConnectOptions(temporal) }]) {
+      const before = starts();
+      const signing = await createSigningClient({ ...options, mongoUri, taskQueue: `tls-client-${randomUUID()}` });
+      try {
+        const { id } = await signing.start({ document: { filename: 'c.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A] });
+        assert.equal((await signing.status(id)).status, 'pending');
+        assert.equal(starts(), before + 1);
+      } finally {
+        await signing.close();
+      }
     }
   });
 });
