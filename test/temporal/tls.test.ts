@@ -93,6 +93,7 @@ describe('Temporal over TLS / mTLS / API key (nginx in front of the dev server)'
     const config = loadConfig(serviceEnv(temporalVars));
     const deps = await openDependencies(config);
     try {
+      assert.ok(deps.workerConnection, 'openDependencies opens the worker connection by default');
       const worker = await createWorker({
         connection: deps.workerConnection,
         namespace: config.temporal.namespace,
