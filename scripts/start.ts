@@ -2,6 +2,7 @@
 // FerretDB, the Evrotrust simulator), then the whole service on it (src/run.ts).
 import { loadConfigOrExit } from '../src/config';
 import { runService } from '../src/run';
+import { describeTemporalConnection } from '../src/temporal/connection';
 import { DEFAULT_EMBEDDED_PORTS, startEmbeddedStack, type EmbeddedPorts } from './embedded-stack';
 
 // Test-only knobs: the embedded servers' fixed ports, so a test or a drill can run `npm start`
@@ -36,7 +37,9 @@ runService(config, {
     return {
       endpoints: stack.endpoints,
       banner: {
-        temporal: `${config.temporal.address ?? stack.endpoints.temporalAddress}${stack.temporalUiUrl ? `   Web UI ${stack.temporalUiUrl}` : ''}`,
+        temporal: config.temporal.address
+          ? describeTemporalConnection(config.temporal)
+          : `${stack.endpoints.temporalAddress}${stack.temporalUiUrl ? `   Web UI ${stack.temporalUiUrl}` : ''}`,
         mongodb: config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:${ports.mongodb}/${config.mongodb.dbName}`,
         evrotrust: stack.simulator
           ? `simulator ${stack.simulator.vendorBaseUrl}   signer's phone ${stack.simulator.url}/`

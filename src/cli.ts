@@ -1,6 +1,7 @@
 // `npm run cli -- <command> …`: the business operations from a shell, over the same SigningService
 // as the HTTP API (through createSigningClient). Configuration comes from the environment exactly as
-// for `npm start`; unset TEMPORAL_ADDRESS / MONGODB_URI mean the embedded defaults it runs.
+// for `npm start`; no Temporal configured (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE) and
+// no MONGODB_URI mean the embedded defaults it runs.
 // Prints JSON on stdout; errors are JSON `{ error, message }` on stderr.
 // Exit codes: 0 done, 1 the operation failed, 2 usage or configuration error.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -33,8 +34,9 @@ Commands:
                              save the signed file (default: its own name in the current directory;
                              - writes the bytes to stdout; --force overwrites an existing file)
 
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, MONGODB_URI,
-SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL (see the README).
+Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE,
+TEMPORAL_CONFIG_FILE, TEMPORAL_TASK_QUEUE, MONGODB_URI, SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL
+(see the README).
 `;
 
 class UsageError extends Error {}
@@ -262,7 +264,8 @@ export async function main(argv: string[]): Promise<number> {
   let client: SigningClient;
   try {
     client = await createSigningClient({
-      temporalAddress: config.temporal.address ?? '127.0.0.1:7233',
+      // Configured Temporal (TLS, API key, profile) as the service reads it; else npm start's dev server.
+      ...(config.temporal.address !== undefined ? { temporal: config.temporal } : { temporalAddress: '127.0.0.1:7233' }),
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       mongoUri: config.mongodb.uri ?? `mongodb://127.0.0.1:27017/${config.mongodb.dbName}`,
@@ -273,7 +276,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     fail(
       'unavailable',
-      `cannot connect: ${firstLine(err)} (is the service's Temporal and MongoDB running? see TEMPORAL_ADDRESS / MONGODB_URI)`,
+      `cannot connect: ${firstLine(err)} (is the service's Temporal and MongoDB running? see TEMPORAL_ADDRESS or TEMPORAL_PROFILE / MONGODB_URI)`,
     );
     return 1;
   }

@@ -14,6 +14,7 @@ import { COVERAGES, SIGNATURE_TYPES, type SignatureType } from './evrotrust/sche
 import type { DownloadLimits } from './evrotrust/limits';
 import { httpLimitsFrom, httpLimitsSchema, HTTP_LIMITS_EXPECTED, type HttpLimitsConfig } from './config-http';
 import { EXPIRY_BOUNDS } from './signings/schemas';
+import { loadTemporalConnection, TemporalConfigError, type TemporalConnection } from './temporal/connection';
 
 export class ConfigError extends Error {
   constructor(
@@ -30,7 +31,11 @@ export interface Config {
   sandbox: boolean;
   /** Sandbox mode only: the simulator's base URL (its vendor API is under /vendor). */
   sandboxSimulatorUrl: string;
-  temporal: { address?: string; namespace: string; taskQueue: string };
+  /**
+   * The Temporal connection (src/temporal/connection.ts: envconfig's variables and profiles); `address`
+   * is unset when none is configured (`npm start` runs its dev server then). The task queue is ours.
+   */
+  temporal: TemporalConnection & { taskQueue: string };
   mongodb: { uri?: string; dbName: string };
   evrotrust: {
     baseUrl?: string;
@@ -184,8 +189,6 @@ const certificateType = z
   .transform((s) => (s === 'none' ? null : Number(s)));
 
 const schema = {
-  TEMPORAL_ADDRESS: nonEmpty.regex(/^[^\s:]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233').optional(),
-  TEMPORAL_NAMESPACE: nonEmpty.default('default'),
   TEMPORAL_TASK_QUEUE: nonEmpty.default('evrotrust-signing'),
   MONGODB_URI: mongoUri.optional(),
   EVROTRUST_BASE_URL: httpUrl.optional(),
@@ -229,8 +232,6 @@ type Schema = typeof schema;
 type Parsed = { [K in keyof Schema]: z.output<Schema[K]> };
 
 const EXPECTED: Record<keyof Schema, string> = {
-  TEMPORAL_ADDRESS: 'host:port of a Temporal frontend, e.g. 127.0.0.1:7233',
-  TEMPORAL_NAMESPACE: 'a Temporal namespace name',
   TEMPORAL_TASK_QUEUE: 'a task queue name',
   MONGODB_URI: 'a mongodb:// connection string that names the database, e.g. mongodb://127.0.0.1:27017/evrotrust',
   EVROTRUST_BASE_URL: 'the vendor API base URL, e.g. https://et.test.iteco.bg/vendor',
@@ -262,6 +263,7 @@ const EXPECTED: Record<keyof Schema, string> = {
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const temporal = temporalConnection(env);
   const out: Partial<Record<keyof Schema, unknown>> = {};
   for (const key of Object.keys(schema) as (keyof Schema)[]) {
     const raw = env[key];
@@ -276,7 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     out[key] = result.data;
   }
   const p = out as Parsed;
-  const sandbox = sandboxMode(p);
+  const sandbox = sandboxMode(p, temporal);
   if (!sandbox) {
     for (const key of [
       'EVROTRUST_VENDOR_NUMBER',
@@ -294,7 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     sandbox,
     sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
-    temporal: { address: p.TEMPORAL_ADDRESS, namespace: p.TEMPORAL_NAMESPACE, taskQueue: p.TEMPORAL_TASK_QUEUE },
+    temporal: Object.assign(temporal, { taskQueue: p.TEMPORAL_TASK_QUEUE }), // keeps its redacting toJSON
     mongodb: { uri: p.MONGODB_URI, dbName: p.MONGODB_URI ? (mongoDbName(p.MONGODB_URI) as string) : 'evrotrust' },
     evrotrust: {
       baseUrl: p.EVROTRUST_BASE_URL?.replace(/\/+$/, ''),
@@ -331,7 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * With something external configured and no choice made, EVROTRUST_BASE_URL is required: the one
  * line says how to choose either way.
  */
-function sandboxMode(p: Parsed): boolean {
+function sandboxMode(p: Parsed, temporal: TemporalConnection): boolean {
   const production = p.NODE_ENV === 'production';
   if (p.EVROTRUST_SANDBOX === true) {
     if (production)
@@ -347,7 +349,10 @@ function sandboxMode(p: Parsed): boolean {
     return true;
   }
   if (p.EVROTRUST_BASE_URL !== undefined) return false;
-  const external = (['TEMPORAL_ADDRESS', 'MONGODB_URI'] as const).filter((k) => p[k] !== undefined);
+  const external = [
+    ...(temporal.address !== undefined ? [temporalChooser(temporal)] : []),
+    ...(p.MONGODB_URI !== undefined ? ['MONGODB_URI'] : []),
+  ];
   if (p.EVROTRUST_SANDBOX === false || external.length > 0 || production) {
     const why =
       p.EVROTRUST_SANDBOX === false
@@ -358,6 +363,22 @@ function sandboxMode(p: Parsed): boolean {
     throw new ConfigError('EVROTRUST_BASE_URL', `required outside sandbox mode (${why}); expected ${EXPECTED.EVROTRUST_BASE_URL}`);
   }
   return true;
+}
+
+/** The Temporal connection, its refusals as ConfigError like every other variable's. */
+function temporalConnection(env: NodeJS.ProcessEnv): TemporalConnection {
+  try {
+    return loadTemporalConnection(env);
+  } catch (err) {
+    if (err instanceof TemporalConfigError) throw new ConfigError(err.variable, err.expectation);
+    throw err;
+  }
+}
+
+/** The variable that configured Temporal, for messages: TEMPORAL_ADDRESS, else the profile's chooser. */
+function temporalChooser(temporal: TemporalConnection): string {
+  if (temporal.source === 'environment') return 'TEMPORAL_ADDRESS';
+  return `Temporal (${temporal.source})`;
 }
 
 /** loadConfig for entry points: a bad variable prints its one line and exits with code 1. */

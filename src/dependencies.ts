@@ -13,6 +13,7 @@ import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client'
 import { loadOrCreatePrivateKey, readPrivateKey, type KeyPair } from './evrotrust/keys';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from './evrotrust/sandbox';
 import { connectMongo, ensureIndexes, type MongoHandle } from './store/mongo';
+import { TemporalConnectError, temporalConnectOptions } from './temporal/connection';
 
 export interface Dependencies {
   config: Config;
@@ -61,7 +62,9 @@ export interface OpenOptions {
 export async function openDependencies(config: Config, endpoints: Endpoints = {}, options: OpenOptions = {}): Promise<Dependencies> {
   const temporalAddress = endpoints.temporalAddress ?? config.temporal.address;
   const mongoUri = endpoints.mongoUri ?? config.mongodb.uri;
-  const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS', mongoUri ? null : 'MONGODB_URI'].filter((v): v is string => v !== null);
+  const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS (or TEMPORAL_PROFILE)', mongoUri ? null : 'MONGODB_URI'].filter(
+    (v): v is string => v !== null,
+  );
   if (!temporalAddress || !mongoUri) throw new MissingEndpointError(missing);
   const evrotrustBaseUrl = endpoints.evrotrustBaseUrl ?? config.evrotrust.baseUrl ?? `${config.sandboxSimulatorUrl}/vendor`;
 
@@ -81,17 +84,22 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
     closers.push(() => mongo.close());
     await ensureIndexes(mongo.db);
 
-    const temporalConnection = await Connection.connect({ address: temporalAddress });
-    closers.push(() => temporalConnection.close());
-    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+    // TLS, API key and headers as configured (src/temporal/connection.ts); an embedded server has none.
+    // The worker's connection first: it names a TLS failure at once (an unknown CA, say), where the
+    // client's waits for its connect timeout and says only that the deadline passed.
+    const temporalOptions = temporalConnectOptions(config.temporal, temporalAddress);
+    const unreachable = (err: unknown) => new TemporalConnectError(config.temporal, temporalAddress, err);
     let workerConnection: NativeConnection | undefined;
     if (options.worker !== false) {
       // Loaded only here: @temporalio/worker brings the SDK's native runtime (~20 MB resident).
       const { NativeConnection } = await import('@temporalio/worker');
-      const connection = await NativeConnection.connect({ address: temporalAddress });
+      const connection = await NativeConnection.connect(temporalOptions).catch((err: unknown) => Promise.reject(unreachable(err)));
       closers.push(() => connection.close());
       workerConnection = connection;
     }
+    const temporalConnection = await Connection.connect(temporalOptions).catch((err: unknown) => Promise.reject(unreachable(err)));
+    closers.push(() => temporalConnection.close());
+    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
 
     const evrotrust = createEvrotrustClient({
       baseUrl: evrotrustBaseUrl,

@@ -8,6 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
 import { startService, type RunningService } from './service';
+import { describeTemporalConnection } from './temporal/connection';
 
 /** What this process runs: everything, the HTTP side only, or the Temporal worker only. */
 export type Role = 'all' | 'api' | 'worker';
@@ -102,7 +103,7 @@ export function runService(config: Config, options: RunOptions = {}): void {
     // "worker polling" is what the drills and the crash test wait for.
     if (worker) lines.push(`  worker polling   ${config.temporal.taskQueue}`);
     lines.push(
-      `  Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}`,
+      `  Temporal         ${prepared?.banner?.temporal ?? describeTemporalConnection(config.temporal)}`,
       `  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}`,
       `  Evrotrust        ${prepared?.banner?.evrotrust ?? config.evrotrust.baseUrl ?? `simulator ${config.sandboxSimulatorUrl}/vendor`}`,
       'Press Ctrl-C to stop.',

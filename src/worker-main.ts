@@ -1,7 +1,8 @@
 // The Temporal worker alone (role `worker`): signingWorkflow and its activities, no HTTP server.
 // For deployments that run workers apart from the API (src/api-main.ts), and for the crash tests and
 // drills: `node dist/src/worker-main.js` (from sources: `node --import tsx src/worker-main.ts`).
-// Needs TEMPORAL_ADDRESS and MONGODB_URI (and, in sandbox mode, the simulator at SANDBOX_SIMULATOR_URL).
+// Needs a configured Temporal (TEMPORAL_ADDRESS, or a profile: src/temporal/connection.ts) and MONGODB_URI
+// (and, in sandbox mode, the simulator at SANDBOX_SIMULATOR_URL).
 import { loadConfigOrExit } from './config';
 import { runService } from './run';
 

@@ -45,6 +45,21 @@ const refusals: Refusal[] = [
   [{ TEMPORAL_ADDRESS: 'temporal:7233' }, 'EVROTRUST_BASE_URL', /TEMPORAL_ADDRESS set/],
   [EXTERNAL, 'EVROTRUST_BASE_URL', /TEMPORAL_ADDRESS and MONGODB_URI set/],
   [{ EVROTRUST_SANDBOX: 'false' }, 'EVROTRUST_BASE_URL', /EVROTRUST_SANDBOX=false/],
+  // The Temporal connection (src/temporal/connection.ts): bad input stops the start like any variable.
+  [{ TEMPORAL_ADDRESS: 'temporal:99999' }, 'TEMPORAL_ADDRESS', /expected host:port of a Temporal frontend/],
+  [{ TEMPORAL_API_KEY: 'a-secret-key' }, 'TEMPORAL_API_KEY', /no Temporal is configured to apply it to; expected TEMPORAL_ADDRESS/],
+  [{ ...EXTERNAL, TEMPORAL_TLS: 'yes' }, 'TEMPORAL_TLS', /expected true or false/],
+  [
+    { ...EXTERNAL, TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' },
+    'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+    /cannot read \/nonexistent\/ca\.pem \(ENOENT\); expected a readable PEM CA certificate file/,
+  ],
+  [{ TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, 'TEMPORAL_CONFIG_FILE', /cannot read \/nonexistent\/temporal\.toml \(ENOENT\)/],
+  [
+    { TEMPORAL_PROFILE: 'cloud', HOME: '/nonexistent' },
+    'TEMPORAL_PROFILE',
+    /profile 'cloud' chosen, but \/nonexistent\/\.config\/temporalio\/temporal\.toml cannot be read \(ENOENT\)/,
+  ],
   [{ EVROTRUST_SANDBOX: 'yes' }, 'EVROTRUST_SANDBOX', /true or false/],
   [{ ...PROD, EVROTRUST_SANDBOX: 'true' }, 'EVROTRUST_SANDBOX', /expected false or unset when EVROTRUST_BASE_URL is set/],
   // PUBLIC_BASE_URL no longer defaults to 127.0.0.1 outside sandbox mode.

@@ -244,7 +244,9 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
     LOG_LEVEL: 'warn',
   };
   // A fresh clone's `npm start`: nothing external configured, so sandbox mode without choosing it.
-  for (const k of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'EVROTRUST_BASE_URL', 'EVROTRUST_SANDBOX', 'NODE_ENV']) delete env[k];
+  for (const k of ['MONGODB_URI', 'EVROTRUST_BASE_URL', 'EVROTRUST_SANDBOX', 'NODE_ENV']) delete env[k];
+  // Any Temporal setting (TEMPORAL_PROFILE, TEMPORAL_API_KEY, …) would configure or refuse an external one.
+  for (const k of Object.keys(env)) if (k.startsWith('TEMPORAL_')) delete env[k];
   const url = `http://127.0.0.1:${port}`;
   mkdirSync(join(ctx.workDir, 'logs'), { recursive: true });
   const logFile = join(ctx.workDir, 'logs', 'npm-start.log');

@@ -3,12 +3,14 @@
 // thin shell around SigningService, so validation, idempotency and errors are the API's own.
 //
 //   const signing = await createSigningClient({ temporalAddress: '127.0.0.1:7233', mongoUri: 'mongodb://127.0.0.1:27017/evrotrust' });
+//   // or, TLS / mTLS / an API key as Temporal's CLI reads them (TEMPORAL_* variables, temporal.toml):
+//   const signing = await createSigningClient({ temporal: loadTemporalConnection(), mongoUri: … });
 //   const { id } = await signing.start({ document: { filename: 'contract.pdf', content: bytes }, signers: [{ identificationNumber: '…' }] });
 //   const final = await signing.result(id); // waits until signed, rejected, expired, withdrawn or failed
 //   await signing.close();
 //
 // Failures are the typed errors re-exported below (`err.code` is the API's error code).
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { mongoDbName } from '../config';
 import { parseDuration } from '../lib/duration';
@@ -17,10 +19,12 @@ import type { StartSigningBytesRequest, StartSigningRequest } from './schemas';
 import { fromApiBody, SigningService, type SigningResponse } from './service';
 import { connectMongo } from '../store/mongo';
 import type { SigningStatus } from '../../workflows/definitions';
+import { temporalConnectOptions, type TemporalConnection } from '../temporal/connection';
 
 export { SigningError, InvalidSigningRequestError, SigningNotFoundError, SigningStateError, OtpRejectedError } from './errors';
 export type { SigningResponse } from './service';
 export type { SigningStatus } from '../../workflows/definitions';
+export { loadTemporalConnection, TemporalConfigError, type TemporalConnection } from '../temporal/connection';
 
 interface CommonOptions {
   /** Task queue of the signing workers; default `evrotrust-signing`. */
@@ -31,14 +35,22 @@ interface CommonOptions {
   pollInterval?: string | number;
 }
 
-/** Connect to Temporal and MongoDB; `close()` closes both connections. */
-export interface SigningClientConnectOptions extends CommonOptions {
-  temporalAddress: string;
+/**
+ * Connect to Temporal and MongoDB; `close()` closes both connections. Temporal is reached through
+ * exactly one of: `temporalAddress` (plaintext host:port), `temporalConnection` (the SDK's full
+ * ConnectionOptions: tls, apiKey, metadata…), or `temporal` as loadTemporalConnection() returns it
+ * (address, namespace, TLS, API key from TEMPORAL_* variables and temporal.toml profiles).
+ */
+export type SigningClientConnectOptions = CommonOptions & {
   namespace?: string;
   /** mongodb:// URI; the database is `dbName`, else the one in the URI, else `evrotrust`. */
   mongoUri: string;
   dbName?: string;
-}
+} & (
+    | { temporalAddress: string; temporalConnection?: undefined; temporal?: undefined }
+    | { temporalConnection: ConnectionOptions; temporalAddress?: undefined; temporal?: undefined }
+    | { temporal: TemporalConnection; temporalAddress?: undefined; temporalConnection?: undefined }
+  );
 
 /** Use connections the caller owns; `close()` leaves them open. */
 export interface SigningClientHandleOptions extends CommonOptions {
@@ -95,6 +107,24 @@ function toServiceRequest(request: StartRequest): StartSigningBytesRequest {
   return request as StartSigningBytesRequest; // the service checks the rest, content included
 }
 
+/** The one Temporal choice of the connect options, and the namespace (`namespace` wins over a loaded one). */
+function temporalOptions(options: SigningClientConnectOptions): { connectionOptions: ConnectionOptions; namespace: string } {
+  const given = [options.temporalAddress, options.temporalConnection, options.temporal].filter((o) => o !== undefined).length;
+  if (given !== 1) throw new TypeError('createSigningClient: give exactly one of temporalAddress, temporalConnection, temporal');
+  if (options.temporal !== undefined) {
+    if (options.temporal.address === undefined)
+      throw new TypeError('createSigningClient: temporal has no address (set TEMPORAL_ADDRESS, TEMPORAL_PROFILE or TEMPORAL_CONFIG_FILE)');
+    return {
+      connectionOptions: temporalConnectOptions(options.temporal),
+      namespace: options.namespace ?? options.temporal.namespace,
+    };
+  }
+  return {
+    connectionOptions: options.temporalConnection ?? { address: options.temporalAddress },
+    namespace: options.namespace ?? 'default',
+  };
+}
+
 export async function createSigningClient(options: SigningClientOptions): Promise<SigningClient> {
   const defaultExpiryMs = durationMs('defaultExpiry', options.defaultExpiry, 3 * 86_400_000);
   const pollIntervalMs = durationMs('pollInterval', options.pollInterval, 15 * 60_000);
@@ -102,16 +132,17 @@ export async function createSigningClient(options: SigningClientOptions): Promis
   let temporal: Client;
   let db: Db;
   const closers: (() => Promise<void>)[] = [];
-  if ('temporal' in options) {
+  if ('db' in options) {
     temporal = options.temporal;
     db = options.db;
   } else {
+    const { connectionOptions, namespace } = temporalOptions(options);
     const mongo = await connectMongo(options.mongoUri, options.dbName ?? mongoDbName(options.mongoUri) ?? 'evrotrust');
     closers.push(() => mongo.close());
     try {
-      const connection = await Connection.connect({ address: options.temporalAddress });
+      const connection = await Connection.connect(connectionOptions);
       closers.push(() => connection.close());
-      temporal = new Client({ connection, namespace: options.namespace ?? 'default' });
+      temporal = new Client({ connection, namespace });
     } catch (err) {
       await mongo.close();
       throw err;
