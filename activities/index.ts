@@ -62,6 +62,13 @@ async function withHeartbeat<T>(run: () => Promise<T>): Promise<T> {
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
+  /**
+   * Every Evrotrust call carries the activity's cancellation: when the worker shuts down and its
+   * grace has passed (or the server cancels the activity), the HTTP request in flight is aborted
+   * and the attempt fails with a retryable `aborted` error (outcome unknown for a send, as for a
+   * timeout), instead of holding the worker's stop until the call's own timeout.
+   */
+  const call = () => ({ signal: Context.current().cancellationSignal });
 
   async function signing(signingId: string) {
     const doc = await store.get(signingId);
@@ -85,7 +92,7 @@ export function createActivities(deps: ActivityDeps) {
       const readiness: { index: number; reason: string | null }[] = [];
       for (const [index, person] of people.entries()) {
         try {
-          const r = await deps.evrotrust.checkUser(person);
+          const r = await deps.evrotrust.checkUser(person, call());
           readiness.push({ index, reason: readinessReason(r) });
         } catch (err) {
           if (isEvrotrustError(err) && (err.code === 'user-not-found' || err.code === 'user-data-invalid')) {
@@ -136,24 +143,30 @@ export function createActivities(deps: ActivityDeps) {
           if (!person?.identificationNumber || !person.phone) {
             throw ApplicationFailure.nonRetryable('an OTP signer needs an identification number and a phone', 'invalid-signer');
           }
-          const r = await deps.evrotrust.sendOffline({
-            document,
-            signer: {
-              identificationNumber: person.identificationNumber,
-              phone: person.phone,
-              ...(person.email ? { email: person.email } : {}),
+          const r = await deps.evrotrust.sendOffline(
+            {
+              document,
+              signer: {
+                identificationNumber: person.identificationNumber,
+                phone: person.phone,
+                ...(person.email ? { email: person.email } : {}),
+              },
+              urlCallback,
+              ...signInfo,
             },
-            urlCallback,
-            ...signInfo,
-          });
+            call(),
+          );
           transactionIds = [r.transactionID];
         } else {
-          const r = await deps.evrotrust.sendOnline({
-            document: { ...document, dateExpire: new Date(input.expiresAt) },
-            signers: people,
-            urlCallback,
-            ...signInfo,
-          });
+          const r = await deps.evrotrust.sendOnline(
+            {
+              document: { ...document, dateExpire: new Date(input.expiresAt) },
+              signers: people,
+              urlCallback,
+              ...signInfo,
+            },
+            call(),
+          );
           threadId = r.threadID;
           transactionIds = r.transactions.map((t) => t.transactionID);
         }
@@ -206,7 +219,7 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
-        r = await deps.evrotrust.status(input.transactionId);
+        r = await deps.evrotrust.status(input.transactionId, call());
       } catch (err) {
         // Evrotrust answers 443 for a while after a document was created (DigitalSofia treats it
         // as still signing): not yet known is still pending, and the deadline bounds the wait.
@@ -232,7 +245,7 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn' | 'not-found'> {
       let r;
       try {
-        r = await deps.evrotrust.withdraw(input.threadId);
+        r = await deps.evrotrust.withdraw(input.threadId, call());
       } catch (err) {
         if (isEvrotrustError(err) && err.code === 'document-not-found') {
           await store.event(input.signingId, 'withdraw:not-found', 'withdraw', { result: 'not-found' });
@@ -261,7 +274,7 @@ export function createActivities(deps: ActivityDeps) {
       };
       let zip;
       try {
-        zip = await deps.evrotrust.download(input.transactionId);
+        zip = await deps.evrotrust.download(input.transactionId, call());
       } catch (err) {
         if (err instanceof DownloadTooLargeError) return refuse(err);
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
@@ -308,7 +321,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async activateOtp(input: { signingId: string; transactionId: string; code: string }): Promise<OtpResult> {
       try {
-        await deps.evrotrust.activateOffline(input.transactionId, input.code);
+        await deps.evrotrust.activateOffline(input.transactionId, input.code, call());
         await store.event(input.signingId, `otp-accepted:${sha256Hex(input.code).slice(0, 8)}`, 'otp-accepted');
         return { accepted: true };
       } catch (err) {
@@ -329,7 +342,7 @@ export function createActivities(deps: ActivityDeps) {
     async resendOtp(input: { signingId: string; transactionId: string }): Promise<void> {
       const phone = (await store.requirePeople(input.signingId))[0]?.phone;
       if (!phone) throw ApplicationFailure.nonRetryable('the OTP signer has no phone number', 'invalid-signer');
-      await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone));
+      await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone, call()));
     },
 
     /**

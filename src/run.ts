@@ -4,7 +4,9 @@
 // first starts its embedded stack and passes it in as `extras`).
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
+import { createLogger } from './log';
 import { startService } from './service';
+import { installWorkerRuntime } from './telemetry/runtime';
 import { createWorker } from './worker';
 
 /** What a caller started before the service (npm start's embedded servers). */
@@ -18,8 +20,6 @@ export interface Prepared {
 
 /** Copies of one Ctrl-C arrive within milliseconds; a deliberate second press comes later. */
 const DUPLICATE_SIGNAL_WINDOW_MS = 3000;
-/** Overall bound on a graceful stop (the servers' guards allow 8 s each on top of the drain). */
-const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 /**
  * Leaves without the graceful stop. Embedded servers still stop: each runs under
@@ -52,10 +52,13 @@ export function runService(config: Config, prepare?: () => Promise<Prepared>): v
 
   const main = async (): Promise<void> => {
     const started = Date.now();
+    const logger = createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
+    // Before any NativeConnection: the SDK's metrics and logs are configured once per process.
+    installWorkerRuntime({ metricsAddress: config.observability.workerMetricsAddress, logger });
     const prepared = prepare ? await prepare() : undefined;
     let deps: Dependencies;
     try {
-      deps = await openDependencies(config, prepared?.endpoints);
+      deps = await openDependencies(config, prepared?.endpoints, { logger });
     } catch (err) {
       await prepared?.close();
       throw err;
@@ -65,6 +68,8 @@ export function runService(config: Config, prepare?: () => Promise<Prepared>): v
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       activities: deps.activities,
+      shutdownGraceMs: config.shutdown.workerGraceMs,
+      tracing: deps.tracing,
     });
     const workerRun = worker.run();
     const { close: closeService } = await startService(deps, config);
@@ -73,6 +78,7 @@ export function runService(config: Config, prepare?: () => Promise<Prepared>): v
     console.log(`
 evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
   service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)
+  worker metrics   ${config.observability.workerMetricsAddress ? `http://${config.observability.workerMetricsAddress}/metrics` : 'off'}
   business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}
   callbacks        ${config.publicBaseUrl}/evrotrust/callback/…
   Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}
@@ -85,7 +91,10 @@ Press Ctrl-C to stop.`);
       if (stopping) return;
       stopping = true;
       console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
-      setTimeout(() => forceExit(`not stopped within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
+      // SHUTDOWN_TIMEOUT bounds the whole stop: the worker's drain (WORKER_SHUTDOWN_GRACE, then its
+      // activities are cancelled) and the rest; past it the process exits with code 1 by itself.
+      const bound = config.shutdown.timeoutMs;
+      setTimeout(() => forceExit(`not stopped within ${bound / 1000} s (SHUTDOWN_TIMEOUT)`), bound).unref();
       await closeService(); // the reconciler, the HTTP server and the callback relay
       // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
       if (worker.getState() === 'RUNNING') worker.shutdown();

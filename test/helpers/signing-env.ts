@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, ClientInterceptors } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { createActivities } from '../../activities';
+import { createActivities, type Activities } from '../../activities';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
 import { SigningService, type SigningResponse } from '../../src/signings/service';
@@ -62,6 +62,10 @@ export interface SigningEnvOptions {
   maxDownloadBytes?: number;
   /** How long a `reference` replay waits for its signing (default 15 s). */
   referenceWaitMs?: number;
+  /** Starts the worker (default: startTestWorker, the plain bundle); e.g. startServiceWorker. */
+  startWorker?: (activities: Activities, taskQueue?: string) => Promise<RunningWorker>;
+  /** Interceptors of the service's Temporal client (tracing). */
+  clientInterceptors?: ClientInterceptors;
 }
 
 /** For tests of expiry itself, which use an expiresIn of a few seconds (the API's minimum is 30 s). */
@@ -100,7 +104,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     env.mongo = await testDatabase();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
-    const t = await temporalClient();
+    const t = await temporalClient(options.clientInterceptors);
     env.temporal = t.client;
     closeTemporal = t.close;
     let publicBaseUrl = 'http://127.0.0.1:9';
@@ -140,10 +144,11 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl,
     });
-    env.worker = await startTestWorker(activities);
+    const startWorker = options.startWorker ?? startTestWorker;
+    env.worker = await startWorker(activities);
     env.restartWorker = async () => {
       await env.worker.stop();
-      env.worker = await startTestWorker(activities, env.worker.taskQueue);
+      env.worker = await startWorker(activities, env.worker.taskQueue);
     };
     env.service = new SigningService({
       db: options.serviceDb ? options.serviceDb(env.mongo.db) : env.mongo.db,

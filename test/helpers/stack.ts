@@ -1,9 +1,11 @@
 // Access to the Temporal dev server and FerretDB that scripts/run-tests.ts started for this run.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import type { Activities } from '../../activities';
+import { createWorker } from '../../src/worker';
+import { createTracing, type Tracing } from '../../src/telemetry/tracing';
 
 export function testEnv(): { temporalAddress: string; mongoUri: string } {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
@@ -23,16 +25,15 @@ export async function testDatabase(): Promise<MongoHandle> {
   return handle;
 }
 
-export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+export async function temporalClient(interceptors?: ClientInterceptors): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: testEnv().temporalAddress });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, ...(interceptors ? { interceptors } : {}) }), close: () => connection.close() };
 }
 
 // Workers log at WARN in tests: the bundler's and worker's INFO lines would bury the test report.
-let runtimeInstalled = false;
+// A test file that installs its own Runtime first (metrics, a recording logger) keeps it.
 function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+  if (Runtime._instance !== undefined) return;
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
@@ -55,6 +56,37 @@ export async function startTestWorker(activities: Activities, taskQueue = `test-
   quietRuntime();
   const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
   const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * The service's own worker (src/worker.ts: its bundle with the workflow interceptor modules, its
+ * sinks, shutdown grace and activity interceptors) on a task queue of its own.
+ */
+export async function startServiceWorker(
+  activities: Activities,
+  opts: { tracing?: Tracing; shutdownGraceMs?: number } = {},
+  taskQueue = `test-${randomUUID()}`,
+): Promise<RunningWorker> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    shutdownGraceMs: opts.shutdownGraceMs ?? 10_000,
+    tracing: opts.tracing ?? createTracing({ serviceName: 'test' }),
+  });
   const running = worker.run();
   return {
     taskQueue,
