@@ -1,17 +1,21 @@
 // Helpers of the observability tests: a log destination that keeps the lines, and a free port.
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 
-/** A pino destination that keeps every line written to it. */
-export function captureLines(): { write(line: string): void; lines: string[]; text(): string; records(): Record<string, unknown>[] } {
+/** A log destination (a real stream, as pino-pretty wants one) that keeps every line written to it. */
+export function captureLines(): Writable & { lines: string[]; text(): string; records(): Record<string, unknown>[] } {
   const lines: string[] = [];
-  return {
-    lines,
-    write(line: string) {
-      for (const l of line.split('\n')) if (l.trim() !== '') lines.push(l);
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(l);
+      done();
     },
+  });
+  return Object.assign(stream, {
+    lines,
     text: () => lines.join('\n'),
     records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
+  });
 }
 
 /** A port free at the time of asking (127.0.0.1). */
