@@ -41,6 +41,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           colorize: options.destination ? false : process.stdout.isTTY === true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
+          singleLine: true, // one line per entry in a terminal
           ...(options.destination ? { destination: options.destination } : {}),
           sync: true, // lines in order with the banner's console output
         }),
