@@ -62,6 +62,33 @@ describe('worker metrics (SDK Prometheus exporter)', () => {
     assert.match(text, /temporal_workflow_completed\{[^}]*workflow_type="signingWorkflow"[^}]*\} [1-9]/);
   });
 
+  it("the workflow's own counter signing_step_retries is exported through the workflow metric meter", async (t) => {
+    // Three failed checks use up the activity's attempts; the workflow then retries the step itself, and counts it.
+    env.sim.controls.failNext('/user/check/extended', { status: 500, count: 3 });
+    const { id } = await env.service.start(signingRequest());
+    const [tx] = await sentTransactions(env, id);
+    await env.sim.controls.sign(tx as string);
+    assert.equal((await finalSigning(env, id)).status, 'signed');
+    const text = await waitFor(async () => {
+      const t = await scrape();
+      return /signing_step_retries/.test(t) ? t : undefined;
+    }, 'signing_step_retries on /metrics');
+    t.diagnostic(
+      text
+        .split('\n')
+        .filter((l) => l.includes('step_retries') && !l.startsWith('#'))
+        .join('; '),
+    );
+    assert.match(
+      text,
+      /signing_step_retries\{[^}]*step="check-signers"[^}]*\} 1\b/,
+      text
+        .split('\n')
+        .filter((l) => l.includes('step_retries'))
+        .join('\n'),
+    );
+  });
+
   it('the SDK logs through our logger, quietly: no webpack statistics at info, no sink errors with tracing off', () => {
     const records = logs.records();
     assert.ok(records.length > 0, 'the Runtime logger received nothing');
