@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -75,6 +76,40 @@ async function startGate(target: string): Promise<Gate> {
       server.close(() => resolve());
     });
   return gate;
+}
+
+/** A TCP relay to MongoDB that can be frozen: once frozen, nothing more passes either way (a database that stopped answering). */
+async function startFreezableRelay(target: {
+  host: string;
+  port: number;
+}): Promise<{ port: number; freeze(): void; close(): Promise<void> }> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : 0,
+    freeze: () => void (frozen = true),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe('graceful shutdown with a bound (worker process)', () => {
@@ -145,6 +180,50 @@ describe('graceful shutdown with a bound (worker process)', () => {
     await mongo?.close();
     await sim?.close();
   });
+
+  it(
+    'a stop that cannot finish (the database stopped answering mid-activity) is cut at SHUTDOWN_TIMEOUT with exit code 1',
+    { timeout: 60_000 },
+    async (t) => {
+      const target = new URL(testEnv().mongoUri);
+      const relay = await startFreezableRelay({ host: target.hostname, port: Number(target.port) });
+      const BOUND_MS = 5000;
+      const saved = workerEnv;
+      workerEnv = {
+        ...saved,
+        TEMPORAL_TASK_QUEUE: `${taskQueue}-stuck`,
+        MONGODB_URI: `mongodb://127.0.0.1:${relay.port}/${mongo.db.databaseName}`,
+        WORKER_SHUTDOWN_GRACE: '1s',
+        SHUTDOWN_TIMEOUT: `${BOUND_MS / 1000}s`,
+      };
+      try {
+        const stuck = await startWorker();
+        relay.freeze();
+        const stuckService = new SigningService({
+          db: mongo.db,
+          temporal: temporal.client,
+          taskQueue: `${taskQueue}-stuck`,
+          defaultExpiryMs: 120_000,
+          pollIntervalMs: 500,
+          expiryGraceMs: 1000,
+        });
+        await stuckService.start({ document: { filename: 'c.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A] });
+        // The first activity reads the signing through the frozen relay: a MongoDB call, which no abort signal reaches.
+        await new Promise((r) => setTimeout(r, 2000));
+        const stopAt = Date.now();
+        stuck.child.kill('SIGTERM');
+        const code = await stuck.exited;
+        const took = Date.now() - stopAt;
+        t.diagnostic(`SHUTDOWN_TIMEOUT ${BOUND_MS} ms: forced exit after ${took} ms, code ${code}`);
+        assert.equal(code, 1, stuck.output().slice(-1500));
+        assert.ok(took >= BOUND_MS - 200 && took < BOUND_MS + 3000, `exited ${took} ms after SIGTERM`);
+        assert.match(stuck.output(), /not stopped within SHUTDOWN_TIMEOUT/);
+      } finally {
+        workerEnv = saved;
+        await relay.close();
+      }
+    },
+  );
 
   it(
     'SIGTERM during a stuck Evrotrust call: cancelled after the grace, exit 0 within the bound, and the signing completes on a new worker',
