@@ -63,10 +63,13 @@ export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
   /**
-   * Every Evrotrust call carries the activity's cancellation: when the worker shuts down and its
-   * grace has passed (or the server cancels the activity), the HTTP request in flight is aborted
-   * and the attempt fails with a retryable `aborted` error (outcome unknown for a send, as for a
-   * timeout), instead of holding the worker's stop until the call's own timeout.
+   * The repeatable Evrotrust calls (check, status, download, withdraw, resend) carry the activity's
+   * cancellation: when the worker shuts down and its grace has passed (or the server cancels the
+   * activity), the HTTP request in flight is aborted and the attempt fails with a retryable
+   * `aborted` error, retried on another worker, instead of holding the stop until its own timeout.
+   * The calls that cannot be repeated (the two sends, the OTP activation) are left to finish: an
+   * abort would make their outcome unknown, which fails the signing for certain, whereas the upload
+   * may still complete within SHUTDOWN_TIMEOUT; their own timeout and that bound still apply.
    */
   const call = () => ({ signal: Context.current().cancellationSignal });
 
@@ -143,30 +146,24 @@ export function createActivities(deps: ActivityDeps) {
           if (!person?.identificationNumber || !person.phone) {
             throw ApplicationFailure.nonRetryable('an OTP signer needs an identification number and a phone', 'invalid-signer');
           }
-          const r = await deps.evrotrust.sendOffline(
-            {
-              document,
-              signer: {
-                identificationNumber: person.identificationNumber,
-                phone: person.phone,
-                ...(person.email ? { email: person.email } : {}),
-              },
-              urlCallback,
-              ...signInfo,
+          const r = await deps.evrotrust.sendOffline({
+            document,
+            signer: {
+              identificationNumber: person.identificationNumber,
+              phone: person.phone,
+              ...(person.email ? { email: person.email } : {}),
             },
-            call(),
-          );
+            urlCallback,
+            ...signInfo,
+          });
           transactionIds = [r.transactionID];
         } else {
-          const r = await deps.evrotrust.sendOnline(
-            {
-              document: { ...document, dateExpire: new Date(input.expiresAt) },
-              signers: people,
-              urlCallback,
-              ...signInfo,
-            },
-            call(),
-          );
+          const r = await deps.evrotrust.sendOnline({
+            document: { ...document, dateExpire: new Date(input.expiresAt) },
+            signers: people,
+            urlCallback,
+            ...signInfo,
+          });
           threadId = r.threadID;
           transactionIds = r.transactions.map((t) => t.transactionID);
         }
@@ -321,7 +318,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async activateOtp(input: { signingId: string; transactionId: string; code: string }): Promise<OtpResult> {
       try {
-        await deps.evrotrust.activateOffline(input.transactionId, input.code, call());
+        await deps.evrotrust.activateOffline(input.transactionId, input.code);
         await store.event(input.signingId, `otp-accepted:${sha256Hex(input.code).slice(0, 8)}`, 'otp-accepted');
         return { accepted: true };
       } catch (err) {
