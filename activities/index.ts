@@ -126,7 +126,7 @@ export function createActivities(deps: ActivityDeps) {
         return { threadId: doc.threadId, transactionIds: doc.signers.map((s) => s.transactionId as string), recorded: true };
       }
       const people = await store.requirePeople(input.signingId);
-      const content = await store.readSource(input.signingId);
+      const content = await store.readSource(input.signingId, doc.document);
       const token = await store.issueCallbackToken(input.signingId);
       const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
       const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
@@ -356,7 +356,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!doc) return { status: input.status };
       const rejectReason = input.status === 'rejected' ? (doc.signers.find((s) => s.status === 'rejected')?.rejectReason ?? null) : null;
       const failure = input.failure ? signingFailure(input.failure, input.detail ?? null) : null;
-      const after = await store.finalize(input.signingId, input.status, { rejectReason, failure });
+      const after = await store.finalize(input.signingId, input.status, { rejectReason, failure }, doc);
       return { status: after && after.status !== 'pending' ? after.status : input.status };
     },
   };

@@ -22,6 +22,7 @@ import { SigningService } from '../src/signings/service';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../simulator';
 import { connectMongo, ensureIndexes } from '../src/store/mongo';
 import { freePort, startFerretDb, startTemporal } from '../scripts/lib/stack';
+import { workflowSource } from '../src/worker-bundle';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,10 +79,12 @@ async function main(): Promise<void> {
   });
   const taskQueue = `bench-${randomUUID()}`;
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
+  const workflows = workflowSource();
   const worker = await Worker.create({
     connection: workerConnection,
     taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflows.code,
+    interceptors: { workflowModules: workflows.workflowModules },
     activities: createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl }),
   });
   const running = worker.run();

@@ -31,17 +31,20 @@ function embeddedPortsOrExit(env: NodeJS.ProcessEnv): EmbeddedPorts {
 process.env.LOG_FORMAT ||= 'pretty';
 const config = loadConfigOrExit();
 const ports = embeddedPortsOrExit(process.env);
-runService(config, async () => {
-  const stack = await startEmbeddedStack(config, ports, (l) => console.log(`[start] ${l}`));
-  return {
-    endpoints: stack.endpoints,
-    banner: {
-      temporal: `${config.temporal.address ?? stack.endpoints.temporalAddress}${stack.temporalUiUrl ? `   Web UI ${stack.temporalUiUrl}` : ''}`,
-      mongodb: config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:${ports.mongodb}/${config.mongodb.dbName}`,
-      evrotrust: stack.simulator
-        ? `simulator ${stack.simulator.vendorBaseUrl}   signer's phone ${stack.simulator.url}/`
-        : config.evrotrust.baseUrl,
-    },
-    close: stack.close,
-  };
+runService(config, {
+  role: 'all',
+  prepare: async () => {
+    const stack = await startEmbeddedStack(config, ports, (l) => console.log(`[start] ${l}`));
+    return {
+      endpoints: stack.endpoints,
+      banner: {
+        temporal: `${config.temporal.address ?? stack.endpoints.temporalAddress}${stack.temporalUiUrl ? `   Web UI ${stack.temporalUiUrl}` : ''}`,
+        mongodb: config.mongodb.uri ? '(MONGODB_URI)' : `mongodb://127.0.0.1:${ports.mongodb}/${config.mongodb.dbName}`,
+        evrotrust: stack.simulator
+          ? `simulator ${stack.simulator.vendorBaseUrl}   signer's phone ${stack.simulator.url}/`
+          : config.evrotrust.baseUrl,
+      },
+      close: stack.close,
+    };
+  },
 });

@@ -1,12 +1,12 @@
 // Opens what the service's parts share, from a validated Config: MongoDB, the Temporal connections,
 // the Evrotrust client and key, and the activities. Production code only: every server is reached at
 // an address (the configuration's, or one `npm start` put in `endpoints` after starting its embedded
-// stack in scripts/). Shared by src/main.ts, src/worker-main.ts and the drills' service.
+// stack in scripts/). Shared by src/run.ts (every role: main.ts, api-main.ts, worker-main.ts) and the drills' service.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { createActivities, type Activities } from '../activities';
 import type { Config } from './config';
 import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client';
@@ -21,7 +21,8 @@ export interface Dependencies {
   mongo: MongoHandle;
   temporalConnection: Connection;
   temporal: Client;
-  workerConnection: NativeConnection;
+  /** Only where a worker runs (role all or worker); the api role never loads the worker's native runtime. */
+  workerConnection: NativeConnection | undefined;
   evrotrust: EvrotrustClient;
   keys: KeyPair;
   activities: Activities;
@@ -59,11 +60,13 @@ function sandboxApiToken(dataDir: string): string {
 }
 
 export interface OpenOptions {
+  /** Open the worker's NativeConnection (default true); the api role, which runs no worker, passes false. */
+  worker?: boolean;
   /** The process's logger when the caller made one already (to install Temporal's Runtime with it first). */
   logger?: Logger;
 }
 
-export async function openDependencies(config: Config, endpoints: Endpoints = {}, opts: OpenOptions = {}): Promise<Dependencies> {
+export async function openDependencies(config: Config, endpoints: Endpoints = {}, options: OpenOptions = {}): Promise<Dependencies> {
   const temporalAddress = endpoints.temporalAddress ?? config.temporal.address;
   const mongoUri = endpoints.mongoUri ?? config.mongodb.uri;
   const missing = [temporalAddress ? null : 'TEMPORAL_ADDRESS', mongoUri ? null : 'MONGODB_URI'].filter((v): v is string => v !== null);
@@ -76,7 +79,7 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
-  const logger = opts.logger ?? createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
+  const logger = options.logger ?? createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
   try {
     const tracing = createTracing({
       serviceName: config.observability.serviceName,
@@ -99,8 +102,14 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       namespace: config.temporal.namespace,
       interceptors: tracing.clientInterceptors,
     });
-    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
-    closers.push(() => workerConnection.close());
+    let workerConnection: NativeConnection | undefined;
+    if (options.worker !== false) {
+      // Loaded only here: @temporalio/worker brings the SDK's native runtime (~20 MB resident).
+      const { NativeConnection } = await import('@temporalio/worker');
+      const connection = await NativeConnection.connect({ address: temporalAddress });
+      closers.push(() => connection.close());
+      workerConnection = connection;
+    }
 
     const evrotrust = createEvrotrustClient({
       baseUrl: evrotrustBaseUrl,

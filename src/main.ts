@@ -1,7 +1,9 @@
-// The whole service in one process, against servers at the configured addresses (TEMPORAL_ADDRESS,
-// MONGODB_URI; the Evrotrust simulator at SANDBOX_SIMULATOR_URL in sandbox mode): what the image
-// runs. `npm start` runs scripts/start.ts instead, which starts an embedded stack first.
+// The whole service in one process (role `all`: HTTP API, callbacks and relay, reconciler, retention
+// and the worker), against servers at the configured addresses (TEMPORAL_ADDRESS, MONGODB_URI; the
+// Evrotrust simulator at SANDBOX_SIMULATOR_URL in sandbox mode): the image's default command.
+// `npm start` runs scripts/start.ts instead, which starts an embedded stack first. The same service
+// split in two: src/api-main.ts and src/worker-main.ts.
 import { loadConfigOrExit } from './config';
 import { runService } from './run';
 
-runService(loadConfigOrExit());
+runService(loadConfigOrExit(), { role: 'all' });

@@ -1,13 +1,17 @@
-// Runs the whole service in this process — the worker, the callback relay, the reconciler and the
-// HTTP server — prints where it listens, and stops it all cleanly on Ctrl-C / SIGTERM. Used by
-// src/main.ts (production: every server at an address) and scripts/start.ts (`npm start`, which
-// first starts its embedded stack and passes it in as `extras`).
+// Runs the service in this process, in one of three roles — `all` (the worker, the callback relay,
+// the reconciler, the retention job and the HTTP server), `api` (all but the worker) or `worker`
+// (the worker alone) — prints what runs where, and stops it cleanly on Ctrl-C / SIGTERM, within one
+// bound, the same way for every role. Used by src/main.ts (all), src/api-main.ts (api),
+// src/worker-main.ts (worker) and scripts/start.ts (`npm start`: all, after starting its embedded
+// stack, which it passes in as `prepare`).
+import type { Worker } from '@temporalio/worker';
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
 import { createLogger } from './log';
-import { startService } from './service';
-import { installWorkerRuntime } from './telemetry/runtime';
-import { createWorker } from './worker';
+import { startService, type RunningService } from './service';
+
+/** What this process runs: everything, the HTTP side only, or the Temporal worker only. */
+export type Role = 'all' | 'api' | 'worker';
 
 /** What a caller started before the service (npm start's embedded servers). */
 export interface Prepared {
@@ -30,7 +34,17 @@ function forceExit(why: string): never {
   process.exit(1);
 }
 
-export function runService(config: Config, prepare?: () => Promise<Prepared>): void {
+export interface RunOptions {
+  /** Default `all`. */
+  role?: Role;
+  /** Starts what the service needs first (npm start's embedded servers). */
+  prepare?: () => Promise<Prepared>;
+}
+
+export function runService(config: Config, options: RunOptions = {}): void {
+  const { role = 'all', prepare } = options;
+  const runsWorker = role !== 'api';
+  const runsApi = role !== 'worker';
   let firstSignalAt: number | undefined;
   let pendingSignal: NodeJS.Signals | undefined;
   let onStop: ((reason: string) => void) | undefined;
@@ -53,52 +67,73 @@ export function runService(config: Config, prepare?: () => Promise<Prepared>): v
   const main = async (): Promise<void> => {
     const started = Date.now();
     const logger = createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
-    // Before any NativeConnection: the SDK's metrics and logs are configured once per process.
-    installWorkerRuntime({ metricsAddress: config.observability.workerMetricsAddress, logger });
+    if (runsWorker) {
+      // Before any NativeConnection: the SDK's metrics (WORKER_METRICS_ADDRESS) and logs, once per process.
+      const { installWorkerRuntime } = await import('./telemetry/runtime');
+      installWorkerRuntime({ metricsAddress: config.observability.workerMetricsAddress, logger });
+    }
     const prepared = prepare ? await prepare() : undefined;
     let deps: Dependencies;
     try {
-      deps = await openDependencies(config, prepared?.endpoints, { logger });
+      deps = await openDependencies(config, prepared?.endpoints, { worker: runsWorker, logger });
     } catch (err) {
       await prepared?.close();
       throw err;
     }
-    const worker = await createWorker({
-      connection: deps.workerConnection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities: deps.activities,
-      shutdownGraceMs: config.shutdown.workerGraceMs,
-      tracing: deps.tracing,
-    });
-    const workerRun = worker.run();
-    const { close: closeService } = await startService(deps, config);
+    let worker: Worker | undefined;
+    if (runsWorker) {
+      if (!deps.workerConnection) throw new Error(`role ${role}: no worker connection was opened`);
+      // Loaded only where a worker runs: @temporalio/worker brings webpack and the native runtime along.
+      const { createWorker } = await import('./worker');
+      worker = await createWorker({
+        connection: deps.workerConnection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        activities: deps.activities,
+        shutdownGraceMs: config.shutdown.workerGraceMs,
+        tracing: deps.tracing,
+      });
+    }
+    const workerRun = worker?.run();
+    const service: RunningService | undefined = runsApi ? await startService(deps, config) : undefined;
 
     const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    console.log(`
-evrotrust-signing is running (${((Date.now() - started) / 1000).toFixed(1)} s)
-  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)
-  worker metrics   ${config.observability.workerMetricsAddress ? `http://${config.observability.workerMetricsAddress}/metrics` : 'off'}
-  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}
-  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…
-  Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}
-  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}
-  Evrotrust        ${prepared?.banner?.evrotrust ?? config.evrotrust.baseUrl ?? `simulator ${config.sandboxSimulatorUrl}/vendor`}
-Press Ctrl-C to stop.`);
+    const lines = [`evrotrust-signing${role === 'all' ? '' : ` (${role})`} is running (${((Date.now() - started) / 1000).toFixed(1)} s)`];
+    if (service) {
+      lines.push(
+        `  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)`,
+        `  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}`,
+        `  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…`,
+      );
+    }
+    // "worker polling" is what the drills and the crash test wait for.
+    if (worker) {
+      lines.push(`  worker polling   ${config.temporal.taskQueue}`);
+      const metrics = config.observability.workerMetricsAddress;
+      lines.push(`  worker metrics   ${metrics ? `http://${metrics}/metrics` : 'off (WORKER_METRICS_ADDRESS)'}`);
+    }
+    if (deps.tracing.enabled) lines.push(`  tracing          ${config.observability.otlpEndpoint}/v1/traces`);
+    lines.push(
+      `  Temporal         ${prepared?.banner?.temporal ?? config.temporal.address}`,
+      `  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}`,
+      `  Evrotrust        ${prepared?.banner?.evrotrust ?? config.evrotrust.baseUrl ?? `simulator ${config.sandboxSimulatorUrl}/vendor`}`,
+      'Press Ctrl-C to stop.',
+    );
+    console.log(`\n${lines.join('\n')}`);
 
     let stopping = false;
     const stop = async (reason: string) => {
       if (stopping) return;
       stopping = true;
       console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
-      // SHUTDOWN_TIMEOUT bounds the whole stop: the worker's drain (WORKER_SHUTDOWN_GRACE, then its
-      // activities are cancelled) and the rest; past it the process exits with code 1 by itself.
+      // SHUTDOWN_TIMEOUT bounds the whole stop: the worker's drain (activities get WORKER_SHUTDOWN_GRACE,
+      // then are cancelled) and the rest; past it the process exits with code 1 by itself.
       const bound = config.shutdown.timeoutMs;
-      setTimeout(() => forceExit(`not stopped within ${bound / 1000} s (SHUTDOWN_TIMEOUT)`), bound).unref();
-      await closeService(); // the reconciler, the HTTP server and the callback relay
+      setTimeout(() => forceExit(`not stopped within SHUTDOWN_TIMEOUT (${bound / 1000} s)`), bound).unref();
+      await service?.close(); // the reconciler, the retention job, the HTTP server and the callback relay
       // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun.catch(() => {});
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await workerRun?.catch(() => {});
       await deps.close();
       await prepared?.close(); // returns once embedded servers have exited and freed their ports
       console.log('[stop] stopped cleanly');
@@ -106,7 +141,7 @@ Press Ctrl-C to stop.`);
     };
     onStop = (reason) => void stop(reason);
     if (pendingSignal) void stop(pendingSignal);
-    workerRun.catch(async (err: unknown) => {
+    workerRun?.catch(async (err: unknown) => {
       if (stopping) return;
       console.error(`worker stopped: ${err instanceof Error ? err.message : String(err)}`);
       await stop('worker failure');

@@ -1,12 +1,56 @@
-// How the workflows are bundled, in one place, so a pre-built bundle and one built from source at
-// start agree: the workflows' entry and the workflow interceptor modules compiled into the bundle.
-// (Minimal version from the observability work; the pre-built bundle's loader joins it here.)
+// The one place that says how the workflows are bundled for the Temporal worker: which module is the
+// bundle's entry, which workflow interceptor modules go in, and where `npm run build` puts the
+// pre-built bundle. scripts/build-workflow-bundle.ts builds it from these; src/worker.ts loads it.
+//
+// From sources (npm start, the tests, all through tsx) the worker bundles at start, as before: the
+// code it runs is then always the code on disk. Compiled (dist/, the image) it loads the bundle that
+// the build made, so a production worker never runs webpack; a missing bundle there is an error,
+// never a silent rebundle (dist/ may not even hold what webpack would need).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-/** The workflows' entry module. */
+/** The bundle's entry: every workflow the worker runs (workflows/index.ts, or its compiled .js). */
 export const workflowsPath = require.resolve('../workflows');
 
 /**
- * Compiled into every bundle. OpenTelemetry's workflow interceptors are always there: with tracing
- * off their spans go to a no-op sink (src/telemetry/tracing.ts), so one bundle serves both cases.
+ * Modules exporting `interceptors` (WorkflowInterceptorsFactory) that go into the bundle.
+ * OpenTelemetry's workflow interceptors are always there: with tracing off their spans go to a
+ * no-op sink (src/telemetry/tracing.ts), so one bundle serves both cases.
  */
 export const workflowInterceptorModules: string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/** The pre-built bundle's file name, at the top of the build's output directory (dist/). */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/** Where the build writes it, relative to the output directory that holds src/ (dist/). */
+export function workflowBundlePath(outDir: string): string {
+  return join(outDir, WORKFLOW_BUNDLE_FILE);
+}
+
+export class MissingWorkflowBundleError extends Error {
+  constructor(readonly codePath: string) {
+    super(`the pre-built workflow bundle ${codePath} is missing: run \`npm run build\`, which compiles dist/ and writes the bundle`);
+    this.name = 'MissingWorkflowBundleError';
+  }
+}
+
+/** True when this module runs as compiled JavaScript (dist/), false from the TypeScript sources. */
+export function runningCompiled(file: string = __filename): boolean {
+  return !file.endsWith('.ts');
+}
+
+/** How the worker gets its workflow code (for Worker.create), and the interceptor modules to bundle with it. */
+export interface WorkflowSource {
+  code: { workflowBundle: { codePath: string } } | { workflowsPath: string };
+  /** For WorkerOptions.interceptors.workflowModules: used when bundling at start; a pre-built bundle has them inside. */
+  workflowModules: string[];
+}
+
+/** The pre-built bundle when compiled (an error if it is missing), bundling from sources otherwise. */
+export function workflowSource(file: string = __filename): WorkflowSource {
+  if (!runningCompiled(file)) return { code: { workflowsPath }, workflowModules: workflowInterceptorModules };
+  // Compiled, this file is <outDir>/src/worker-bundle.js.
+  const codePath = workflowBundlePath(dirname(dirname(file)));
+  if (!existsSync(codePath)) throw new MissingWorkflowBundleError(codePath);
+  return { code: { workflowBundle: { codePath } }, workflowModules: [] };
+}

@@ -2,7 +2,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
 import type { Tracing } from './telemetry/tracing';
-import { workflowInterceptorModules, workflowsPath } from './worker-bundle';
+import { workflowSource } from './worker-bundle';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -11,7 +11,7 @@ export interface WorkerOptions {
   activities: Activities;
   /**
    * On shutdown, activities in flight get this long to finish; then they are cancelled (their
-   * Evrotrust calls aborted) and reported failed, and the server retries them on another worker.
+   * repeatable Evrotrust calls aborted) and reported failed, and the server retries them elsewhere.
    */
   shutdownGraceMs: number;
   /** Activity interceptors and the workflow span sink; src/telemetry/tracing.ts (a no-op sink when off). */
@@ -19,14 +19,16 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
+  // Compiled: the bundle `npm run build` made; from sources: bundled now (src/worker-bundle.ts).
+  const workflows = workflowSource();
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath,
+    ...workflows.code,
+    interceptors: { workflowModules: workflows.workflowModules, activity: opts.tracing.activityInterceptors },
     activities: opts.activities,
     shutdownGraceTime: opts.shutdownGraceMs,
-    interceptors: { workflowModules: workflowInterceptorModules, activity: opts.tracing.activityInterceptors },
     sinks: opts.tracing.sinks,
   });
 }

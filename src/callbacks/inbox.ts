@@ -201,19 +201,20 @@ export class CallbackInbox {
     return this.callbacks.find({ _id: { $in: [...ids] } }).toArray();
   }
 
-  /** Every stored callback for a transactionID (index transactionID), oldest first. */
-  byTransaction(transactionID: string): Promise<CallbackDoc[]> {
-    return this.callbacks.find({ transactionID }).sort({ receivedAt: 1 }).toArray();
+  /** Every stored callback for a transactionID (index transactionID), oldest first (a handful: sorted here, not by an index). */
+  async byTransaction(transactionID: string): Promise<CallbackDoc[]> {
+    const docs = await this.callbacks.find({ transactionID }).toArray();
+    return docs.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
   }
 
-  /** How many records there are in a delivery state (a scan on FerretDB: for tests and tools). */
+  /** How many records there are in a delivery state (index deliveryState_receivedAt; for tests and tools). */
   countInState(state: DeliveryState): Promise<number> {
     return this.callbacks.countDocuments({ deliveryState: state });
   }
 
-  /** How many callbacks were ever stored (and not pruned). */
+  /** How many callbacks were ever stored (and not pruned): the collection's count, not a scan. */
   count(): Promise<number> {
-    return this.callbacks.countDocuments({});
+    return this.callbacks.estimatedDocumentCount();
   }
 
   /** A callback's queue entry, or null when it is not (or no longer) queued. */
@@ -295,22 +296,25 @@ export class CallbackInbox {
     await this.queue.deleteOne({ _id: id });
   }
 
-  /** Callbacks waiting for delivery (the queue's size). */
+  /**
+   * Callbacks waiting for delivery (the queue's size), for the metric every sweep sets: the
+   * collection's count (MongoDB keeps it; no documents are read), not a countDocuments scan.
+   */
   countUndelivered(): Promise<number> {
-    return this.queue.countDocuments({});
+    return this.queue.estimatedDocumentCount();
   }
 
   /**
    * The queued callbacks for unknown transactionIDs beyond the first `cap`, oldest first (those are
    * given up). Counts only the queue, which holds just what is still to be delivered.
    */
-  async unknownBeyondCap(cap: number): Promise<CallbackQueueDoc[]> {
+  async unknownBeyondCap(cap: number, limit = Infinity): Promise<CallbackQueueDoc[]> {
     const count = await this.countQueuedUnknown();
     if (count <= cap) return [];
     return this.queue
       .find({ unknownTransaction: true })
       .sort({ enqueuedAt: 1 })
-      .limit(count - cap)
+      .limit(Math.min(count - cap, limit))
       .toArray();
   }
 
@@ -320,13 +324,14 @@ export class CallbackInbox {
   }
 
   /**
-   * Deletes the records of callbacks given up as `unknown-transaction` longer than the retention
-   * ago, and beyond the newest `maxKept` of them. Scans `callbacks` on FerretDB: for a periodic
-   * job, not for every sweep. Returns how many records it deleted.
+   * Deletes the records of callbacks given up as `unknown-transaction` that were received before
+   * `receivedBefore` (they are given up within the relay's give-up time of receipt), and beyond the
+   * newest `maxKept` of them. Index deliveryState_receivedAt, so it reads only those records; still
+   * a periodic job, not one for every sweep. Returns how many records it deleted.
    */
-  async pruneUnknown(givenUpBefore: Date, maxKept: number): Promise<number> {
+  async pruneUnknown(receivedBefore: Date, maxKept: number): Promise<number> {
     const state: DeliveryState = 'unknown-transaction';
-    const expired = await this.callbacks.deleteMany({ deliveryState: state, lastAttemptAt: { $lt: givenUpBefore } });
+    const expired = await this.callbacks.deleteMany({ deliveryState: state, receivedAt: { $lt: receivedBefore } });
     let deleted = expired.deletedCount;
     const kept = await this.callbacks.countDocuments({ deliveryState: state });
     if (kept > maxKept) {
@@ -342,8 +347,9 @@ export class CallbackInbox {
 
   /**
    * Re-queues every pending record that lost its queue entry (only possible if a record insert
-   * landed after its queue entry was already dropped as orphaned). Scans `callbacks` once: for the
-   * relay's start, not for every sweep. Returns how many entries it created.
+   * landed after its queue entry was already dropped as orphaned). Reads the pending records once
+   * (index deliveryState_receivedAt): for the relay's start, not for every sweep. Returns how many
+   * entries it created.
    */
   async requeuePending(now: Date): Promise<number> {
     let created = 0;

@@ -77,17 +77,17 @@ export interface CallbackRelayOptions {
   giveUpUnknownAfterMs?: number;
   /** Callbacks for unknown transactionIDs retried at once at most (default 1,000); the oldest beyond are given up. */
   maxUnknownPending?: number;
-  /** Records of callbacks given up as unknown-transaction are deleted this long after (default 7 days). */
+  /** Records of callbacks given up as unknown-transaction are deleted this long after their receipt (default 7 days). */
   unknownRetentionMs?: number;
   /** …and beyond the newest this many (default 10,000). */
   maxUnknownKept?: number;
-  /** How often to prune those records (default 1 h; it scans `callbacks` on FerretDB). */
+  /** How often to prune those records (default 1 h). */
   pruneIntervalMs?: number;
   /** A queue entry whose record is still missing after this long is dropped (default 10 min). */
   orphanGraceMs?: number;
   /**
-   * At start, queue again any pending callback without a queue entry (default true). Scans
-   * `callbacks` once, which FerretDB does at ~50 µs per callback stored.
+   * At start, queue again any pending callback without a queue entry (default true). Reads the
+   * pending records once (index deliveryState_receivedAt; FerretDB scans, ~50 µs per callback stored).
    */
   requeueOnStart?: boolean;
 }
@@ -207,7 +207,8 @@ class Relay implements CallbackRelay {
   /** Gives up the oldest callbacks for unknown transactionIDs beyond maxUnknownPending. */
   private async capUnknown(now: Date): Promise<void> {
     const cap = this.opts.maxUnknownPending ?? 1000;
-    for (const entry of await this.inbox.unknownBeyondCap(cap)) {
+    // At most a batch per sweep: a flood beyond the cap is worked off over a few sweeps.
+    for (const entry of await this.inbox.unknownBeyondCap(cap, this.opts.batchSize ?? 100)) {
       if (this.held.has(entry._id)) continue; // its attempt here decides; the next sweep looks again
       await this.inbox.markStopped(
         entry._id,

@@ -1,8 +1,11 @@
 // The reconciler: finds `pending` signings that no workflow run is looking after and repairs them,
 // so that a bug, a `terminate` from the Web UI or an outage at start cannot strand a signing.
 //
-// Each pass: the pending signings (index status_createdAt) minus the signing workflows Temporal's
-// visibility lists as running; each candidate is then described (visibility lags) and
+// Each pass takes one page of pending signings (at most `batchSize`, in id order, index status__id)
+// and resumes after it on the next pass, starting over after the last page: a pass costs the same
+// with 10 or 10,000 pending signings, and every one is looked at once per cycle of passes. Of the
+// page, the workflows Temporal's visibility lists as running (one list query for the page's ids) are
+// fine; each other candidate is then described (visibility lags) and
 //   - running                → nothing to do;
 //   - closed (terminated, failed, timed out, or completed while the record says pending)
 //                            → a new run, resuming from what the store knows (ensureWorkflow);
@@ -30,10 +33,13 @@ export interface ReconcilerOptions {
   intervalMs?: number;
   /** A pending signing without any workflow is left alone this long after creation (default 2 min): its start may still be under way. */
   notStartedGraceMs?: number;
+  /** Pending signings looked at per pass (default 200). */
+  batchSize?: number;
   logger?: ReconcilerLogger;
 }
 
 export interface ReconcileReport {
+  /** Pending signings this pass looked at (one page). */
   pending: number;
   candidates: number;
   restarted: string[];
@@ -46,6 +52,8 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcileReport> | undefined;
   private stopped = false;
+  /** The last id of the previous page; null: the next pass starts from the first pending signing. */
+  private resumeAfter: string | null = null;
   private readonly log: ReconcilerLogger;
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -77,10 +85,16 @@ export class Reconciler {
 
   private async pass(): Promise<ReconcileReport> {
     const store = this.opts.service.store;
-    const pending = await store.pending();
+    const batchSize = Math.max(1, this.opts.batchSize ?? 200);
+    let pending = await store.pendingPage(this.resumeAfter, batchSize);
+    // Past the last page: start over at once rather than spend a pass on nothing.
+    if (pending.length === 0 && this.resumeAfter !== null) pending = await store.pendingPage(null, batchSize);
+    // Moved on before the page is worked: a signing whose repair keeps failing cannot hold the
+    // reconciler on its page; it comes round again next cycle.
+    this.resumeAfter = pending.length < batchSize ? null : (pending.at(-1)?._id ?? null);
     const report: ReconcileReport = { pending: pending.length, candidates: 0, restarted: [], notStarted: [] };
     if (pending.length === 0) return report;
-    const running = await this.runningWorkflowIds();
+    const running = await this.runningWorkflowIds(pending.map((p) => p.workflowId));
     for (const p of pending) {
       if (this.stopped) break;
       if (running?.has(p.workflowId)) continue;
@@ -101,11 +115,19 @@ export class Reconciler {
     return report;
   }
 
-  /** Ids of the running signing workflows on our task queue, or undefined when visibility cannot answer (then every pending one is described). */
-  private async runningWorkflowIds(): Promise<Set<string> | undefined> {
+  /**
+   * Which of `workflowIds` run on our task queue (one list query, bounded by the page), or undefined
+   * when visibility cannot answer (then each is described). An id that cannot be quoted safely is
+   * left out of the query, so it is described.
+   */
+  private async runningWorkflowIds(workflowIds: readonly string[]): Promise<Set<string> | undefined> {
     try {
       const ids = new Set<string>();
-      const query = `WorkflowType="${SIGNING_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.opts.taskQueue}"`;
+      const quotable = workflowIds.filter((id) => /^[\w.:-]+$/.test(id));
+      if (quotable.length === 0) return ids;
+      const query =
+        `WorkflowType="${SIGNING_WORKFLOW_TYPE}" AND ExecutionStatus="Running" AND TaskQueue="${this.opts.taskQueue}"` +
+        ` AND WorkflowId IN (${quotable.map((id) => `"${id}"`).join(',')})`;
       for await (const wf of this.opts.temporal.workflow.list({ query })) ids.add(wf.workflowId);
       return ids;
     } catch (err) {
@@ -126,7 +148,7 @@ export class Reconciler {
 
   private async endNotStarted(doc: SigningDoc): Promise<void> {
     const store = this.opts.service.store;
-    await store.finalize(doc._id, 'failed', { rejectReason: null, failure: signingFailure('not-started') });
+    await store.finalize(doc._id, 'failed', { rejectReason: null, failure: signingFailure('not-started') }, doc);
     this.log.warn({ signingId: doc._id }, 'reconciler: pending signing was never started; ended failed (not-started)');
   }
 }

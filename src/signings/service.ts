@@ -242,7 +242,8 @@ export class SigningService {
     // False when a concurrent duplicate request got here first.
     const created = await this.store.create(doc);
     if (created) await this.store.event(id, 'created', 'created', { method: doc.method, signers: doc.signers.length });
-    const stored = (await this.store.get(id)) as SigningDoc;
+    // The record just inserted is `doc`; only one a concurrent request inserted first is read.
+    const stored = created ? doc : ((await this.store.get(id)) as SigningDoc);
     try {
       await this.ensureWorkflow(stored);
     } catch (err) {
@@ -389,7 +390,7 @@ export class SigningService {
         `the signed document was deleted${doc.signedDocumentsDeletedAt ? ` on ${doc.signedDocumentsDeletedAt.toISOString()}` : ''} under the retention policy (SIGNED_DOCUMENT_RETENTION); its sha256 and size remain in GET /v1/signings/${doc._id}`,
       );
     if (doc.signedDocumentsDeletedAt) throw gone();
-    const content = await this.store.readSignedDocument(last.fileId);
+    const content = await this.store.readSignedDocument(last);
     if (!content) throw gone();
     return { filename: last.filename, contentType: last.contentType, content };
   }

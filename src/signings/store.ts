@@ -6,10 +6,10 @@
 //
 // FerretDB rule (README "Known limits"): a conditional update is not atomic there, so each signing has one
 // writer after creation (its workflow's activities), and idempotency is an insert guarded by _id.
-import { GridFSBucket, type Collection, type Db, type Filter } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db, type Filter } from 'mongodb';
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 import { CallbackTokens } from '../callbacks/tokens';
-import { sha256Hex } from '../lib/hash';
+import { deleteFile, putFileOnce, readFile } from '../store/files';
 import { insertIfAbsent } from '../store/insert-if-absent';
 import { legacyFailureCode, type SigningFailure } from './failures';
 import {
@@ -41,8 +41,6 @@ export class SigningStore {
   private readonly events: Collection<SigningEventDoc>;
   private readonly references: Collection<ReferenceDoc>;
   private readonly sendAttempts: Collection<SendAttemptDoc>;
-  private readonly sources: GridFSBucket;
-  private readonly documents: GridFSBucket;
   private readonly tokens: CallbackTokens;
 
   constructor(private readonly db: Db) {
@@ -52,8 +50,6 @@ export class SigningStore {
     this.events = db.collection(COLLECTIONS.signingEvents);
     this.references = db.collection(COLLECTIONS.signingReferences);
     this.sendAttempts = db.collection(COLLECTIONS.sendAttempts);
-    this.sources = new GridFSBucket(db, { bucketName: BUCKETS.sources });
-    this.documents = new GridFSBucket(db, { bucketName: BUCKETS.documents });
     this.tokens = new CallbackTokens(db);
   }
 
@@ -76,7 +72,7 @@ export class SigningStore {
     return doc?.status ?? null;
   }
 
-  /** The signings matching `query` (a scan on FerretDB: for tests and tools, not for requests). */
+  /** The signings matching `query`: no index serves these fields (a scan everywhere), so for tests and tools only, never on a request path. */
   find(query: SigningQuery): Promise<SigningDoc[]> {
     return this.signings.find(signingFilter(query)).toArray();
   }
@@ -86,9 +82,17 @@ export class SigningStore {
     return this.signings.countDocuments(signingFilter(query));
   }
 
-  /** The pending signings (index status_createdAt): what the reconciler looks after. */
-  pending(): Promise<Pick<SigningDoc, '_id' | 'workflowId' | 'createdAt'>[]> {
-    return this.signings.find({ status: 'pending' }, { projection: { _id: 1, workflowId: 1, createdAt: 1 } }).toArray();
+  /**
+   * Up to `limit` pending signings with an id after `after` (null: from the start), in id order
+   * (index status__id): what the reconciler looks after, a page per pass.
+   */
+  pendingPage(after: string | null, limit: number): Promise<Pick<SigningDoc, '_id' | 'workflowId' | 'createdAt'>[]> {
+    return this.signings
+      .find(
+        { status: 'pending', ...(after !== null ? { _id: { $gt: after } } : {}) },
+        { projection: { _id: 1, workflowId: 1, createdAt: 1 }, sort: { _id: 1 }, limit },
+      )
+      .toArray();
   }
 
   // ---- creating a signing (the service, before its workflow exists) ----
@@ -147,11 +151,24 @@ export class SigningStore {
 
   /** Stores the document to sign; a retry after a crash mid-write clears what that write left. */
   async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
-    await putFileOnce(this.db, this.sources, BUCKETS.sources, signingId, filename, content);
+    await putFileOnce(this.db, BUCKETS.sources, signingId, filename, content);
   }
 
-  async readSource(signingId: string): Promise<Uint8Array> {
-    return readFile(this.sources, signingId);
+  /**
+   * The document to sign, checked against the size and digest on the signing's record (`expected`,
+   * which the send has at hand: one query); without it, against its GridFS files document.
+   */
+  async readSource(signingId: string, expected?: { size: number; sha256: string }): Promise<Uint8Array> {
+    let want = expected;
+    if (!want) {
+      const file = await this.db
+        .collection<{ _id: string; length: number; metadata?: { sha256?: string } }>(`${BUCKETS.sources}.files`)
+        .findOne({ _id: signingId });
+      if (file?.metadata?.sha256) want = { size: file.length, sha256: file.metadata.sha256 };
+    }
+    const content = want ? await readFile(this.db, BUCKETS.sources, signingId, want) : null;
+    if (!content) throw new Error(`signing ${signingId} has no document to sign stored`);
+    return content;
   }
 
   // ---- sending ----
@@ -186,19 +203,32 @@ export class SigningStore {
   /** Records what Evrotrust answered to the send: the transaction → signing mapping first. */
   async recordSent(signingId: string, workflowId: string, threadId: string | null, transactionIds: string[]): Promise<void> {
     await this.recordTransactions(signingId, workflowId, threadId, transactionIds);
-    await this.updateSigners(signingId, (s, i) => ({ ...s, transactionId: transactionIds[i] ?? s.transactionId }), { threadId });
+    await this.setSigners(
+      signingId,
+      transactionIds.map((transactionId) => ({ transactionId })),
+      { threadId },
+    );
   }
 
-  /** The transaction → signing mapping alone (signer i has transactionIds[i]); idempotent. */
+  /** The transaction → signing mapping alone (signer i has transactionIds[i]); idempotent. One write for all signers. */
   async recordTransactions(
     signingId: string,
     workflowId: string,
     threadId: string | null,
     transactionIds: readonly string[],
   ): Promise<void> {
+    if (transactionIds.length === 0) return;
     const now = new Date();
-    for (const [signerIndex, tx] of transactionIds.entries()) {
-      await insertIfAbsent(this.transactions, { _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now });
+    try {
+      await this.transactions.insertMany(
+        transactionIds.map((tx, signerIndex) => ({ _id: tx, signingId, workflowId, signerIndex, threadId, createdAt: now })),
+        { ordered: false },
+      );
+    } catch (err) {
+      // Unordered: every new mapping is inserted; those a retry finds there already are refused by _id.
+      const errors = err instanceof MongoBulkWriteError ? err.writeErrors : undefined;
+      const all = errors === undefined ? [] : Array.isArray(errors) ? errors : [errors];
+      if (all.length === 0 || all.some((e) => e.code !== 11000)) throw err;
     }
   }
 
@@ -215,24 +245,42 @@ export class SigningStore {
     return this.transactions.findOneAndDelete({ _id: transactionId });
   }
 
+  /** Records user/check/extended's verdict for every signer (`readiness` has one entry per signer). */
   async recordReadiness(signingId: string, readiness: { index: number; reason: string | null }[]): Promise<void> {
-    await this.updateSigners(signingId, (s, i) => ({ ...s, readiness: readiness.find((r) => r.index === i)?.reason ?? null }));
+    const changes: Partial<SignerState>[] = [];
+    for (const r of readiness) changes[r.index] = { readiness: r.reason };
+    await this.setSigners(signingId, changes);
   }
 
-  /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing. */
+  /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing (and writes nothing). */
   async recordSignerStatus(signingId: string, transactionId: string, status: SignerStatus, rejectReason: string | null): Promise<void> {
-    await this.updateSigners(signingId, (s) => (s.transactionId === transactionId ? { ...s, status, rejectReason } : s));
+    const signing = await this.signings.findOne({ _id: signingId }, { projection: { signers: 1 } });
+    if (!signing) throw new Error(`signing ${signingId} not found`);
+    const index = signing.signers.findIndex((s) => s.transactionId === transactionId);
+    if (index < 0) return;
+    const current = signing.signers[index] as SignerState;
+    if (current.status === status && (current.rejectReason ?? null) === rejectReason) return;
+    const changes: Partial<SignerState>[] = [];
+    changes[index] = { status, rejectReason };
+    await this.setSigners(signingId, changes);
   }
 
-  /** Rewrites the signers array (read-modify-write: safe because the workflow is the one writer). */
-  private async updateSigners(
+  /**
+   * Sets fields of signers by position (`changes[i]` for signer i; holes change nothing) in one
+   * update, without reading the record first: `signers.<i>.<field>` paths, which FerretDB 1.24 takes
+   * too (it has no positional `$` or arrayFilters). Safe because the workflow is the one writer.
+   */
+  private async setSigners(
     signingId: string,
-    change: (s: SignerState, index: number) => SignerState,
+    changes: (Partial<SignerState> | undefined)[],
     also: Partial<SigningDoc> = {},
   ): Promise<void> {
-    const signing = await this.get(signingId);
-    if (!signing) throw new Error(`signing ${signingId} not found`);
-    await this.signings.updateOne({ _id: signingId }, { $set: { ...also, signers: signing.signers.map(change) } });
+    const set: Record<string, unknown> = { ...also };
+    changes.forEach((change, i) => {
+      for (const [field, value] of Object.entries(change ?? {})) set[`signers.${i}.${field}`] = value;
+    });
+    const r = await this.signings.updateOne({ _id: signingId }, { $set: set });
+    if (r.matchedCount === 0) throw new Error(`signing ${signingId} not found`);
   }
 
   // ---- signed documents ----
@@ -243,22 +291,16 @@ export class SigningStore {
    */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
     const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
-    await putFileOnce(this.db, this.documents, BUCKETS.documents, fileId, ref.filename, content, {
-      contentType: ref.contentType,
-      signingId,
-    });
+    await putFileOnce(this.db, BUCKETS.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
     const full: SignedDocumentRef = { ...ref, fileId };
-    const signing = await this.get(signingId);
-    if (signing && !signing.signedDocuments.some((d) => d.fileId === fileId)) {
-      await this.signings.updateOne({ _id: signingId }, { $set: { signedDocuments: [...signing.signedDocuments, full] } });
-    }
+    // One update, no read: a retry finds the ref there and the filter matches nothing.
+    await this.signings.updateOne({ _id: signingId, 'signedDocuments.fileId': { $ne: fileId } }, { $push: { signedDocuments: full } });
     return full;
   }
 
-  /** The signed file; null when it is not (or no longer) stored. */
-  async readSignedDocument(fileId: string): Promise<Uint8Array | null> {
-    if ((await this.documents.find({ _id: fileId as never }).toArray()).length === 0) return null;
-    return readFile(this.documents, fileId);
+  /** The signed file, checked against its ref; null when it is not (or no longer) stored. */
+  readSignedDocument(ref: Pick<SignedDocumentRef, 'fileId' | 'size' | 'sha256'>): Promise<Uint8Array | null> {
+    return readFile(this.db, BUCKETS.documents, ref.fileId, ref);
   }
 
   /**
@@ -269,8 +311,7 @@ export class SigningStore {
     await this.signings.deleteOne({ _id: signingId, status: 'pending', threadId: null });
     await this.people.deleteOne({ _id: signingId });
     await this.events.deleteMany({ signingId });
-    const files = await this.sources.find({ _id: signingId as never }).toArray();
-    if (files.length > 0) await this.sources.delete(signingId as never);
+    await deleteFile(this.db, BUCKETS.sources, signingId);
   }
 
   // ---- retention (src/signings/retention.ts) ----
@@ -299,12 +340,11 @@ export class SigningStore {
     const deleted = await this.people.deleteOne({ _id: signingId });
     // The document to sign is the business's contract with the signer, personal data and all; a
     // final signing never reads it again (only the send does).
-    const sources = await this.sources.find({ _id: signingId as never }).toArray();
-    if (sources.length > 0) await this.sources.delete(signingId as never);
+    const sourceDeleted = await deleteFile(this.db, BUCKETS.sources, signingId);
     await this.event(signingId, 'personal-data-erased', 'personal-data-erased', {
       signers: signing.signers.length,
       recordDeleted: deleted.deletedCount === 1,
-      sourceDeleted: sources.length > 0,
+      sourceDeleted,
       retention,
     });
     await this.signings.updateOne({ _id: signingId }, { $set: { personalDataErasedAt: new Date() } });
@@ -321,10 +361,7 @@ export class SigningStore {
     if (!signing || signing.status === 'pending' || signing.signedDocumentsDeletedAt) return 0;
     let files = 0;
     for (const ref of signing.signedDocuments) {
-      if ((await this.documents.find({ _id: ref.fileId as never }).toArray()).length > 0) {
-        await this.documents.delete(ref.fileId as never);
-        files += 1;
-      }
+      if (await deleteFile(this.db, BUCKETS.documents, ref.fileId)) files += 1;
     }
     if (signing.signedDocuments.length > 0) {
       await this.event(signingId, 'signed-documents-deleted', 'signed-documents-deleted', { files, retention });
@@ -340,32 +377,39 @@ export class SigningStore {
 
   // ---- the end ----
 
-  /** Moves the signing from pending to its final state, once; later calls change nothing. */
+  /**
+   * Moves the signing from pending to its final state, once; later calls change nothing. `current`
+   * is the record as the caller just read it (saves reading it again); answers the record as it ends.
+   */
   async finalize(
     signingId: string,
-    status: SigningStatus,
+    status: Exclude<SigningStatus, 'pending'>,
     fields: { rejectReason: string | null; failure: SigningFailure | null },
+    current?: SigningDoc,
   ): Promise<SigningDoc | null> {
-    const signing = await this.get(signingId);
+    const signing = current ?? (await this.get(signingId));
     if (!signing) return null;
+    let after = signing;
     if (signing.status === 'pending') {
-      await this.signings.updateOne(
-        { _id: signingId, status: 'pending' },
-        {
-          $set: {
-            status,
-            rejectReason: fields.rejectReason,
-            failureCode: fields.failure?.code ?? null,
-            failureReason: fields.failure?.reason ?? null,
-            finalizedAt: new Date(),
-          },
-        },
-      );
+      const set = {
+        status,
+        rejectReason: fields.rejectReason,
+        failureCode: fields.failure?.code ?? null,
+        failureReason: fields.failure?.reason ?? null,
+        finalizedAt: new Date(),
+      };
+      const r = await this.signings.updateOne({ _id: signingId, status: 'pending' }, { $set: set });
+      // Not matched: another run finalized it since `current` was read; the record says how.
+      after = r.matchedCount === 1 ? { ...signing, ...set } : ((await this.get(signingId)) ?? signing);
+    }
+    // The event's key makes it one per signing; written again when a retry finds the record final
+    // with this status already (a crash between the update and the event), so it is never missing.
+    if (after.status === status) {
       await this.event(signingId, 'final', status, fields.failure ? { failure: fields.failure.reason } : undefined);
     }
     // A final signing takes no more callbacks on its capability URL.
     await this.tokens.revokeAllOf(signingId);
-    return this.get(signingId);
+    return after;
   }
 }
 
@@ -375,39 +419,4 @@ function signingFilter(query: SigningQuery): Filter<SigningDoc> {
     ...(query.description !== undefined ? { 'document.description': query.description } : {}),
     ...(query.status !== undefined ? { status: query.status } : {}),
   };
-}
-
-/**
- * Writes a GridFS file under a fixed id, once. GridFS writes the `files` document after the last
- * chunk, so an existing `files` document with the same digest means a complete earlier write;
- * anything else under that id (chunks of a write that crashed, or another content) is removed first,
- * so a retry never trips over the unique (files_id, n) index.
- */
-async function putFileOnce(
-  db: Db,
-  bucket: GridFSBucket,
-  bucketName: string,
-  id: string,
-  filename: string,
-  content: Uint8Array,
-  metadata: Record<string, unknown> = {},
-): Promise<void> {
-  const digest = sha256Hex(content);
-  const files = db.collection<{ _id: string; length: number; metadata?: { sha256?: string } }>(`${bucketName}.files`);
-  const existing = await files.findOne({ _id: id });
-  if (existing && existing.length === content.byteLength && existing.metadata?.sha256 === digest) return;
-  if (existing) await files.deleteOne({ _id: id });
-  await db.collection(`${bucketName}.chunks`).deleteMany({ files_id: id });
-  await new Promise<void>((resolve, reject) => {
-    const up = bucket.openUploadStreamWithId(id as never, filename, { metadata: { ...metadata, sha256: digest } });
-    up.once('error', reject);
-    up.once('finish', () => resolve());
-    up.end(Buffer.from(content.buffer, content.byteOffset, content.byteLength));
-  });
-}
-
-async function readFile(bucket: GridFSBucket, id: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of bucket.openDownloadStream(id as never)) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ClientInterceptors } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { createActivities, type Activities } from '../../activities';
+import { createActivities } from '../../activities';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
 import { SigningService, type SigningResponse } from '../../src/signings/service';
@@ -17,6 +17,8 @@ import type { MongoHandle } from '../../src/store/mongo';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator, type SimulatorOptions } from '../../simulator';
 import { startTestWorker, temporalClient, testDatabase, type RunningWorker } from './stack';
 import { startCallbackRelay, type CallbackRelay } from '../../src/callbacks';
+import type { CallbackRelayOptions } from '../../src/callbacks/relay';
+import type { Activities } from '../../activities';
 import { registerCallbacks } from '../../src/callbacks';
 import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/http/metrics';
@@ -66,6 +68,12 @@ export interface SigningEnvOptions {
   startWorker?: (activities: Activities, taskQueue?: string) => Promise<RunningWorker>;
   /** Interceptors of the service's Temporal client (tracing). */
   clientInterceptors?: ClientInterceptors;
+  /** The database connection for everything (default: a fresh test database); e.g. one that monitors commands. */
+  mongo?: () => Promise<MongoHandle>;
+  /** Replaces the callback relay's test settings (with `callbacks: true`). */
+  relay?: Partial<Omit<CallbackRelayOptions, 'db' | 'temporalClient' | 'metrics'>>;
+  /** Wraps the activities the worker runs (e.g. to know which activity sent a store command). */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 /** For tests of expiry itself, which use an expiresIn of a few seconds (the API's minimum is 30 s). */
@@ -101,7 +109,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       callbackSourceAddress: '127.0.0.2',
       ...options.simulator,
     });
-    env.mongo = await testDatabase();
+    env.mongo = await (options.mongo ?? testDatabase)();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
     const t = await temporalClient(options.clientInterceptors);
@@ -118,6 +126,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
         retryBaseMs: 200,
         retryMaxMs: 1000,
         signalTimeoutMs: 2000,
+        ...options.relay,
       });
       const app = await buildServer({
         health: { temporal: async () => {}, mongodb: async () => {} },
@@ -138,12 +147,13 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       timeoutMs: 5000,
       ...(options.maxDownloadBytes !== undefined ? { maxDownloadBytes: options.maxDownloadBytes } : {}),
     });
-    const activities = createActivities({
+    const created = createActivities({
       db: options.activityDb ? options.activityDb(env.mongo.db) : env.mongo.db,
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl,
     });
+    const activities = options.wrapActivities ? options.wrapActivities(created) : created;
     const startWorker = options.startWorker ?? startTestWorker;
     env.worker = await startWorker(activities);
     env.restartWorker = async () => {

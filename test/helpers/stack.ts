@@ -6,6 +6,7 @@ import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/m
 import type { Activities } from '../../activities';
 import { createWorker } from '../../src/worker';
 import { createTracing, type Tracing } from '../../src/telemetry/tracing';
+import { workflowInterceptorModules, workflowsPath } from '../../src/worker-bundle';
 
 export function testEnv(): { temporalAddress: string; mongoUri: string } {
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
@@ -41,7 +42,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test process: bundling takes seconds. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  // Bundled as the build does it (src/worker-bundle.ts), from the sources.
+  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: new DefaultLogger('WARN') });
   return bundle;
 }
 
@@ -55,7 +57,14 @@ export interface RunningWorker {
 export async function startTestWorker(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  // The bundle holds the workflow tracing interceptors (src/worker-bundle.ts): their sink, a no-op with tracing off.
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    sinks: createTracing({ serviceName: 'test' }).sinks,
+  });
   const running = worker.run();
   return {
     taskQueue,

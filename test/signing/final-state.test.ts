@@ -146,20 +146,22 @@ describe('store failures between two writes', () => {
   });
 
   it('a store error after the send is claimable but before the upload: retried and sent, not "outcome unknown"', async () => {
-    activityStore.fail({ collection: 'sources.files', method: 'findOne' });
+    // The send reads the document to sign from its chunks (one query, checked against the record's digest).
+    activityStore.fail({ collection: 'sources.chunks', method: 'find' });
     const { id } = await env.service.start(body());
     const [tx] = await sentTransactions(env, id);
-    assert.equal(activityStore.failures.get('sources.files.findOne'), 1, 'the fault was hit');
+    assert.equal(activityStore.failures.get('sources.chunks.find'), 1, 'the fault was hit');
     await env.sim.controls.sign(tx as string);
     assert.equal((await finalSigning(env, id)).status, 'signed');
   });
 
   it('Evrotrust accepted the document but the ids cannot be recorded for a while: they are recorded later, sent once, signed', async () => {
     const description = `record-${randomUUID()}`;
-    activityStore.fail({ collection: 'transactions', method: 'insertOne', times: 8 });
+    // All signers' mappings are one insertMany.
+    activityStore.fail({ collection: 'transactions', method: 'insertMany', times: 8 });
     const { id } = await env.service.start(body({ document: { filename: 'r.pdf', content: pdf(description), description } }));
     const [tx] = await sentTransactions(env, id);
-    assert.ok((activityStore.failures.get('transactions.insertOne') ?? 0) >= 6, 'the fault was hit through the retries');
+    assert.ok((activityStore.failures.get('transactions.insertMany') ?? 0) >= 6, 'the fault was hit through the retries');
     assert.ok(await env.store.transaction(tx as string), 'the transaction → signing mapping exists');
     await env.sim.controls.sign(tx as string);
     assert.equal((await finalSigning(env, id)).status, 'signed');

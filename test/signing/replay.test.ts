@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { workflowInterceptorModules, workflowsPath } from '../../src/worker-bundle';
 
 const dir = join(__dirname, '..', 'fixtures', 'histories');
 
@@ -37,7 +38,11 @@ describe('workflow replay', () => {
       history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))),
     }));
     const results = [];
-    for await (const r of Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories)) results.push(r);
+    for await (const r of Worker.runReplayHistories(
+      { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } },
+      histories,
+    ))
+      results.push(r);
     assert.equal(results.length, files.length);
     for (const r of results) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
   });
