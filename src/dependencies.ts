@@ -81,7 +81,7 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
   };
   const logger = options.logger ?? createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
   try {
-    const tracing = createTracing({
+    const tracing = await createTracing({
       serviceName: config.observability.serviceName,
       ...(config.observability.otlpEndpoint ? { otlpEndpoint: config.observability.otlpEndpoint } : {}),
     });

@@ -66,8 +66,8 @@ export interface SigningEnvOptions {
   referenceWaitMs?: number;
   /** Starts the worker (default: startTestWorker, the plain bundle); e.g. startServiceWorker. */
   startWorker?: (activities: Activities, taskQueue?: string) => Promise<RunningWorker>;
-  /** Interceptors of the service's Temporal client (tracing). */
-  clientInterceptors?: ClientInterceptors;
+  /** Interceptors of the service's Temporal client (tracing), asked for when the environment starts. */
+  clientInterceptors?: () => ClientInterceptors;
   /** The database connection for everything (default: a fresh test database); e.g. one that monitors commands. */
   mongo?: () => Promise<MongoHandle>;
   /** Replaces the callback relay's test settings (with `callbacks: true`). */
@@ -112,7 +112,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     env.mongo = await (options.mongo ?? testDatabase)();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
-    const t = await temporalClient(options.clientInterceptors);
+    const t = await temporalClient(options.clientInterceptors?.());
     env.temporal = t.client;
     closeTemporal = t.close;
     let publicBaseUrl = 'http://127.0.0.1:9';

@@ -5,7 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import type { Activities } from '../../activities';
 import { createWorker } from '../../src/worker';
-import { createTracing, type Tracing } from '../../src/telemetry/tracing';
+import { tracingOff, type Tracing } from '../../src/telemetry/tracing';
 import { workflowInterceptorModules, workflowsPath } from '../../src/worker-bundle';
 
 export function testEnv(): { temporalAddress: string; mongoUri: string } {
@@ -63,7 +63,7 @@ export async function startTestWorker(activities: Activities, taskQueue = `test-
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
-    sinks: createTracing({ serviceName: 'test' }).sinks,
+    sinks: tracingOff.sinks,
   });
   const running = worker.run();
   return {
@@ -94,7 +94,7 @@ export async function startServiceWorker(
     taskQueue,
     activities,
     shutdownGraceMs: opts.shutdownGraceMs ?? 10_000,
-    tracing: opts.tracing ?? createTracing({ serviceName: 'test' }),
+    tracing: opts.tracing ?? tracingOff,
   });
   const running = worker.run();
   return {

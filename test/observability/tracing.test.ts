@@ -3,16 +3,20 @@
 // bundle's workflow interceptor module and its sink, the activity interceptors) runs it; one
 // signing gives one trace of linked spans, StartWorkflow → RunWorkflow → StartActivity → RunActivity,
 // and no span attribute, name or event carries the signer's personal data.
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createTracing } from '../../src/telemetry/tracing';
+import { createTracing, tracingOff, type Tracing } from '../../src/telemetry/tracing';
 import { finalSigning, OTP_SIGNER, sentTransactions, signingRequest, useSigningEnv } from '../helpers/signing-env';
 import { startServiceWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 
 const exporter = new InMemorySpanExporter();
-const tracing = createTracing({ serviceName: 'evrotrust-signing-test', exporter });
+let tracing: Tracing = tracingOff;
+// Top-level hooks run before the suite's own (the client and the worker take `tracing` from here).
+before(async () => {
+  tracing = await createTracing({ serviceName: 'evrotrust-signing-test', exporter });
+});
 after(() => tracing.shutdown());
 
 const SIGNER = { ...OTP_SIGNER, email: 'maria.ivanova@example.bg' };
@@ -21,7 +25,7 @@ const PERSONAL = [SIGNER.identificationNumber, SIGNER.phone, SIGNER.email, SIGNE
 describe('tracing (OpenTelemetry interceptors)', () => {
   const env = useSigningEnv({
     pollIntervalMs: 300,
-    clientInterceptors: tracing.clientInterceptors,
+    clientInterceptors: () => tracing.clientInterceptors,
     startWorker: (activities, taskQueue) => startServiceWorker(activities, { tracing }, taskQueue),
   });
 
