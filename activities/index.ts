@@ -62,6 +62,16 @@ async function withHeartbeat<T>(run: () => Promise<T>): Promise<T> {
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   const log = () => Context.current().log;
+  /**
+   * The repeatable Evrotrust calls (check, status, download, withdraw, resend) carry the activity's
+   * cancellation: when the worker shuts down and its grace has passed (or the server cancels the
+   * activity), the HTTP request in flight is aborted and the attempt fails with a retryable
+   * `aborted` error, retried on another worker, instead of holding the stop until its own timeout.
+   * The calls that cannot be repeated (the two sends, the OTP activation) are left to finish: an
+   * abort would make their outcome unknown, which fails the signing for certain, whereas the upload
+   * may still complete within SHUTDOWN_TIMEOUT; their own timeout and that bound still apply.
+   */
+  const call = () => ({ signal: Context.current().cancellationSignal });
 
   async function signing(signingId: string) {
     const doc = await store.get(signingId);
@@ -85,7 +95,7 @@ export function createActivities(deps: ActivityDeps) {
       const readiness: { index: number; reason: string | null }[] = [];
       for (const [index, person] of people.entries()) {
         try {
-          const r = await deps.evrotrust.checkUser(person);
+          const r = await deps.evrotrust.checkUser(person, call());
           readiness.push({ index, reason: readinessReason(r) });
         } catch (err) {
           if (isEvrotrustError(err) && (err.code === 'user-not-found' || err.code === 'user-data-invalid')) {
@@ -206,7 +216,7 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
-        r = await deps.evrotrust.status(input.transactionId);
+        r = await deps.evrotrust.status(input.transactionId, call());
       } catch (err) {
         // Evrotrust answers 443 for a while after a document was created (DigitalSofia treats it
         // as still signing): not yet known is still pending, and the deadline bounds the wait.
@@ -232,7 +242,7 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<'withdrawn' | 'not-withdrawn' | 'already-withdrawn' | 'not-found'> {
       let r;
       try {
-        r = await deps.evrotrust.withdraw(input.threadId);
+        r = await deps.evrotrust.withdraw(input.threadId, call());
       } catch (err) {
         if (isEvrotrustError(err) && err.code === 'document-not-found') {
           await store.event(input.signingId, 'withdraw:not-found', 'withdraw', { result: 'not-found' });
@@ -261,7 +271,7 @@ export function createActivities(deps: ActivityDeps) {
       };
       let zip;
       try {
-        zip = await deps.evrotrust.download(input.transactionId);
+        zip = await deps.evrotrust.download(input.transactionId, call());
       } catch (err) {
         if (err instanceof DownloadTooLargeError) return refuse(err);
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
@@ -329,7 +339,7 @@ export function createActivities(deps: ActivityDeps) {
     async resendOtp(input: { signingId: string; transactionId: string }): Promise<void> {
       const phone = (await store.requirePeople(input.signingId))[0]?.phone;
       if (!phone) throw ApplicationFailure.nonRetryable('the OTP signer has no phone number', 'invalid-signer');
-      await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone));
+      await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone, call()));
     },
 
     /**

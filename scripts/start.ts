@@ -28,6 +28,8 @@ function embeddedPortsOrExit(env: NodeJS.ProcessEnv): EmbeddedPorts {
   return ports;
 }
 
+// Logs for a person at a terminal, unless chosen otherwise (production entry points default to JSON).
+process.env.LOG_FORMAT ||= 'pretty';
 const config = loadConfigOrExit();
 const ports = embeddedPortsOrExit(process.env);
 runService(config, {

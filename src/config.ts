@@ -15,6 +15,13 @@ import type { DownloadLimits } from './evrotrust/limits';
 import { httpLimitsFrom, httpLimitsSchema, HTTP_LIMITS_EXPECTED, type HttpLimitsConfig } from './config-http';
 import { EXPIRY_BOUNDS } from './signings/schemas';
 import { loadTemporalConnection, TemporalConfigError, type TemporalConnection } from './temporal/connection';
+import {
+  observabilityFrom,
+  observabilitySchema,
+  OBSERVABILITY_EXPECTED,
+  type ObservabilityConfig,
+  type ShutdownConfig,
+} from './config-observability';
 
 export class ConfigError extends Error {
   constructor(
@@ -69,6 +76,10 @@ export interface Config {
   retention: RetentionConfig;
   /** Body sizes, timeouts, overload, rate limits and /metrics protection of the HTTP listener. */
   http: HttpLimitsConfig;
+  /** Log format and level, worker metrics, tracing (src/config-observability.ts). */
+  observability: ObservabilityConfig;
+  /** The worker's drain and the bound on a whole graceful stop. */
+  shutdown: ShutdownConfig;
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -226,6 +237,7 @@ const schema = {
   HOST: nonEmpty.default('0.0.0.0'),
   DATA_DIR: nonEmpty.default('.data'),
   ...httpLimitsSchema,
+  ...observabilitySchema,
 } as const;
 
 type Schema = typeof schema;
@@ -259,6 +271,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   HOST: 'an address to listen on, e.g. 0.0.0.0',
   DATA_DIR: 'a directory for local state',
   ...HTTP_LIMITS_EXPECTED,
+  ...OBSERVABILITY_EXPECTED,
 };
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
@@ -293,6 +306,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const http = httpLimitsFrom(p);
   if ('variable' in http) throw new ConfigError(http.variable, http.expectation);
+  const observed = observabilityFrom(p);
+  if ('variable' in observed) throw new ConfigError(observed.variable, observed.expectation);
   return {
     sandbox,
     sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
@@ -325,6 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: p.DATA_DIR,
     ...loadDataConfig(env),
     http,
+    ...observed,
   };
 }
 

@@ -13,6 +13,8 @@ import { createEvrotrustClient, type EvrotrustClient } from './evrotrust/client'
 import { loadOrCreatePrivateKey, readPrivateKey, type KeyPair } from './evrotrust/keys';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from './evrotrust/sandbox';
 import { connectMongo, ensureIndexes, type MongoHandle } from './store/mongo';
+import { createLogger, evrotrustLogger, type Logger } from './log';
+import { createTracing, type Tracing } from './telemetry/tracing';
 import { TemporalConnectError, temporalConnectOptions } from './temporal/connection';
 
 export interface Dependencies {
@@ -26,6 +28,10 @@ export interface Dependencies {
   keys: KeyPair;
   activities: Activities;
   apiToken: string;
+  /** The process's logger (src/log.ts): the HTTP server, relay, reconciler and Evrotrust calls log through it. */
+  logger: Logger;
+  /** Client and worker interceptors; off (no-ops) unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: Tracing;
   /** Closes what was opened, in reverse order. */
   close(): Promise<void>;
 }
@@ -57,6 +63,8 @@ function sandboxApiToken(dataDir: string): string {
 export interface OpenOptions {
   /** Open the worker's NativeConnection (default true); the api role, which runs no worker, passes false. */
   worker?: boolean;
+  /** The process's logger when the caller made one already (to install Temporal's Runtime with it first). */
+  logger?: Logger;
 }
 
 export async function openDependencies(config: Config, endpoints: Endpoints = {}, options: OpenOptions = {}): Promise<Dependencies> {
@@ -74,7 +82,13 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
+  const logger = options.logger ?? createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
   try {
+    const tracing = await createTracing({
+      serviceName: config.observability.serviceName,
+      ...(config.observability.otlpEndpoint ? { otlpEndpoint: config.observability.otlpEndpoint } : {}),
+    });
+    closers.push(() => tracing.shutdown()); // last: flushes the spans of everything closed before it
     const keys = config.sandbox
       ? await loadOrCreatePrivateKey(config.evrotrust.privateKeyFile ?? join(dataDir, 'evrotrust-private-key.pem'))
       : await readPrivateKey(config.evrotrust.privateKeyFile as string);
@@ -99,7 +113,11 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
     }
     const temporalConnection = await Connection.connect(temporalOptions).catch((err: unknown) => Promise.reject(unreachable(err)));
     closers.push(() => temporalConnection.close());
-    const temporal = new Client({ connection: temporalConnection, namespace: config.temporal.namespace });
+    const temporal = new Client({
+      connection: temporalConnection,
+      namespace: config.temporal.namespace,
+      interceptors: tracing.clientInterceptors,
+    });
 
     const evrotrust = createEvrotrustClient({
       baseUrl: evrotrustBaseUrl,
@@ -109,6 +127,7 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       timeoutMs: 15_000, // below the activities' 20 s start-to-close timeout
       signing: config.evrotrust.signing,
       maxDownloadBytes: config.downloadLimits.maxDownloadBytes,
+      logger: evrotrustLogger(logger), // endpoint, status or error code, duration: never bodies or personal data
     });
     const activities = createActivities({
       db: mongo.db,
@@ -117,7 +136,20 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       publicBaseUrl: config.publicBaseUrl,
       downloadLimits: config.downloadLimits,
     });
-    return { config, mongo, temporalConnection, temporal, workerConnection, evrotrust, keys, activities, apiToken, close };
+    return {
+      config,
+      mongo,
+      temporalConnection,
+      temporal,
+      workerConnection,
+      evrotrust,
+      keys,
+      activities,
+      apiToken,
+      logger,
+      tracing,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

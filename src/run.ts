@@ -7,6 +7,7 @@
 import type { Worker } from '@temporalio/worker';
 import type { Config } from './config';
 import { openDependencies, type Dependencies, type Endpoints } from './dependencies';
+import { createLogger } from './log';
 import { startService, type RunningService } from './service';
 import { describeTemporalConnection } from './temporal/connection';
 
@@ -24,8 +25,6 @@ export interface Prepared {
 
 /** Copies of one Ctrl-C arrive within milliseconds; a deliberate second press comes later. */
 const DUPLICATE_SIGNAL_WINDOW_MS = 3000;
-/** Overall bound on a graceful stop (the servers' guards allow 8 s each on top of the drain). */
-const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 /**
  * Leaves without the graceful stop. Embedded servers still stop: each runs under
@@ -68,10 +67,16 @@ export function runService(config: Config, options: RunOptions = {}): void {
 
   const main = async (): Promise<void> => {
     const started = Date.now();
+    const logger = createLogger({ format: config.observability.logFormat, level: config.observability.logLevel });
+    if (runsWorker) {
+      // Before any NativeConnection: the SDK's metrics (WORKER_METRICS_ADDRESS) and logs, once per process.
+      const { installWorkerRuntime } = await import('./telemetry/runtime');
+      installWorkerRuntime({ metricsAddress: config.observability.workerMetricsAddress, logger });
+    }
     const prepared = prepare ? await prepare() : undefined;
     let deps: Dependencies;
     try {
-      deps = await openDependencies(config, prepared?.endpoints, { worker: runsWorker });
+      deps = await openDependencies(config, prepared?.endpoints, { worker: runsWorker, logger });
     } catch (err) {
       await prepared?.close();
       throw err;
@@ -86,6 +91,8 @@ export function runService(config: Config, options: RunOptions = {}): void {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         activities: deps.activities,
+        shutdownGraceMs: config.shutdown.workerGraceMs,
+        tracing: deps.tracing,
       });
     }
     const workerRun = worker?.run();
@@ -101,7 +108,12 @@ export function runService(config: Config, options: RunOptions = {}): void {
       );
     }
     // "worker polling" is what the drills and the crash test wait for.
-    if (worker) lines.push(`  worker polling   ${config.temporal.taskQueue}`);
+    if (worker) {
+      lines.push(`  worker polling   ${config.temporal.taskQueue}`);
+      const metrics = config.observability.workerMetricsAddress;
+      lines.push(`  worker metrics   ${metrics ? `http://${metrics}/metrics` : 'off (WORKER_METRICS_ADDRESS)'}`);
+    }
+    if (deps.tracing.enabled) lines.push(`  tracing          ${config.observability.otlpEndpoint}/v1/traces`);
     lines.push(
       `  Temporal         ${prepared?.banner?.temporal ?? describeTemporalConnection(config.temporal)}`,
       `  MongoDB          ${prepared?.banner?.mongodb ?? '(MONGODB_URI)'}`,
@@ -115,7 +127,10 @@ export function runService(config: Config, options: RunOptions = {}): void {
       if (stopping) return;
       stopping = true;
       console.log(`\n[stop] ${reason}: stopping… (Ctrl-C again after ${DUPLICATE_SIGNAL_WINDOW_MS / 1000} s forces it)`);
-      setTimeout(() => forceExit(`not stopped within ${SHUTDOWN_TIMEOUT_MS / 1000} s`), SHUTDOWN_TIMEOUT_MS).unref();
+      // SHUTDOWN_TIMEOUT bounds the whole stop: the worker's drain (activities get WORKER_SHUTDOWN_GRACE,
+      // then are cancelled) and the rest; past it the process exits with code 1 by itself.
+      const bound = config.shutdown.timeoutMs;
+      setTimeout(() => forceExit(`not stopped within SHUTDOWN_TIMEOUT (${bound / 1000} s)`), bound).unref();
       await service?.close(); // the reconciler, the retention job, the HTTP server and the callback relay
       // The SDK also shuts the worker down on SIGINT/SIGTERM by itself; only ask when it has not.
       if (worker?.getState() === 'RUNNING') worker.shutdown();

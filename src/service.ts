@@ -35,7 +35,8 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
   });
   const app = await buildServer({
     limits: config.http,
-    logger: { level: opts.logLevel ?? process.env.LOG_LEVEL ?? 'info' },
+    // The process's logger (LOG_FORMAT, LOG_LEVEL); the relay, reconciler and retention job log through app.log.
+    loggerInstance: opts.logLevel ? rt.logger.child({}, { level: opts.logLevel }) : rt.logger,
     health: {
       temporal: async () => void (await rt.temporalConnection.workflowService.getSystemInfo({})),
       mongodb: async () => void (await rt.mongo.db.command({ ping: 1 })),

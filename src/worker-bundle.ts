@@ -12,8 +12,12 @@ import { dirname, join } from 'node:path';
 /** The bundle's entry: every workflow the worker runs (workflows/index.ts, or its compiled .js). */
 export const workflowsPath = require.resolve('../workflows');
 
-/** Modules exporting `interceptors` (WorkflowInterceptorsFactory) that go into the bundle. None yet. */
-export const workflowInterceptorModules: string[] = [];
+/**
+ * Modules exporting `interceptors` (WorkflowInterceptorsFactory) that go into the bundle.
+ * OpenTelemetry's workflow interceptors are always there: with tracing off their spans go to a
+ * no-op sink (src/telemetry/tracing.ts), so one bundle serves both cases.
+ */
+export const workflowInterceptorModules: string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /** The pre-built bundle's file name, at the top of the build's output directory (dist/). */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';

@@ -3,6 +3,8 @@
 // drills: `node dist/src/worker-main.js` (from sources: `node --import tsx src/worker-main.ts`).
 // Needs a configured Temporal (TEMPORAL_ADDRESS, or a profile: src/temporal/connection.ts) and MONGODB_URI
 // (and, in sandbox mode, the simulator at SANDBOX_SIMULATOR_URL).
+// Serves the SDK's Prometheus metrics at WORKER_METRICS_ADDRESS (/metrics); on SIGTERM it drains
+// (WORKER_SHUTDOWN_GRACE, then activities are cancelled) and exits 0, or 1 when cut at SHUTDOWN_TIMEOUT.
 import { loadConfigOrExit } from './config';
 import { runService } from './run';
 

@@ -1,6 +1,7 @@
 // Builds the Temporal worker that runs signingWorkflow and its activities.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import type { Tracing } from './telemetry/tracing';
 import { workflowSource } from './worker-bundle';
 
 export interface WorkerOptions {
@@ -8,6 +9,13 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /**
+   * On shutdown, activities in flight get this long to finish; then they are cancelled (their
+   * repeatable Evrotrust calls aborted) and reported failed, and the server retries them elsewhere.
+   */
+  shutdownGraceMs: number;
+  /** Activity interceptors and the workflow span sink; src/telemetry/tracing.ts (a no-op sink when off). */
+  tracing: Pick<Tracing, 'activityInterceptors' | 'sinks'>;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -18,7 +26,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...workflows.code,
-    interceptors: { workflowModules: workflows.workflowModules },
+    interceptors: { workflowModules: workflows.workflowModules, activity: opts.tracing.activityInterceptors },
     activities: opts.activities,
+    shutdownGraceTime: opts.shutdownGraceMs,
+    sinks: opts.tracing.sinks,
   });
 }

@@ -242,6 +242,8 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
     EMBEDDED_MONGODB_PORT: String(mongodb),
     EMBEDDED_SIMULATOR_PORT: String(simulator),
     LOG_LEVEL: 'warn',
+    // Not the fixed default port 9464: runs beside a developer's npm start and other test runs.
+    WORKER_METRICS_ADDRESS: 'off',
   };
   // A fresh clone's `npm start`: nothing external configured, so sandbox mode without choosing it.
   for (const k of ['MONGODB_URI', 'EVROTRUST_BASE_URL', 'EVROTRUST_SANDBOX', 'NODE_ENV']) delete env[k];

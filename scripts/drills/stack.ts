@@ -117,6 +117,8 @@ export class DrillStack {
       RECONCILE_INTERVAL: '10s',
       DATA_DIR: join(this.workDir, 'service-data'),
       LOG_LEVEL: 'warn',
+      // Not the fixed default port 9464: runs beside a developer's npm start and other test runs.
+      WORKER_METRICS_ADDRESS: 'off',
     };
   }
 

@@ -295,7 +295,8 @@ export function createTransport(options: TransportOptions): Transport {
       }
       fail(ctx, transportError(ctx, timeoutSignal, error, true), startedAt);
     }
-    logger?.debug?.(
+    // Info: one line per call (endpoint, ids, status, size, duration), the trail operators need.
+    logger?.info?.(
       'evrotrust call',
       logFields(ctx, {
         httpStatus: response.status,

@@ -8,8 +8,12 @@
 //   Node does not go on reading (and discarding) the rest of the body;
 // - header, request and idle timeouts;
 // - overload (event-loop delay, heap) answered 503 with Retry-After, except on the callbacks
-//   (Evrotrust retries 3 times only; they are small and cheap) and health/metrics.
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+//   (Evrotrust retries 3 times only; they are small and cheap) and health/metrics;
+// - a request id per request: the caller's X-Request-Id when it is sane, else a UUID; echoed in the
+//   answer's X-Request-Id and carried as `reqId` by every log line of the request.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import { healthRoutes, type HealthChecks } from './health';
 import { HTTP_LIMIT_DEFAULTS, type HttpLimitsConfig } from '../config-http';
@@ -18,7 +22,10 @@ export interface ServerDeps {
   health: HealthChecks;
   /** Plugins of the other concerns (callbacks, business API, metrics), registered in order. */
   plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+  /** Fastify's own logger from options; ignored when `loggerInstance` is given. */
   logger?: FastifyServerOptions['logger'];
+  /** The process's logger (src/log.ts). */
+  loggerInstance?: FastifyBaseLogger;
   /** Body limit, timeouts and overload thresholds; the defaults of src/config-http.ts otherwise. */
   limits?: Partial<ServerLimits>;
 }
@@ -42,10 +49,20 @@ export function exemptFromOverload(request: FastifyRequest): boolean {
   return route === '/healthz' || route === '/readyz' || route === '/metrics' || route.startsWith('/evrotrust/callback');
 }
 
+/** A request id we take from the caller: short, and only characters that are safe in a log line. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id when sane (one header, the pattern above), else a fresh UUID. */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...HTTP_LIMIT_DEFAULTS, ...deps.limits };
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
+    genReqId: requestIdFor,
     // The caller's address is decided by the callback allowlist hook from the socket and
     // TRUST_PROXY, never by Fastify's own trustProxy handling.
     trustProxy: false,
@@ -62,6 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     if (!request.raw.complete) reply.header('connection', 'close');
   });
 

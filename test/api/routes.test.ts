@@ -583,10 +583,14 @@ describe('business HTTP API /v1/signings', () => {
         assert.equal(res.statusCode, 500, res.body);
         const err = res.json<{ error: string; message: string }>();
         assert.equal(err.error, 'internal');
-        assert.match(err.message, /report request id req-\w+/);
+        // The id the answer's X-Request-Id echoes (a UUID when the caller sent none), and in the log line.
+        const reqId = res.headers['x-request-id'] as string;
+        assert.match(reqId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        assert.ok(err.message.includes(`report request id ${reqId}`), err.message);
         assert.doesNotMatch(res.body, /Mongo|\.ts:\d+/, 'no internals in the answer');
         const logged = lines.join('');
         assert.match(logged, /signing API: unexpected error/);
+        assert.ok(logged.includes(`"reqId":"${reqId}"`), 'the log line carries the same id');
         assert.equal(
           logged.includes(OTP_SIGNER.identificationNumber) || logged.includes(OTP_SIGNER.phone),
           false,

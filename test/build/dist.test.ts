@@ -116,6 +116,7 @@ describe('the built service (dist/) with plain node and production packages only
       SIGNING_POLL_INTERVAL: '5s',
       DATA_DIR: dir,
       LOG_LEVEL: 'warn',
+      WORKER_METRICS_ADDRESS: 'off', // no fixed port 9464: other test runs share the machine
     };
   });
 

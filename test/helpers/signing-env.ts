@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, ClientInterceptors } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createActivities } from '../../activities';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
@@ -64,6 +64,10 @@ export interface SigningEnvOptions {
   maxDownloadBytes?: number;
   /** How long a `reference` replay waits for its signing (default 15 s). */
   referenceWaitMs?: number;
+  /** Starts the worker (default: startTestWorker, the plain bundle); e.g. startServiceWorker. */
+  startWorker?: (activities: Activities, taskQueue?: string) => Promise<RunningWorker>;
+  /** Interceptors of the service's Temporal client (tracing), asked for when the environment starts. */
+  clientInterceptors?: () => ClientInterceptors;
   /** The database connection for everything (default: a fresh test database); e.g. one that monitors commands. */
   mongo?: () => Promise<MongoHandle>;
   /** Replaces the callback relay's test settings (with `callbacks: true`). */
@@ -108,7 +112,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
     env.mongo = await (options.mongo ?? testDatabase)();
     env.store = new SigningStore(env.mongo.db);
     env.inbox = new CallbackInbox(env.mongo.db);
-    const t = await temporalClient();
+    const t = await temporalClient(options.clientInterceptors?.());
     env.temporal = t.client;
     closeTemporal = t.close;
     let publicBaseUrl = 'http://127.0.0.1:9';
@@ -150,10 +154,11 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       publicBaseUrl,
     });
     const activities = options.wrapActivities ? options.wrapActivities(created) : created;
-    env.worker = await startTestWorker(activities);
+    const startWorker = options.startWorker ?? startTestWorker;
+    env.worker = await startWorker(activities);
     env.restartWorker = async () => {
       await env.worker.stop();
-      env.worker = await startTestWorker(activities, env.worker.taskQueue);
+      env.worker = await startWorker(activities, env.worker.taskQueue);
     };
     env.service = new SigningService({
       db: options.serviceDb ? options.serviceDb(env.mongo.db) : env.mongo.db,

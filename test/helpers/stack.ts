@@ -1,9 +1,11 @@
 // Access to the Temporal dev server and FerretDB that scripts/run-tests.ts started for this run.
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import type { Activities } from '../../activities';
+import { createWorker } from '../../src/worker';
+import { tracingOff, type Tracing } from '../../src/telemetry/tracing';
 import { workflowInterceptorModules, workflowsPath } from '../../src/worker-bundle';
 
 export function testEnv(): { temporalAddress: string; mongoUri: string } {
@@ -24,16 +26,15 @@ export async function testDatabase(): Promise<MongoHandle> {
   return handle;
 }
 
-export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+export async function temporalClient(interceptors?: ClientInterceptors): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: testEnv().temporalAddress });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, ...(interceptors ? { interceptors } : {}) }), close: () => connection.close() };
 }
 
 // Workers log at WARN in tests: the bundler's and worker's INFO lines would bury the test report.
-let runtimeInstalled = false;
+// A test file that installs its own Runtime first (metrics, a recording logger) keeps it.
 function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+  if (Runtime._instance !== undefined) return;
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
@@ -56,7 +57,45 @@ export interface RunningWorker {
 export async function startTestWorker(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
-  const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  // The bundle holds the workflow tracing interceptors (src/worker-bundle.ts): their sink, a no-op with tracing off.
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    sinks: tracingOff.sinks,
+  });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * The service's own worker (src/worker.ts: its bundle with the workflow interceptor modules, its
+ * sinks, shutdown grace and activity interceptors) on a task queue of its own.
+ */
+export async function startServiceWorker(
+  activities: Activities,
+  opts: { tracing?: Tracing; shutdownGraceMs?: number } = {},
+  taskQueue = `test-${randomUUID()}`,
+): Promise<RunningWorker> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    shutdownGraceMs: opts.shutdownGraceMs ?? 10_000,
+    tracing: opts.tracing ?? tracingOff,
+  });
   const running = worker.run();
   return {
     taskQueue,

@@ -58,6 +58,7 @@ describe('worker killed with SIGKILL while signings wait', () => {
       API_TOKEN: 'test-token-test-token',
       PUBLIC_BASE_URL: 'http://127.0.0.1:9',
       DATA_DIR: dir,
+      WORKER_METRICS_ADDRESS: 'off', // no fixed port: other test runs share the machine
     };
     service = new SigningService({
       db: mongo.db,

@@ -99,6 +99,8 @@ describe('Temporal over TLS / mTLS / API key (nginx in front of the dev server)'
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         activities: deps.activities,
+        shutdownGraceMs: config.shutdown.workerGraceMs,
+        tracing: deps.tracing,
       });
       const running = worker.run();
       try {
