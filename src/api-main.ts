@@ -3,6 +3,8 @@
 // workers (src/worker-main.ts) and of other api replicas: `node dist/src/api-main.js`. Needs
 // TEMPORAL_ADDRESS and MONGODB_URI (and, in sandbox mode, the simulator at SANDBOX_SIMULATOR_URL).
 import { loadConfigOrExit } from './config';
-import { runService } from './run';
 
-runService(loadConfigOrExit(), { role: 'api' });
+// The configuration first, and the service's modules (Temporal, Fastify, MongoDB) only once it is
+// valid: a refused variable exits within a fraction of a second, before any of them loads.
+const config = loadConfigOrExit();
+void import('./run').then(({ runService }) => runService(config, { role: 'api' }));

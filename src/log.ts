@@ -15,6 +15,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * A callback URL's capability token (`/evrotrust/callback/t/<token>/…`) is a credential: it shows in
+ * request lines (Fastify's `req.url`, its 404 message), so every line is masked before it is written.
+ */
+const CAPABILITY_TOKEN = /(\/callback\/+t\/)[^/"\s?#]+/g;
+export function maskCapabilityTokens(line: string): string {
+  return line.replace(CAPABILITY_TOKEN, '$1<token>');
+}
+
 type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
 
 /** pino-pretty, when installed. */
@@ -31,7 +40,12 @@ function loadPretty(): PrettyFactory | undefined {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
-  const base = { level, base: null as null, timestamp: pino.stdTimeFunctions.isoTime };
+  const base = {
+    level,
+    base: null as null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    hooks: { streamWrite: maskCapabilityTokens },
+  };
   if (options.format === 'pretty') {
     const pretty = loadPretty();
     if (pretty) {

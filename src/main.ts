@@ -4,6 +4,8 @@
 // `npm start` runs scripts/start.ts instead, which starts an embedded stack first. The same service
 // split in two: src/api-main.ts and src/worker-main.ts.
 import { loadConfigOrExit } from './config';
-import { runService } from './run';
 
-runService(loadConfigOrExit(), { role: 'all' });
+// The configuration first, and the service's modules (Temporal, Fastify, MongoDB) only once it is
+// valid: a refused variable exits within a fraction of a second, before any of them loads.
+const config = loadConfigOrExit();
+void import('./run').then(({ runService }) => runService(config, { role: 'all' }));

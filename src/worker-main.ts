@@ -6,6 +6,8 @@
 // Serves the SDK's Prometheus metrics at WORKER_METRICS_ADDRESS (/metrics); on SIGTERM it drains
 // (WORKER_SHUTDOWN_GRACE, then activities are cancelled) and exits 0, or 1 when cut at SHUTDOWN_TIMEOUT.
 import { loadConfigOrExit } from './config';
-import { runService } from './run';
 
-runService(loadConfigOrExit(), { role: 'worker' });
+// The configuration first, and the service's modules (Temporal, Fastify, MongoDB) only once it is
+// valid: a refused variable exits within a fraction of a second, before any of them loads.
+const config = loadConfigOrExit();
+void import('./run').then(({ runService }) => runService(config, { role: 'worker' }));

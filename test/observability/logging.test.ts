@@ -154,3 +154,31 @@ describe('log formats', () => {
     assert.throws(() => JSON.parse(out.lines[0] as string));
   });
 });
+
+describe('capability tokens in request lines', () => {
+  it("a callback URL's token never reaches the log, in either format: request lines and the 404 message show <token>", async () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const out = captureLines();
+      const app = await buildServer({
+        health: { temporal: async () => {}, mongodb: async () => {} },
+        loggerInstance: createLogger({ format, level: 'info', destination: out }),
+        plugins: [(a) => void a.post('/evrotrust/callback/t/:token/document/ready', async () => ({ ok: true }))],
+      });
+      try {
+        const secret = 'Zq3kTOKENs3cr3t9';
+        assert.equal(
+          (await app.inject({ method: 'POST', url: `/evrotrust/callback/t/${secret}/document/ready`, payload: {} })).statusCode,
+          200,
+        );
+        assert.equal((await app.inject({ method: 'GET', url: `/evrotrust/callback//t/${secret}/nowhere` })).statusCode, 404);
+        const text = out.text();
+        assert.ok(text.length > 0, 'request lines were written');
+        assert.ok(!text.includes(secret), `${format}: the token is masked`);
+        assert.match(text, /\/evrotrust\/callback\/t\/<token>\/document\/ready/);
+        assert.match(text, /not found/);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});
