@@ -11,7 +11,7 @@ import { signingApiRoutes } from '../../src/signings/routes';
 import { SigningService } from '../../src/signings/service';
 import { connectMongo } from '../../src/store/mongo';
 import { testEnv } from '../helpers/stack';
-import { OTP_SIGNER, pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { OTP_SIGNER, pdf, sentTransactions, otpSent, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 
 const TOKEN = `test-${randomBytes(16).toString('hex')}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -512,7 +512,7 @@ describe('business HTTP API /v1/signings', () => {
 
     it('OTP: a wrong code is 422 with the provider reason, resend gives a new code, the right one is 200 and signs', async () => {
       const id = await start({ method: 'otp', signers: [OTP_SIGNER] });
-      const [tx] = await sentTransactions(env, id);
+      const [tx] = await otpSent(env, id);
       const firstCode = env.sim.controls.transaction(tx as string)?.otpCode as string;
       const wrong = firstCode === '000000' ? '111111' : '000000';
       const refused = await call({ method: 'POST', url: `/v1/signings/${id}/otp`, payload: { code: wrong } });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Client, ClientInterceptors } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createActivities } from '../../activities';
+import { statusQuery } from '../../workflows/definitions';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { loadOrCreatePrivateKey } from '../../src/evrotrust/keys';
 import { SigningService, type SigningResponse } from '../../src/signings/service';
@@ -196,6 +197,20 @@ export async function sentTransactions(env: SigningEnv, id: string, count = 1): 
     const txs = s.signers.map((x) => x.transactionId).filter((x): x is string => !!x);
     return txs.length === count ? txs : undefined;
   }, `signing ${id} to be sent`);
+}
+
+/**
+ * An OTP signing's transactions once the workflow has them too. The store has the ids a moment
+ * before the workflow does (the send activity records them, then returns them to it), and the
+ * workflow refuses the OTP updates until then ("still being sent; try again in a moment").
+ */
+export async function otpSent(env: SigningEnv, id: string): Promise<string[]> {
+  const txs = await sentTransactions(env, id);
+  await waitFor(async () => {
+    const view = await env.temporal.workflow.getHandle(`signing-${id}`).query(statusQuery);
+    return view.signers.every((x) => x.transactionId) || undefined;
+  }, `workflow of signing ${id} to know it was sent`);
+  return txs;
 }
 
 /**

@@ -2,7 +2,17 @@
 // here: every outcome is found by polling /document/status).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalSigning, OTP_SIGNER, pdf, sentTransactions, SHORT_EXPIRY, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
+import {
+  finalSigning,
+  OTP_SIGNER,
+  pdf,
+  sentTransactions,
+  otpSent,
+  SHORT_EXPIRY,
+  SIGNER_A,
+  SIGNER_B,
+  useSigningEnv,
+} from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { OtpRejectedError } from '../../src/signings/errors';
@@ -84,7 +94,7 @@ describe('signingWorkflow outcomes (polling)', () => {
 
   it('OTP: a wrong code is refused with the provider reason, then the right one signs', async () => {
     const { id } = await env.service.start(body({ method: 'otp', signers: [OTP_SIGNER] }));
-    const [tx] = await sentTransactions(env, id);
+    const [tx] = await otpSent(env, id);
     const code = env.sim.controls.transaction(tx as string)?.otpCode as string;
     const wrong = code === '000000' ? '111111' : '000000';
     await assert.rejects(
@@ -102,7 +112,7 @@ describe('signingWorkflow outcomes (polling)', () => {
   it('no personal data reaches Temporal: history, search attributes and summary hold ids only', async () => {
     const signer = { ...OTP_SIGNER, email: 'ivan.petrov@example.bg' };
     const { id } = await env.service.start(body({ method: 'otp', signers: [signer] }));
-    const [tx] = await sentTransactions(env, id);
+    const [tx] = await otpSent(env, id);
     await env.service.submitOtp(id, { code: env.sim.controls.transaction(tx as string)?.otpCode as string });
     assert.equal((await finalSigning(env, id)).status, 'signed');
     const handle = env.temporal.workflow.getHandle(`signing-${id}`);
