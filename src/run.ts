@@ -83,17 +83,9 @@ export function runService(config: Config, options: RunOptions = {}): void {
     }
     let worker: Worker | undefined;
     if (runsWorker) {
-      if (!deps.workerConnection) throw new Error(`role ${role}: no worker connection was opened`);
       // Loaded only where a worker runs: @temporalio/worker brings webpack and the native runtime along.
-      const { createWorker } = await import('./worker');
-      worker = await createWorker({
-        connection: deps.workerConnection,
-        namespace: config.temporal.namespace,
-        taskQueue: config.temporal.taskQueue,
-        activities: deps.activities,
-        shutdownGraceMs: config.shutdown.workerGraceMs,
-        tracing: deps.tracing,
-      });
+      const { createServiceWorker } = await import('./worker');
+      worker = await createServiceWorker(deps);
     }
     const workerRun = worker?.run();
     const service: RunningService | undefined = runsApi ? await startService(deps, config) : undefined;

@@ -1,6 +1,7 @@
 // Builds the Temporal worker that runs signingWorkflow and its activities.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import type { Dependencies } from './dependencies';
 import type { Tracing } from './telemetry/tracing';
 import { workflowSource } from './worker-bundle';
 
@@ -30,5 +31,18 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: opts.activities,
     shutdownGraceTime: opts.shutdownGraceMs,
     sinks: opts.tracing.sinks,
+  });
+}
+
+/** The service's worker on what openDependencies opened, as its configuration says (task queue, grace, tracing). */
+export async function createServiceWorker(deps: Dependencies): Promise<Worker> {
+  if (!deps.workerConnection) throw new Error('no worker connection was opened (openDependencies with worker: false)');
+  return createWorker({
+    connection: deps.workerConnection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.config.temporal.taskQueue,
+    activities: deps.activities,
+    shutdownGraceMs: deps.config.shutdown.workerGraceMs,
+    tracing: deps.tracing,
   });
 }

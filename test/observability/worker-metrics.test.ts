@@ -25,6 +25,12 @@ const scrape = async (): Promise<string> => {
   assert.equal(res.status, 200);
   return res.text();
 };
+/** The exporter is scraped live: waits until the SDK has recorded what `pattern` looks for. */
+const scrapeUntil = (pattern: RegExp, what: string): Promise<string> =>
+  waitFor(async () => {
+    const t = await scrape();
+    return pattern.test(t) ? t : undefined;
+  }, `${what} on /metrics`);
 /** The names of the series in a Prometheus text answer. */
 const seriesNames = (text: string): Set<string> =>
   new Set(
@@ -37,17 +43,17 @@ const seriesNames = (text: string): Set<string> =>
 describe('worker metrics (SDK Prometheus exporter)', () => {
   const env = useSigningEnv({ pollIntervalMs: 300, startWorker: (activities, taskQueue) => startServiceWorker(activities, {}, taskQueue) });
 
-  it('after a signing, /metrics on WORKER_METRICS_ADDRESS has temporal_* series of workflows, activities and task slots', async () => {
+  /** One signing started, signed on the simulator and final. */
+  const signOne = async (): Promise<void> => {
     const { id } = await env.service.start(signingRequest());
     const [tx] = await sentTransactions(env, id);
     await env.sim.controls.sign(tx as string);
     assert.equal((await finalSigning(env, id)).status, 'signed');
+  };
 
-    // The exporter is scraped live: the completion counters appear once the SDK recorded them.
-    const text = await waitFor(async () => {
-      const t = await scrape();
-      return /^temporal_workflow_completed\b/m.test(t) ? t : undefined;
-    }, 'temporal_workflow_completed on /metrics');
+  it('after a signing, /metrics on WORKER_METRICS_ADDRESS has temporal_* series of workflows, activities and task slots', async () => {
+    await signOne();
+    const text = await scrapeUntil(/^temporal_workflow_completed\b/m, 'temporal_workflow_completed');
     const names = seriesNames(text);
     for (const expected of [
       'temporal_workflow_completed',
@@ -65,14 +71,8 @@ describe('worker metrics (SDK Prometheus exporter)', () => {
   it("the workflow's own counter signing_step_retries is exported through the workflow metric meter", async (t) => {
     // Three failed checks use up the activity's attempts; the workflow then retries the step itself, and counts it.
     env.sim.controls.failNext('/user/check/extended', { status: 500, count: 3 });
-    const { id } = await env.service.start(signingRequest());
-    const [tx] = await sentTransactions(env, id);
-    await env.sim.controls.sign(tx as string);
-    assert.equal((await finalSigning(env, id)).status, 'signed');
-    const text = await waitFor(async () => {
-      const t = await scrape();
-      return /signing_step_retries/.test(t) ? t : undefined;
-    }, 'signing_step_retries on /metrics');
+    await signOne();
+    const text = await scrapeUntil(/signing_step_retries/, 'signing_step_retries');
     t.diagnostic(
       text
         .split('\n')

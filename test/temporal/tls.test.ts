@@ -16,7 +16,7 @@ import { openDependencies } from '../../src/dependencies';
 import { SigningService } from '../../src/signings/service';
 import { createSigningClient } from '../../src/signings/client';
 import { loadTemporalConnection, temporalConnectOptions } from '../../src/temporal/connection';
-import { createWorker } from '../../src/worker';
+import { createServiceWorker } from '../../src/worker';
 import { startSimulator, type Simulator } from '../../simulator';
 import { createTestCa, type Issued, type TestCa } from '../helpers/certs';
 import { startGrpcTlsProxy, type GrpcTlsProxy } from '../helpers/nginx';
@@ -94,14 +94,7 @@ describe('Temporal over TLS / mTLS / API key (nginx in front of the dev server)'
     const deps = await openDependencies(config);
     try {
       assert.ok(deps.workerConnection, 'openDependencies opens the worker connection by default');
-      const worker = await createWorker({
-        connection: deps.workerConnection,
-        namespace: config.temporal.namespace,
-        taskQueue: config.temporal.taskQueue,
-        activities: deps.activities,
-        shutdownGraceMs: config.shutdown.workerGraceMs,
-        tracing: deps.tracing,
-      });
+      const worker = await createServiceWorker(deps);
       const running = worker.run();
       try {
         const service = new SigningService({
