@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../src/config';
 import type { Endpoints } from '../src/dependencies';
 import { startSimulator, type Simulator } from '../simulator';
-import { startFerretDb, startTemporal, type ManagedServer } from './lib/stack';
+import { startTemporal, type ManagedServer } from './lib/stack';
+import { startPersistentStore } from './lib/ferret-store';
 
 export interface EmbeddedPorts {
   temporal: number;
@@ -48,7 +49,7 @@ export async function startEmbeddedStack(config: Config, ports: EmbeddedPorts, l
             logDir,
             namespace: config.temporal.namespace,
           }),
-      config.mongodb.uri ? undefined : startFerretDb({ port: ports.mongodb, dataDir: join(dataDir, 'ferretdb'), logDir }),
+      config.mongodb.uri ? undefined : startPersistentStore({ port: ports.mongodb, dataDir: join(dataDir, 'ferretdb'), logDir }),
     ]);
     if (t) {
       servers.push(t);
@@ -58,7 +59,7 @@ export async function startEmbeddedStack(config: Config, ports: EmbeddedPorts, l
     if (m) {
       servers.push(m);
       endpoints.mongoUri = `${m.uri}${config.mongodb.dbName}`;
-      log(`FerretDB ${m.uri} (log ${m.logFile})`);
+      log(`FerretDB ${m.uri} on ${m.backend}: ${m.reason} (log ${m.logFile})`);
     }
     if (config.sandbox) {
       simulator = await startSimulator({ host: '127.0.0.1', port: ports.simulator, stateDir: join(dataDir, 'simulator') });

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { freePort, startFerretDb, startTemporal, type ManagedServer } from './lib/stack';
+import { freePort, startTemporal, type ManagedServer } from './lib/stack';
+import { startScratchStore } from './lib/ferret-store';
 
 const root = join(__dirname, '..');
 
@@ -39,10 +40,12 @@ async function main(): Promise<number> {
       process.env.TEST_MONGODB_URI
         ? Promise.resolve({ uri: process.env.TEST_MONGODB_URI })
         : freePort()
-            .then((port) => startFerretDb({ port, logDir: work }))
+            .then((port) => startScratchStore({ port, logDir: work }))
             .then((s) => (servers.push(s), s)),
     ]);
-    console.log(`[test] Temporal ${temporal.address} and MongoDB ${mongo.uri} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `[test] Temporal ${temporal.address} and MongoDB ${mongo.uri}${'reason' in mongo && 'backend' in mongo ? ` (FerretDB on ${String(mongo.backend)}: ${String(mongo.reason)})` : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
       cwd: root,
       stdio: 'inherit',

@@ -2,7 +2,7 @@
 // FerretDB, waits until each really answers (a client connects; no fixed sleeps), registers the
 // search attributes, and stops everything when asked or when the launching process dies
 // (each server runs under scripts/lib/guard.cjs, which watches a pipe from us).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -223,23 +223,76 @@ export async function ensureSearchAttributes(conn: Connection, namespace: string
 export interface FerretOptions {
   host?: string;
   port: number;
-  dataDir?: string; // undefined: a directory beside the logs
+  dataDir?: string; // SQLite: undefined means a directory beside the logs
   logDir: string;
+  /** FerretDB's PostgreSQL backend on this database URL (prepared first: scripts/lib/ferret-store.ts) instead of SQLite. */
+  postgresqlUrl?: string;
 }
 
-export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer & { uri: string }> {
+/** FerretDB could not reach the PostgreSQL server it was given (the launcher may fall back to SQLite). */
+export class PostgresUnreachableError extends StackStartError {
+  constructor(readonly url: string) {
+    super(`no PostgreSQL answers at ${redactUrl(url)}`);
+    this.name = 'PostgresUnreachableError';
+  }
+}
+
+/** A URL for messages: without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/**
+ * Creates the PostgreSQL database when missing and installs the GIN index mirror in it
+ * (tools/ferretdb/postgresql.go says why). Throws PostgresUnreachableError when nothing answers.
+ */
+export async function preparePostgresqlStore(url: string): Promise<void> {
+  const bin = await ferretDbBinary();
+  const r = spawnSync(bin, ['-prepare-postgresql', url], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 3) throw new PostgresUnreachableError(url);
+  if (r.status !== 0)
+    throw new StackStartError(`preparing PostgreSQL ${redactUrl(url)} for FerretDB failed: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** Drops the PostgreSQL databases whose names start with `prefix` (a test run's own). */
+export async function dropPostgresqlDatabases(url: string, prefix: string): Promise<void> {
+  const bin = await ferretDbBinary();
+  const r = spawnSync(bin, ['-drop-postgresql-databases', url, '-prefix', prefix], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new StackStartError(`dropping PostgreSQL databases ${prefix}* failed: ${(r.stderr || '').trim()}`);
+}
+
+export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer & { uri: string; backend: string }> {
   const host = opts.host ?? '127.0.0.1';
-  // SQLite's in-memory mode (`?mode=memory`) deadlocks FerretDB's updates (seen with 1.24.2), so
-  // even throw-away stores live in a directory: the caller's, or one beside the logs.
-  const dir = opts.dataDir ?? join(opts.logDir, 'ferretdb-data');
-  mkdirSync(dir, { recursive: true });
-  const sqliteUrl = `file:${dir.replace(/\/?$/, '/')}`;
+  let backendArgs: string[];
+  let backend: string;
+  if (opts.postgresqlUrl) {
+    await preparePostgresqlStore(opts.postgresqlUrl);
+    // force_custom_plan: FerretDB sends field names as parameters; only a custom plan sees them as
+    // constants and can match the GIN expression indexes (tools/ferretdb/postgresql.go).
+    const u = new URL(opts.postgresqlUrl);
+    u.searchParams.set('plan_cache_mode', 'force_custom_plan');
+    backendArgs = ['-postgresql-url', u.toString()];
+    backend = `PostgreSQL ${redactUrl(opts.postgresqlUrl)}`;
+  } else {
+    // SQLite's in-memory mode (`?mode=memory`) deadlocks FerretDB's updates (seen with 1.24.2), so
+    // even throw-away stores live in a directory: the caller's, or one beside the logs.
+    const dir = opts.dataDir ?? join(opts.logDir, 'ferretdb-data');
+    mkdirSync(dir, { recursive: true });
+    backendArgs = ['-sqlite-url', `file:${dir.replace(/\/?$/, '/')}`];
+    backend = `SQLite ${dir}`;
+  }
   const bin = await ferretDbBinary();
   await waitForFreePort('FerretDB', host, opts.port);
   const { child, server } = launch(
     'ferretdb',
     bin,
-    ['-listen', `${host}:${opts.port}`, '-sqlite-url', sqliteUrl, '-log-level', 'error'],
+    ['-listen', `${host}:${opts.port}`, ...backendArgs, '-log-level', 'error'],
     opts.logDir,
   );
   const uri = `mongodb://${host}:${opts.port}/`;
@@ -252,5 +305,5 @@ export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer 
       await client.close();
     }
   });
-  return { ...server, uri };
+  return { ...server, uri, backend };
 }

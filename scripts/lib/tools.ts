@@ -5,7 +5,7 @@
 //     binary built with `go install` panics at start (FerretDB issue #2982).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -118,7 +118,14 @@ export async function ferretDbBinary(): Promise<string> {
   if (process.env.FERRETDB_BIN) return process.env.FERRETDB_BIN;
   const src = join(repoRoot, 'tools', 'ferretdb');
   const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, f)));
+  for (const f of [
+    'go.mod',
+    'go.sum',
+    ...readdirSync(src)
+      .filter((n) => n.endsWith('.go'))
+      .sort(),
+  ])
+    hash.update(readFileSync(join(src, f)));
   const dir = join(toolsCacheDir(), `ferretdb-${FERRETDB_VERSION}-${hash.digest('hex').slice(0, 12)}`);
   if (existsSync(join(dir, 'ferretdb'))) return join(dir, 'ferretdb');
   requireGo(`FerretDB ${FERRETDB_VERSION}`);

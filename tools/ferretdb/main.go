@@ -21,7 +21,23 @@ func main() {
 	sqliteURL := flag.String("sqlite-url", "", "SQLite URL, e.g. file:/path/to/dir/ (the directory must exist; the URL must end in /)")
 	postgresURL := flag.String("postgresql-url", "", "PostgreSQL URL (instead of -sqlite-url)")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	prepare := flag.String("prepare-postgresql", "", "prepare this PostgreSQL database (create it, install the index mirror) and exit")
+	dropURL := flag.String("drop-postgresql-databases", "", "drop the databases named -prefix* on this PostgreSQL server and exit")
+	prefix := flag.String("prefix", "", "with -drop-postgresql-databases: the name prefix")
 	flag.Parse()
+
+	switch {
+	case *prepare != "":
+		if err := preparePostgreSQL(*prepare); err != nil {
+			log.Fatalf("ferretdb: %v", err)
+		}
+		return
+	case *dropURL != "":
+		if err := dropDatabases(*dropURL, *prefix); err != nil {
+			log.Fatalf("ferretdb: %v", err)
+		}
+		return
+	}
 
 	cfg := ferretdb.Config{
 		Listener: ferretdb.ListenerConfig{TCP: *listen},
