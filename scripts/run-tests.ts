@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { freePort, startTemporal, type ManagedServer } from './lib/stack';
-import { startScratchStore } from './lib/ferret-store';
+import { runDatabasePrefix, startScratchStore } from './lib/ferret-store';
 
 const root = join(__dirname, '..');
 
@@ -29,6 +29,8 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
   const started = Date.now();
+  // every PostgreSQL database of this run (the suite's, and those of the `npm start`s tests spawn) is dropped at its end
+  const databasePrefix = runDatabasePrefix();
   let code = 1;
   try {
     const [temporal, mongo] = await Promise.all([
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
       process.env.TEST_MONGODB_URI
         ? Promise.resolve({ uri: process.env.TEST_MONGODB_URI })
         : freePort()
-            .then((port) => startScratchStore({ port, logDir: work }))
+            .then((port) => startScratchStore({ port, logDir: work, dropPrefix: databasePrefix }))
             .then((s) => (servers.push(s), s)),
     ]);
     console.log(
@@ -49,7 +51,13 @@ async function main(): Promise<number> {
     const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, TEST_TEMPORAL_ADDRESS: temporal.address, TEST_MONGODB_URI: mongo.uri, TEST_WORK_DIR: work },
+      env: {
+        ...process.env,
+        EMBEDDED_POSTGRESQL_DB_PREFIX: databasePrefix,
+        TEST_TEMPORAL_ADDRESS: temporal.address,
+        TEST_MONGODB_URI: mongo.uri,
+        TEST_WORK_DIR: work,
+      },
     });
     code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
     return code;

@@ -19,6 +19,15 @@ export interface WorkerOptions {
   tracing: Pick<Tracing, 'activityInterceptors' | 'sinks'>;
 }
 
+/**
+ * Workflows kept in the worker's cache. A signing waits for days between two events, so caching
+ * every one of thousands of pending signings buys nothing but memory: at the SDK's default (sized
+ * from the heap) 2,000 pending signings took the process past 4 GiB and GC pauses pushed workflow
+ * tasks past their 5 s deadline (bench/scale.ts). An evicted signing replays its short history
+ * (~20 events) on its next signal instead.
+ */
+export const WORKFLOW_CACHE_SIZE = 400;
+
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   // Compiled: the bundle `npm run build` made; from sources: bundled now (src/worker-bundle.ts).
   const workflows = workflowSource();
@@ -30,6 +39,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     interceptors: { workflowModules: workflows.workflowModules, activity: opts.tracing.activityInterceptors },
     activities: opts.activities,
     shutdownGraceTime: opts.shutdownGraceMs,
+    maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
     sinks: opts.tracing.sinks,
   });
 }

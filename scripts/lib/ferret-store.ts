@@ -9,9 +9,9 @@
 // `npm start` keeps its choice in <dataDir>/postgresql.json: state written to one backend is never
 // silently traded for an empty other one (an earlier SQLite .data stays on SQLite; a PostgreSQL one
 // that is not reachable is an error, not a fresh start).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   dropPostgresqlDatabases,
@@ -96,7 +96,8 @@ export async function startPersistentStore(opts: {
   if (readdirSync(opts.dataDir).some((n) => n.endsWith('.sqlite')))
     return { ...(await sqlite()), reason: `its state from an earlier start is in SQLite (${opts.dataDir})` };
   if (!settings.postgresqlServer) return { ...(await sqlite()), reason: 'EMBEDDED_POSTGRESQL_URL=off' };
-  const postgresqlUrl = `${settings.postgresqlServer}${settings.databasePrefix}embedded`;
+  // One database per data directory: two checkouts (or a test's temporary `npm start`) never share state.
+  const postgresqlUrl = `${settings.postgresqlServer}${settings.databasePrefix}embedded_${createHash('sha256').update(realpathSync(opts.dataDir)).digest('hex').slice(0, 10)}`;
   try {
     await preparePostgresqlStore(postgresqlUrl);
   } catch (err) {
@@ -121,14 +122,16 @@ export async function startScratchStore(opts: {
   logDir: string;
   env?: NodeJS.ProcessEnv;
   backend?: 'auto' | 'sqlite';
+  /** Drop every database with this prefix on stop (a test run's: its children's `npm start`s too); default its own. */
+  dropPrefix?: string;
 }): Promise<EmbeddedStore> {
   const settings = embeddedStoreSettings(opts.env);
   if (opts.backend === 'sqlite' || !settings.postgresqlServer) {
     const s = await startFerretDb({ port: opts.port, logDir: opts.logDir });
     return { ...s, reason: opts.backend === 'sqlite' ? 'asked for' : 'EMBEDDED_POSTGRESQL_URL=off' };
   }
-  const prefix = `${settings.databasePrefix}scratch_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const postgresqlUrl = `${settings.postgresqlServer}${prefix}`;
+  const prefix = opts.dropPrefix ?? `${settings.databasePrefix}scratch_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const postgresqlUrl = `${settings.postgresqlServer}${prefix}${opts.dropPrefix ? 'suite' : ''}`;
   let s: Awaited<ReturnType<typeof startFerretDb>>;
   try {
     s = await startFerretDb({ port: opts.port, logDir: opts.logDir, postgresqlUrl });
@@ -140,10 +143,15 @@ export async function startScratchStore(opts: {
   const server = settings.postgresqlServer;
   return {
     ...s,
-    reason: `PostgreSQL answers at ${redactUrl(server)}; database ${prefix}, dropped at the end`,
+    reason: `PostgreSQL answers at ${redactUrl(server)}; databases ${prefix}*, dropped at the end`,
     async stop() {
       await s.stop();
       await dropPostgresqlDatabases(server, prefix).catch((err: unknown) => process.stderr.write(`[stack] ${String(err)}\n`));
     },
   };
+}
+
+/** A prefix for one test run's databases (`npm start`s inside the run get it as EMBEDDED_POSTGRESQL_DB_PREFIX). */
+export function runDatabasePrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return `${embeddedStoreSettings(env).databasePrefix}run_${process.pid}_${randomBytes(3).toString('hex')}_`;
 }
