@@ -11,6 +11,9 @@
 // (GET /healthz on the same server, a MongoDB ping).
 //
 //   npm run bench -- bench/scale.ts [--signings 10000] [--concurrency 20] [--window 1000] [--store auto|sqlite]
+//                                   [--temporal dev|server]
+// --temporal server runs Temporal Server itself on PostgreSQL (scripts/lib/temporal-server.ts) in place
+// of the dev server, for populations beyond what the dev server's single SQLite connection carries.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,7 @@ import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../simul
 import { connectMongo, ensureIndexes } from '../src/store/mongo';
 import { freePort, startTemporal } from '../scripts/lib/stack';
 import { startScratchStore } from '../scripts/lib/ferret-store';
+import { startTemporalServerOnPostgres } from '../scripts/lib/temporal-server';
 import { createWorker, WORKFLOW_CACHE_SIZE } from '../src/worker';
 import { tracingOff } from '../src/telemetry/tracing';
 
@@ -45,6 +49,9 @@ const WINDOW = arg('window', Math.max(1, Math.round(SIGNINGS / 10)));
 const SAMPLES = arg('samples', 30);
 const storeArg = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1] : 'auto';
 if (storeArg !== 'auto' && storeArg !== 'sqlite') throw new Error('--store must be auto or sqlite');
+const temporalArg = process.argv.includes('--temporal') ? process.argv[process.argv.indexOf('--temporal') + 1] : 'dev';
+if (temporalArg !== 'dev' && temporalArg !== 'server')
+  throw new Error('--temporal must be dev (the CLI dev server) or server (Temporal Server on PostgreSQL)');
 const API_TOKEN = 'bench-token-0123456789abcdef';
 
 const pct = (xs: number[], p: number) => {
@@ -77,10 +84,14 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'evrotrust-scale-'));
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const [temporal, store] = await Promise.all([
-    freePort().then((port) => startTemporal({ port, logDir: work })),
+    freePort().then((port) =>
+      temporalArg === 'server'
+        ? startTemporalServerOnPostgres({ port, logDir: work })
+        : startTemporal({ port, logDir: work }).then((t) => ({ ...t, backend: 'Temporal dev server (CLI v1.5.1, SQLite)' })),
+    ),
     freePort().then((port) => startScratchStore({ port, logDir: work, backend: storeArg as 'auto' | 'sqlite' })),
   ]);
-  console.log(`store: FerretDB on ${store.backend} (${store.reason}); Temporal dev server ${temporal.address}`);
+  console.log(`store: FerretDB on ${store.backend} (${store.reason}); ${temporal.backend} ${temporal.address}`);
   const sim = await startSimulator({ port: 0, processingMs: 200, callbackSourceAddress: '127.0.0.2' });
   const mongo = await connectMongo(store.uri, 'bench');
   await ensureIndexes(mongo.db);

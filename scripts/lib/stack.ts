@@ -7,6 +7,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:f
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { MongoClient } from 'mongodb';
 import { ferretDbBinary, temporalCli } from './tools';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -210,7 +211,6 @@ export async function ensureSearchAttributes(conn: Connection, namespace: string
   const have = await conn.operatorService.listSearchAttributes({ namespace });
   const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([k]) => !(k in (have.customAttributes ?? {})));
   if (missing.length === 0) return;
-  const { temporal } = await import('@temporalio/proto');
   const kw = temporal.api.enums.v1.IndexedValueType;
   await conn.operatorService.addSearchAttributes({
     namespace,

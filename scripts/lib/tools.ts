@@ -133,3 +133,31 @@ export async function ferretDbBinary(): Promise<string> {
     goBuild(`FerretDB ${FERRETDB_VERSION}`, ['build', '-v', '-o', join(tmp, 'ferretdb'), '.'], src, {}),
   );
 }
+
+/** Temporal Server itself, the version inside Temporal CLI v1.5.1 (bench/scale.ts --temporal server). */
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+
+/** The server and its schema tool, built with Go into the cache; and the module's directory (schema files). */
+export async function temporalServerBinaries(): Promise<{ server: string; sqlTool: string; moduleDir: string }> {
+  const dir = join(toolsCacheDir(), `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+  requireGo(`Temporal Server ${TEMPORAL_SERVER_VERSION}`);
+  await buildOnce(dir, 'sql', (tmp) =>
+    goBuild(
+      `Temporal Server ${TEMPORAL_SERVER_VERSION}`,
+      [
+        'install',
+        '-v',
+        `go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}`,
+        `go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}`,
+      ],
+      repoRoot,
+      { GOBIN: tmp },
+    ),
+  );
+  const modcache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout.trim();
+  const moduleDir = join(modcache, 'go.temporal.io', `server@${TEMPORAL_SERVER_VERSION}`);
+  if (!existsSync(join(moduleDir, 'schema'))) {
+    spawnSync('go', ['mod', 'download', `go.temporal.io/server@${TEMPORAL_SERVER_VERSION}`], { cwd: repoRoot, stdio: 'inherit' });
+  }
+  return { server: join(dir, 'server'), sqlTool: join(dir, 'sql'), moduleDir };
+}
