@@ -27,20 +27,14 @@ import { SigningStore } from '../src/signings/store';
 import { signingDoc } from '../test/helpers/signings';
 import { SIGNING_WORKFLOW_TYPE, workflowIdFor } from '../workflows/definitions';
 import type { Db } from 'mongodb';
+import { intArg } from './lib/args';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer`);
-  return v;
-}
-
-const TOTAL = arg('total', 1000);
-const CONCURRENCY = arg('concurrency', 50);
+const TOTAL = intArg('total', 1000);
+const CONCURRENCY = intArg('concurrency', 50);
 const UNKNOWN = process.argv.includes('--unknown');
 const WITH_RELAY = UNKNOWN || process.argv.includes('--relay');
 const WORKFLOWS = 10;
-const RELAY_CONCURRENCY = arg('relay-concurrency', 4);
+const RELAY_CONCURRENCY = intArg('relay-concurrency', 4);
 const WARM_UP = 50;
 
 function send(port: number, body: string): Promise<{ status: number; ms: number }> {

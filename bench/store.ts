@@ -10,25 +10,14 @@ import { join } from 'node:path';
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { freePort } from '../scripts/lib/stack';
 import { startScratchStore } from '../scripts/lib/ferret-store';
+import { intArg, intListArg } from './lib/args';
+import { timeEach } from './lib/stats';
 
-function listArg(name: string, fallback: number[]): number[] {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = (process.argv[i + 1] ?? '').split(',').map(Number);
-  if (v.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--${name} takes positive integers, comma-separated`);
-  return v;
-}
-const SIZES = listArg('sizes', [1000, 10000, 30000]);
-const SAMPLES = listArg('samples', [200])[0] ?? 200;
+const SIZES = intListArg('sizes', [1000, 10000, 30000]);
+const SAMPLES = intArg('samples', 200);
 
 async function median(samples: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  const t: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const s = process.hrtime.bigint();
-    await op(i);
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
+  const t = (await timeEach(samples, op)).sort((x, y) => x - y);
   return t[Math.floor(t.length / 2)] ?? NaN;
 }
 

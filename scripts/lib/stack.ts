@@ -81,6 +81,15 @@ export function launch(
   return { child, server };
 }
 
+/** Whether host:port can be listened on right now. */
+export function isPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, host, () => srv.close(() => res(true)));
+  });
+}
+
 /**
  * Waits until nothing listens on host:port. A previous `npm start` that was just stopped (or
  * SIGKILLed: its guard then still stops its server for up to 8 s) may still hold it.
@@ -89,12 +98,7 @@ export async function waitForFreePort(name: string, host: string, port: number, 
   const deadline = Date.now() + timeoutMs;
   let told = false;
   for (;;) {
-    const free = await new Promise<boolean>((res) => {
-      const srv = createServer();
-      srv.once('error', () => res(false));
-      srv.listen(port, host, () => srv.close(() => res(true)));
-    });
-    if (free) return;
+    if (await isPortFree(host, port)) return;
     if (Date.now() >= deadline) {
       throw new StackStartError(
         `${name}: port ${host}:${port} is still in use after ${timeoutMs / 1000} s; another \`npm start\` (or another program) holds it — stop it, or point the configuration elsewhere`,

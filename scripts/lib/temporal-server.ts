@@ -8,9 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
-import { ensureSearchAttributes, launch, StackStartError, dropPostgresqlDatabases, type ManagedServer } from './stack';
+import { ensureSearchAttributes, isPortFree, launch, StackStartError, dropPostgresqlDatabases, type ManagedServer } from './stack';
 import { temporalCli, temporalServerBinaries, TEMPORAL_SERVER_VERSION } from './tools';
 import { embeddedStoreSettings } from './ferret-store';
 
@@ -18,12 +17,7 @@ import { embeddedStoreSettings } from './ferret-store';
 async function freeSmallintPort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((res) => {
-      const srv = createServer();
-      srv.once('error', () => res(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
-    });
-    if (free) return port;
+    if (await isPortFree('127.0.0.1', port)) return port;
   }
 }
 

@@ -8,6 +8,7 @@
 //     expression its queries use, so `@>` can be answered from the index;
 //   - the service connects with plan_cache_mode=force_custom_plan (see the URL the launcher builds),
 //     so the planner sees the field name as a constant and matches the expression index.
+//
 // Modes: -prepare-postgresql URL (create the database if missing, install the trigger, mirror the
 // indexes that already exist) and -drop-postgresql-databases URL -prefix P (drop a test run's
 // databases). Exit code 3 means PostgreSQL could not be reached, so the launcher can fall back.
@@ -116,6 +117,20 @@ func databaseOf(rawURL string) (string, error) {
 	return db, nil
 }
 
+// connectMaintenance connects to the server's `postgres` database (to create or drop others);
+// a server that does not answer ends the program with exitUnreachable.
+func connectMaintenance(ctx context.Context, rawURL string) (*pgx.Conn, error) {
+	maintenance, err := withDatabase(rawURL, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := connect(ctx, maintenance)
+	if err != nil {
+		unreachable(err)
+	}
+	return conn, nil
+}
+
 func unreachable(err error) {
 	fmt.Fprintf(os.Stderr, "ferretdb: PostgreSQL unreachable: %v\n", err)
 	os.Exit(exitUnreachable)
@@ -129,13 +144,9 @@ func preparePostgreSQL(rawURL string) error {
 	if err != nil {
 		return err
 	}
-	maintenance, err := withDatabase(rawURL, "postgres")
+	admin, err := connectMaintenance(ctx, rawURL)
 	if err != nil {
 		return err
-	}
-	admin, err := connect(ctx, maintenance)
-	if err != nil {
-		unreachable(err)
 	}
 	var exists bool
 	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, db).Scan(&exists); err != nil {
@@ -168,13 +179,9 @@ func dropDatabases(rawURL, prefix string) error {
 		return errors.New("refusing a database prefix shorter than 4 characters")
 	}
 	ctx := context.Background()
-	maintenance, err := withDatabase(rawURL, "postgres")
+	conn, err := connectMaintenance(ctx, rawURL)
 	if err != nil {
 		return err
-	}
-	conn, err := connect(ctx, maintenance)
-	if err != nil {
-		unreachable(err)
 	}
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, prefix)
