@@ -11,14 +11,19 @@
 // (GET /healthz on the same server, a MongoDB ping).
 //
 //   npm run bench -- bench/scale.ts [--signings 10000] [--concurrency 20] [--window 1000] [--store auto|sqlite]
-//                                   [--temporal dev|server]
+//                                   [--temporal dev|server] [--seed 0] [--seed-concurrency 50] [--seed-window 10000]
 // --temporal server runs Temporal Server itself on PostgreSQL (scripts/lib/temporal-server.ts) in place
 // of the dev server, for populations beyond what the dev server's single SQLite connection carries.
+// --seed S adds S seeded pending signings (bench/lib/seed.ts: sent, then resumed as the reconciler
+// would) between two halves of the --signings started in full, so the full path is measured at
+// population 0 and again at S:
+//   npm run bench -- bench/scale.ts --temporal server --seed 99000 --signings 1000 --window 250
 import { request } from 'node:http';
 import { WORKFLOW_CACHE_SIZE } from '../src/worker';
 import { choiceArg, intArg } from './lib/args';
 import { pct, timeEach, until } from './lib/stats';
 import { BENCH_API_TOKEN, startBenchService } from './lib/service';
+import { createSeeder } from './lib/seed';
 
 const SIGNINGS = intArg('signings', 10_000);
 const CONCURRENCY = intArg('concurrency', 20);
@@ -26,6 +31,10 @@ const WINDOW = intArg('window', Math.max(1, Math.round(SIGNINGS / 10)));
 const SAMPLES = intArg('samples', 30);
 const STORE = choiceArg('store', ['auto', 'sqlite'] as const, 'auto');
 const TEMPORAL = choiceArg('temporal', ['dev', 'server'] as const, 'dev');
+const SEED = process.argv.includes('--seed') ? intArg('seed', 1) : 0;
+const SEED_CONCURRENCY = intArg('seed-concurrency', 50);
+const SEED_WINDOW = intArg('seed-window', Math.max(1, Math.round(SEED / 10)));
+const SEED_BATCH = Math.min(SEED_WINDOW, intArg('seed-batch', 500));
 
 const ms = (x: number) => `${x >= 100 ? x.toFixed(0) : x.toFixed(1)} ms`;
 
@@ -39,54 +48,99 @@ async function main(): Promise<void> {
   });
   const { service, sim, mongo, baseUrl, port } = bench;
   console.log(bench.description);
-  console.log(`${SIGNINGS} signings, ${CONCURRENCY} at a time, windows of ${WINDOW}; worker cache ${WORKFLOW_CACHE_SIZE} workflows`);
+  console.log(
+    `${SIGNINGS} signings in full, ${CONCURRENCY} at a time, windows of ${WINDOW}` +
+      (SEED > 0 ? `; ${SEED} seeded, ${SEED_CONCURRENCY} at a time, windows of ${SEED_WINDOW}` : '') +
+      `; worker cache ${WORKFLOW_CACHE_SIZE} workflows`,
+  );
 
   const pdf = Buffer.from('%PDF-1.4\n% scale bench\n%%EOF\n');
   const ids: { id: string; tx: string }[] = [];
-  const sentMs: number[] = new Array<number>(SIGNINGS);
-  const windowStart: number[] = [];
-  const sentInWindow: number[] = [];
-  let next = 0;
-  const startOne = async (n: number) => {
-    const t0 = performance.now();
+  const startFull = async (n: number) => {
     const { id } = await service.start({
       document: { filename: `contract-${n}.pdf`, content: pdf },
       signers: [{ identificationNumber: '7501010010' }],
     });
     const tx = await until(async () => (await service.get(id)).signers[0]?.transactionId ?? undefined, { everyMs: 25 });
-    sentMs[n] = performance.now() - t0;
     ids.push({ id, tx });
   };
-  console.log('| signings already started | start → sent throughput | start → sent p50 / p99 | wall | RSS |');
-  console.log('| --- | --- | --- | --- | --- |');
+  const seeded: { id: string; tx: string }[] = [];
+
+  console.log('| signings already started | how | throughput | p50 / p99 (full: start → sent; seeded: → waiting) | wall | RSS |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   const t0 = performance.now();
-  const printWindow = (w: number) => {
-    const from = w * WINDOW;
-    const to = Math.min(SIGNINGS, from + WINDOW);
-    const xs = sentMs.slice(from, to);
-    const secs = (performance.now() - (windowStart[w] ?? t0)) / 1000;
+  let population = 0;
+  const row = (from: number, how: string, xs: number[], secs: number) =>
     console.log(
-      `| ${from.toLocaleString('en')}–${to.toLocaleString('en')} | ${(xs.length / secs).toFixed(1)} /s | ${ms(pct(xs, 50))} / ${ms(pct(xs, 99))} | ${((performance.now() - t0) / 1000).toFixed(0)} s | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB |`,
+      `| ${from.toLocaleString('en')}–${(from + xs.length).toLocaleString('en')} | ${how} | ${(xs.length / secs).toFixed(1)} /s | ${ms(pct(xs, 50))} / ${ms(pct(xs, 99))} | ${((performance.now() - t0) / 1000).toFixed(0)} s | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB |`,
     );
+  /** Runs `count` of `op`, `concurrency` at a time, printing one row per window of `window`. */
+  const phase = async (how: string, count: number, concurrency: number, window: number, op: (n: number) => Promise<void>) => {
+    const base = population;
+    const took: number[] = new Array<number>(count);
+    const windowStart: number[] = [];
+    const doneInWindow: number[] = [];
+    let next = 0;
+    const printWindow = (w: number) => {
+      const from = w * window;
+      row(base + from, how, took.slice(from, Math.min(count, from + window)), (performance.now() - (windowStart[w] ?? t0)) / 1000);
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, count) }, async () => {
+        while (next < count) {
+          const n = next++;
+          if (n % window === 0) windowStart[n / window] = performance.now();
+          const t = performance.now();
+          await op(base + n);
+          took[n] = performance.now() - t;
+          // a window is printed when all of its signings are done (they finish out of order)
+          const w = Math.floor(n / window);
+          doneInWindow[w] = (doneInWindow[w] ?? 0) + 1;
+          if (doneInWindow[w] === Math.min(window, count - w * window)) printWindow(w);
+        }
+      }),
+    );
+    population += count;
   };
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < SIGNINGS) {
-        const n = next++;
-        if (n % WINDOW === 0) windowStart[n / WINDOW] = performance.now();
-        await startOne(n);
-        // a window is printed when all of its signings are sent (they finish out of order)
-        const w = Math.floor(n / WINDOW);
-        sentInWindow[w] = (sentInWindow[w] ?? 0) + 1;
-        if (sentInWindow[w] === Math.min(WINDOW, SIGNINGS - w * WINDOW)) printWindow(w);
+  /** Seeds SEED signings in batches (bench/lib/seed.ts), at most two batches waiting for their runs at once. */
+  const seedPhase = async () => {
+    const seeder = await createSeeder({ ...bench, db: mongo.db, publicBaseUrl: baseUrl, concurrency: SEED_CONCURRENCY });
+    seeded.push(seeder.template);
+    population += 1;
+    for (let from = 0; from < SEED; from += SEED_WINDOW) {
+      const size = Math.min(SEED_WINDOW, SEED - from);
+      const started = performance.now();
+      const took: number[] = [];
+      const inFlight: Promise<void>[] = [];
+      for (let b = 0; b < size; b += SEED_BATCH) {
+        if (inFlight.length >= 2) await inFlight.shift();
+        const batchStart = performance.now();
+        const batch = await seeder.seedBatch(Math.min(SEED_BATCH, size - b));
+        for (const { signing } of batch) seeded.push(signing);
+        inFlight.push(
+          Promise.all(batch.map(({ waiting }) => waiting.then(() => void took.push(performance.now() - batchStart)))).then(() => undefined),
+        );
       }
-    }),
-  );
+      await Promise.all(inFlight);
+      row(population, 'seeded', took, (performance.now() - started) / 1000);
+      population += size;
+    }
+  };
+  if (SEED > 0) {
+    const before = Math.ceil(SIGNINGS / 2);
+    await phase('full', before, CONCURRENCY, WINDOW, startFull);
+    await seedPhase();
+    await phase('full', SIGNINGS - before, CONCURRENCY, WINDOW, startFull);
+  } else {
+    await phase('full', SIGNINGS, CONCURRENCY, WINDOW, startFull);
+  }
   const wall = (performance.now() - t0) / 1000;
-  console.log(`all ${SIGNINGS} pending after ${wall.toFixed(0)} s (${(SIGNINGS / wall).toFixed(1)} signings/s)`);
+  console.log(`all ${population.toLocaleString('en')} pending after ${wall.toFixed(0)} s (${(population / wall).toFixed(1)} signings/s)`);
 
   // ---- at this population ----
-  const pick = (i: number) => ids[(i * 7919) % ids.length] as { id: string; tx: string };
+  // Samples come from every pending signing, seeded or started in full.
+  const everyone = [...ids, ...seeded];
+  const pick = (i: number) => everyone[(i * 7919) % everyone.length] as { id: string; tx: string };
   const headers = { authorization: `Bearer ${BENCH_API_TOKEN}` };
   const health = await timeEach(SAMPLES, async () => (await fetch(`${baseUrl}/healthz`)).arrayBuffer());
   let g = 0;
@@ -110,7 +164,7 @@ async function main(): Promise<void> {
     await sim.controls.sign(tx);
     await until(async () => ((await service.get(id)).status === 'signed' ? true : undefined), { everyMs: 25 });
   });
-  console.log(`\nat ${SIGNINGS.toLocaleString('en')} pending (p50 / p99 of ${SAMPLES}; signed: of ${signed.length}):`);
+  console.log(`\nat ${population.toLocaleString('en')} pending (p50 / p99 of ${SAMPLES}; signed: of ${signed.length}):`);
   console.log('| what | p50 | p99 | floor in the same run |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| GET /v1/signings/:id (HTTP) | ${ms(pct(get, 50))} | ${ms(pct(get, 99))} | GET /healthz ${ms(pct(health, 50))} |`);

@@ -14,7 +14,8 @@ import { buildServer } from '../../src/http/server';
 import { ServiceMetrics } from '../../src/http/metrics';
 import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { generateKeyPair } from '../../src/evrotrust/keys';
-import { SigningService } from '../../src/signings/service';
+import { SigningService, type SigningServiceOptions } from '../../src/signings/service';
+import type { EvrotrustClient } from '../../src/evrotrust/client';
 import { signingApiRoutes } from '../../src/signings/routes';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
@@ -36,6 +37,12 @@ export interface BenchServiceOptions {
 
 export interface BenchService {
   service: SigningService;
+  /** The options `service` was built with, for another service on the same stack (bench/lib/seed.ts). */
+  serviceOptions: SigningServiceOptions;
+  /** The worker's Evrotrust client (talks to `sim`). */
+  evrotrust: EvrotrustClient;
+  /** Called with the signing id each time the worker's confirmStatus activity has asked Evrotrust. */
+  onStatusConfirmed: (listener: ((signingId: string) => void) | undefined) => void;
   sim: Simulator;
   mongo: MongoHandle;
   /** The service's HTTP base URL (callbacks, /v1/signings with BENCH_API_TOKEN, /healthz). */
@@ -63,13 +70,14 @@ export async function startBenchService(opts: BenchServiceOptions): Promise<Benc
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   const taskQueue = `bench-${randomUUID()}`;
-  const service = new SigningService({
+  const serviceOptions: SigningServiceOptions = {
     db: mongo.db,
     temporal: client,
     taskQueue,
     defaultExpiryMs: opts.defaultExpiryMs,
     pollIntervalMs: opts.pollIntervalMs,
-  });
+  };
+  const service = new SigningService(serviceOptions);
   const metrics = new ServiceMetrics({ defaultMetrics: false });
   const app = await buildServer({
     health: { temporal: async () => {}, mongodb: async () => {} },
@@ -91,18 +99,29 @@ export async function startBenchService(opts: BenchServiceOptions): Promise<Benc
     apiKey: SANDBOX_API_KEY,
     publicKeyPem: keys.publicKeyPem,
   });
+  const activities = createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: baseUrl });
+  let statusConfirmed: ((signingId: string) => void) | undefined;
+  const { confirmStatus } = activities;
+  activities.confirmStatus = async (input) => {
+    const r = await confirmStatus(input);
+    statusConfirmed?.(input.signingId);
+    return r;
+  };
   const workerConnection = await NativeConnection.connect({ address: temporal.address });
   const worker = await createWorker({
     connection: workerConnection,
     namespace: 'default',
     taskQueue,
-    activities: createActivities({ db: mongo.db, evrotrust, privateKeyPem: keys.privateKeyPem, publicBaseUrl: baseUrl }),
+    activities,
     shutdownGraceMs: 5000,
     tracing: tracingOff,
   });
   const running = worker.run();
   return {
     service,
+    serviceOptions,
+    evrotrust,
+    onStatusConfirmed: (listener) => (statusConfirmed = listener),
     sim,
     mongo,
     baseUrl,

@@ -17,6 +17,7 @@ import {
   dropPostgresqlDatabases,
   PostgresUnreachableError,
   preparePostgresqlStore,
+  PostgresDatabaseMissingError,
   redactUrl,
   startFerretDb,
   StackStartError,
@@ -83,9 +84,14 @@ export async function startPersistentStore(opts: {
   if (existsSync(marker)) {
     const { postgresqlUrl } = markerSchema.parse(JSON.parse(readFileSync(marker, 'utf8')));
     try {
-      const s = await startFerretDb({ port: opts.port, logDir: opts.logDir, postgresqlUrl });
+      const s = await startFerretDb({ port: opts.port, logDir: opts.logDir, postgresqlUrl, postgresqlMustExist: true });
       return { ...s, reason: `its state is there (${marker})` };
     } catch (err) {
+      // An empty database in its place would look like a store whose signings all vanished.
+      if (err instanceof PostgresDatabaseMissingError)
+        throw new StackStartError(
+          `the embedded store's state was in PostgreSQL ${redactUrl(postgresqlUrl)} (${marker}), and that database no longer exists: restore it, or move ${opts.dataDir} aside to start afresh`,
+        );
       if (err instanceof PostgresUnreachableError)
         throw new StackStartError(
           `the embedded store's state is in PostgreSQL ${redactUrl(postgresqlUrl)} (${marker}), which does not answer: start PostgreSQL, or move ${opts.dataDir} aside to start afresh`,

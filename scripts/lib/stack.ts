@@ -231,6 +231,8 @@ export interface FerretOptions {
   logDir: string;
   /** FerretDB's PostgreSQL backend on this database URL (prepared first: scripts/lib/ferret-store.ts) instead of SQLite. */
   postgresqlUrl?: string;
+  /** With postgresqlUrl: its database holds state already and must exist (PostgresDatabaseMissingError if not). */
+  postgresqlMustExist?: boolean;
 }
 
 /** FerretDB could not reach the PostgreSQL server it was given (the launcher may fall back to SQLite). */
@@ -238,6 +240,14 @@ export class PostgresUnreachableError extends StackStartError {
   constructor(readonly url: string) {
     super(`no PostgreSQL answers at ${redactUrl(url)}`);
     this.name = 'PostgresUnreachableError';
+  }
+}
+
+/** The PostgreSQL database that should hold the store's state is not there (it was dropped, or the URL changed). */
+export class PostgresDatabaseMissingError extends StackStartError {
+  constructor(readonly url: string) {
+    super(`the PostgreSQL database ${redactUrl(url)} does not exist`);
+    this.name = 'PostgresDatabaseMissingError';
   }
 }
 
@@ -253,13 +263,18 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Creates the PostgreSQL database when missing and installs the GIN index mirror in it
- * (tools/ferretdb/postgresql.go says why). Throws PostgresUnreachableError when nothing answers.
+ * Creates the PostgreSQL database when missing (unless `mustExist`: then PostgresDatabaseMissingError)
+ * and installs the GIN index mirror in it (tools/ferretdb/postgresql.go says why). Throws
+ * PostgresUnreachableError when nothing answers.
  */
-export async function preparePostgresqlStore(url: string): Promise<void> {
+export async function preparePostgresqlStore(url: string, opts: { mustExist?: boolean } = {}): Promise<void> {
   const bin = await ferretDbBinary();
-  const r = spawnSync(bin, ['-prepare-postgresql', url], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(bin, ['-prepare-postgresql', url, ...(opts.mustExist ? ['-must-exist'] : [])], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status === 3) throw new PostgresUnreachableError(url);
+  if (r.status === 4) throw new PostgresDatabaseMissingError(url);
   if (r.status !== 0)
     throw new StackStartError(`preparing PostgreSQL ${redactUrl(url)} for FerretDB failed: ${(r.stderr || r.error?.message || '').trim()}`);
 }
@@ -276,7 +291,7 @@ export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer 
   let backendArgs: string[];
   let backend: string;
   if (opts.postgresqlUrl) {
-    await preparePostgresqlStore(opts.postgresqlUrl);
+    await preparePostgresqlStore(opts.postgresqlUrl, { mustExist: opts.postgresqlMustExist ?? false });
     // force_custom_plan: FerretDB sends field names as parameters; only a custom plan sees them as
     // constants and can match the GIN expression indexes (tools/ferretdb/postgresql.go).
     const u = new URL(opts.postgresqlUrl);

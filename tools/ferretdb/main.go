@@ -24,11 +24,12 @@ func main() {
 	prepare := flag.String("prepare-postgresql", "", "prepare this PostgreSQL database (create it, install the index mirror) and exit")
 	dropURL := flag.String("drop-postgresql-databases", "", "drop the databases named -prefix* on this PostgreSQL server and exit")
 	prefix := flag.String("prefix", "", "with -drop-postgresql-databases: the name prefix")
+	mustExist := flag.Bool("must-exist", false, "with -prepare-postgresql: the database must exist already (exit 4 if not), never created")
 	flag.Parse()
 
 	switch {
 	case *prepare != "":
-		if err := preparePostgreSQL(*prepare); err != nil {
+		if err := preparePostgreSQL(*prepare, *mustExist); err != nil {
 			log.Fatalf("ferretdb: %v", err)
 		}
 		return

@@ -28,6 +28,10 @@ import (
 
 const exitUnreachable = 3
 
+// exitMissing: -must-exist was given and the database is not there (state that was dropped must not
+// come back silently as an empty store).
+const exitMissing = 4
+
 // mirrorSQL installs the functions and the event trigger (idempotent).
 const mirrorSQL = `
 CREATE OR REPLACE FUNCTION evrotrust_ferretdb_mirror_index(idx oid) RETURNS void
@@ -137,8 +141,9 @@ func unreachable(err error) {
 }
 
 // preparePostgreSQL creates the database named by rawURL when missing (through the `postgres`
-// maintenance database) and installs the GIN mirror in it.
-func preparePostgreSQL(rawURL string) error {
+// maintenance database) and installs the GIN mirror in it. With mustExist a missing database ends
+// the program with exitMissing instead.
+func preparePostgreSQL(rawURL string, mustExist bool) error {
 	ctx := context.Background()
 	db, err := databaseOf(rawURL)
 	if err != nil {
@@ -152,6 +157,11 @@ func preparePostgreSQL(rawURL string) error {
 	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, db).Scan(&exists); err != nil {
 		admin.Close(ctx)
 		return err
+	}
+	if !exists && mustExist {
+		admin.Close(ctx)
+		fmt.Fprintf(os.Stderr, "ferretdb: database %s does not exist\n", db)
+		os.Exit(exitMissing)
 	}
 	if !exists {
 		if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{db}.Sanitize()); err != nil {
