@@ -54,14 +54,20 @@ describe('the embedded store (npm start)', () => {
     await assert.rejects(
       startPersistentStore({ port: await freePort(), dataDir, logDir: work }),
       (err: unknown) =>
-        err instanceof StackStartError && /no longer exists/.test(err.message) && err.message.includes(dataDir) && !/password/.test(err.message),
+        err instanceof StackStartError &&
+        /no longer exists/.test(err.message) &&
+        err.message.includes(dataDir) &&
+        !/password/.test(err.message),
     );
   });
 
   it('refuses to start when the PostgreSQL its marker names does not answer, and says what to do', async () => {
     const dataDir = join(work, 'c');
     await roundTrip(dataDir);
-    writeFileSync(join(dataDir, 'postgresql.json'), JSON.stringify({ postgresqlUrl: 'postgresql://postgres:secret@127.0.0.1:1/evrotrust_gone' }));
+    writeFileSync(
+      join(dataDir, 'postgresql.json'),
+      JSON.stringify({ postgresqlUrl: 'postgresql://postgres:secret@127.0.0.1:1/evrotrust_gone' }),
+    );
     await assert.rejects(
       startPersistentStore({ port: await freePort(), dataDir, logDir: work }),
       (err: unknown) =>
