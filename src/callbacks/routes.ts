@@ -13,7 +13,8 @@ import { startCallbackRelay, type CallbackDeliverer, type CallbackRelay, type Ca
 import { callbackMetrics, type CallbackMetrics } from './metrics';
 import { CALLBACK_TOKEN_PATTERN, CallbackTokens, tokenLogId } from './tokens';
 import type { ServiceMetrics } from '../http/metrics';
-import { httpErrorHandler } from '../http/errors';
+import { errorAnswer, httpErrorHandler } from '../http/errors';
+import { z } from 'zod';
 import { acceptOnlySafeJson } from '../http/json';
 import { withTimeout } from '../lib/timeout';
 import { CallbackInbox, CallbackStoreUnavailableError } from './inbox';
@@ -176,13 +177,32 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
       return reply;
     };
 
+  /** What /docs shows (src/http/openapi.ts); the `//` aliases (Evrotrust's own joins) are hidden there. */
+  const docs = (suffix: CallbackSuffix, form: 'plain' | 'token', alias: boolean) => ({
+    body: callbackBodySchema.meta({ examples: [{ transactionID: '5d8b1a30c7e94f0b', status: 2 }] }),
+    tags: ['evrotrust'],
+    summary: `Evrotrust's ${suffix} callback${form === 'token' ? ' (on the capability URL a signing was sent with)' : ''}`,
+    description:
+      'For Evrotrust only: the caller must be on the IP allowlist. Answered 200 (empty) once stored; the signing confirms the status with Evrotrust before it counts.',
+    ...(form === 'token' ? { params: z.object({ token: z.string().regex(CALLBACK_TOKEN_PATTERN) }) } : {}),
+    response: {
+      200: { description: 'stored (or already stored)', type: 'null' },
+      400: errorAnswer('the body is not a callback; the message says why'),
+      403: errorAnswer('the caller is not on the allowlist'),
+      404: errorAnswer('unknown or revoked callback token'),
+      503: errorAnswer('the store does not answer; Evrotrust retries'),
+    },
+    ...(alias ? { hide: true } : {}),
+  });
+
   const register = (instance: FastifyInstance, url: string, suffix: CallbackSuffix, form: 'plain' | 'token'): void => {
+    const alias = url.includes('//');
     if (form === 'token') {
       instance.post<{ Params: { token: string }; Body: CallbackBody }>(
         url,
         {
           bodyLimit,
-          schema: { body: callbackBodySchema },
+          schema: docs(suffix, form, alias),
           logSerializers: { req: requestLogSerializer },
           onRequest: tokenHook,
         },
@@ -193,7 +213,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
         url,
         {
           bodyLimit,
-          schema: { body: callbackBodySchema },
+          schema: docs(suffix, form, alias),
           logSerializers: { req: requestLogSerializer },
         },
         handler(suffix, form),
@@ -212,6 +232,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   app.route({
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: `${CALLBACK_PREFIX}/*`,
+    schema: { hide: true },
     logSerializers: { req: requestLogSerializer },
     handler: async () => {
       throw new CallbackNotFoundError();

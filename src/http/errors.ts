@@ -3,11 +3,17 @@
 // code, and one Fastify error handler. Each feature says how it words what is not already an
 // HttpError (Fastify's own refusals, driver errors, bugs) and what it logs and counts.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 
-export interface ErrorBody {
-  error: string;
-  message: string;
-}
+/** The one error answer shape, as a schema for the OpenAPI description (src/http/openapi.ts). */
+export const errorBodySchema = z
+  .object({ error: z.string().meta({ description: 'a stable code' }), message: z.string().meta({ description: 'what to fix' }) })
+  .meta({ examples: [{ error: 'invalid-request', message: 'signers: at least one signer is required' }] });
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** A documented error answer: `{ 404: errorAnswer('no such signing') }` in a route's response schema. */
+export const errorAnswer = (description: string) => ({ description, content: { 'application/json': { schema: errorBodySchema } } });
 
 /** A refusal answered with `httpStatus` and `{ error: code, message }`. */
 export class HttpError extends Error {

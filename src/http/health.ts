@@ -2,6 +2,7 @@
 // /readyz needs no token, so it says only which dependency is down: never the driver's error text,
 // which names internal hosts and ports. The detail goes to the server's log.
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 import { withTimeout } from '../lib/timeout';
 
 export interface HealthChecks {
@@ -27,9 +28,25 @@ async function probe(check: () => Promise<void>): Promise<{ state: CheckState; e
   }
 }
 
+const checkState = z.enum(['ok', 'down']);
+const readinessSchema = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.object({ temporal: checkState, mongodb: checkState }),
+});
+
 export const healthRoutes: FastifyPluginAsync<{ checks: HealthChecks }> = async (app, { checks }) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (request, reply) => {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({ status: 'ok' }),
+  );
+  const readyz = {
+    tags: ['operations'],
+    summary: 'Temporal and MongoDB answer',
+    description: 'Names only which dependency is down; the detail goes to the log.',
+    response: { 200: readinessSchema, 503: readinessSchema },
+  };
+  app.get('/readyz', { schema: readyz }, async (request, reply) => {
     const [temporal, mongodb] = await Promise.all([probe(checks.temporal), probe(checks.mongodb)]);
     const ready = temporal.state === 'ok' && mongodb.state === 'ok';
     if (!ready) {

@@ -4,7 +4,8 @@
 // returns the metric already registered, so a plugin registered on a second app (tests) or a
 // module imported twice never fails with "metric already registered".
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifySchema } from 'fastify';
+import { errorAnswer } from './errors';
 import { sha256Digest } from '../lib/hash';
 import {
   collectDefaultMetrics,
@@ -81,7 +82,16 @@ export interface MetricsRouteOptions {
 /** `GET /metrics` in Prometheus text format. */
 export const metricsRoutes: FastifyPluginAsync<MetricsRouteOptions> = async (app, { metrics, token }) => {
   const expected = token === undefined ? undefined : sha256Digest(token);
-  app.get('/metrics', async (req, reply) => {
+  const schema: FastifySchema = {
+    tags: ['operations'],
+    summary: 'Prometheus metrics (text format)',
+    description: 'With METRICS_TOKEN set, only with `Authorization: Bearer <METRICS_TOKEN>`.',
+    response: {
+      200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      401: errorAnswer('METRICS_TOKEN is set and the request does not carry it'),
+    },
+  };
+  app.get('/metrics', { schema }, async (req, reply) => {
     if (expected !== undefined) {
       const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
       if (!match?.[1] || !timingSafeEqual(sha256Digest(match[1]), expected)) {

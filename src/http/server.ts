@@ -13,9 +13,17 @@
 //   answer's X-Request-Id and carried as `reqId` by every log line of the request.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type RouteOptions,
+} from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import { healthRoutes, type HealthChecks } from './health';
+import { registerApiDocs } from './openapi';
+import { SERVICE_VERSION } from '../version';
 import { HTTP_LIMIT_DEFAULTS, type HttpLimitsConfig } from '../config-http';
 
 export interface ServerDeps {
@@ -28,6 +36,8 @@ export interface ServerDeps {
   loggerInstance?: FastifyBaseLogger;
   /** Body limit, timeouts and overload thresholds; the defaults of src/config-http.ts otherwise. */
   limits?: Partial<ServerLimits>;
+  /** Told of every route as it is added (test/http/openapi.test.ts checks each is documented). */
+  observeRoutes?: (route: RouteOptions) => void;
 }
 
 export type ServerLimits = Pick<
@@ -99,6 +109,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
 
+  const observe = deps.observeRoutes;
+  if (observe) app.addHook('onRoute', (route) => observe(route));
+  // First: the OpenAPI collector must see every route that follows (GET /docs, /docs/json).
+  await registerApiDocs(app, { version: SERVICE_VERSION });
   await app.register(healthRoutes, { checks: deps.health });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;

@@ -33,6 +33,16 @@ import { apiErrorHandler } from './http-errors';
 import { HttpError } from '../http/errors';
 import { acceptOnlySafeJson } from '../http/json';
 import { formatZodIssues } from '../lib/zod-issues';
+import { errorAnswer } from '../http/errors';
+import { documentationOnly } from '../http/openapi';
+import { otpSchema, startSigningSchema } from './schemas';
+import {
+  eventsResponseSchema,
+  otpAcceptedResponseSchema,
+  otpResentResponseSchema,
+  signingResponseSchema,
+  startedResponseSchema,
+} from './responses';
 
 export { UnauthorizedError } from './api-auth';
 export { HttpError, type ErrorBody } from '../http/errors';
@@ -77,6 +87,115 @@ function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S>
 
 const noStore = (reply: FastifyReply): FastifyReply => reply.header('cache-control', 'no-store');
 
+// ---- what /docs shows of each route (src/http/openapi.ts); the handlers parse with the same schemas ----
+
+const EXAMPLE_START = {
+  document: { filename: 'contract.pdf', contentBase64: 'JVBERi0xLjQKJSVFT0YK', description: 'Employment contract' },
+  signers: [{ identificationNumber: '7501010010', country: 'BG' }],
+  method: 'app',
+  expiresIn: '3d',
+  reference: 'contract-2026-0042',
+};
+const common = { tags: ['signings'], security: [{ apiToken: [] }] };
+const commonErrors = {
+  401: errorAnswer('no API token, or a wrong one'),
+  429: errorAnswer('more than API_RATE_LIMIT requests in the window; retry after Retry-After seconds'),
+  503: errorAnswer('Temporal or MongoDB does not answer; retry'),
+};
+const notFound = errorAnswer('no signing with this id');
+/** The multipart/form-data start request (src/signings/multipart.ts); each field as in the JSON body. */
+const multipartStart = z.object({
+  file: z
+    .string()
+    .meta({ format: 'binary', description: 'the document; its filename is the document filename unless `filename` says otherwise' }),
+  signers: z.string().meta({ description: 'a JSON array, as `signers` in the JSON body' }),
+  filename: z.string().optional(),
+  description: z.string().optional(),
+  method: z.enum(['app', 'otp']).optional(),
+  expiresIn: z.string().optional(),
+  reference: z.string().optional(),
+  signatureType: z.string().optional(),
+});
+export const ROUTE_DOCS = {
+  start: {
+    ...common,
+    summary: 'Start a signing',
+    description:
+      'Sends the document to Evrotrust for every signer. 202 when created; 200 with `Idempotent-Replayed: true` when `reference` or `Idempotency-Key` named an existing signing. JSON with the document in Base64, or multipart/form-data with the file as it is.',
+    headers: z.object({ 'idempotency-key': idempotencyKeyHeader }),
+    body: {
+      content: {
+        'application/json': { schema: startSigningSchema.meta({ examples: [EXAMPLE_START] }) },
+        'multipart/form-data': { schema: multipartStart },
+      },
+    },
+    response: {
+      202: startedResponseSchema,
+      200: startedResponseSchema,
+      400: errorAnswer('the request is not valid; the message says what to fix'),
+      409: errorAnswer('the reference or Idempotency-Key was used for a different request'),
+      413: errorAnswer('the body is larger than UPLOAD_BODY_LIMIT'),
+      415: errorAnswer('neither JSON nor multipart/form-data'),
+      ...commonErrors,
+    },
+  },
+  get: {
+    ...common,
+    summary: 'A signing and its signers',
+    params: idParams,
+    response: { 200: signingResponseSchema, 400: errorAnswer('not a signing id'), 404: notFound, ...commonErrors },
+  },
+  events: {
+    ...common,
+    summary: "A signing's history",
+    params: idParams,
+    response: { 200: eventsResponseSchema, 404: notFound, ...commonErrors },
+  },
+  signedDocument: {
+    ...common,
+    summary: 'The signed file',
+    params: idParams,
+    response: {
+      200: {
+        description: 'the signed file, as Evrotrust returned it',
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+      },
+      404: notFound,
+      409: errorAnswer('the signing is not signed'),
+      410: errorAnswer('deleted under SIGNED_DOCUMENT_RETENTION'),
+      ...commonErrors,
+    },
+  },
+  withdraw: {
+    ...common,
+    summary: 'Withdraw a pending signing',
+    description: 'Accepted: the workflow withdraws at Evrotrust, then records `withdrawn` (unless a signer signed first).',
+    params: idParams,
+    body: emptyBody,
+    response: { 202: startedResponseSchema, 404: notFound, 409: errorAnswer('the signing is already final'), ...commonErrors },
+  },
+  otp: {
+    ...common,
+    summary: 'Submit the SMS code of an OTP signing',
+    params: idParams,
+    body: otpSchema.meta({ examples: [{ code: '123456' }] }),
+    response: {
+      200: otpAcceptedResponseSchema,
+      404: notFound,
+      409: errorAnswer('not an OTP signing, or not pending'),
+      422: errorAnswer('Evrotrust refused the code; the message gives its reason'),
+      ...commonErrors,
+    },
+  },
+  otpResend: {
+    ...common,
+    summary: 'Send the SMS code again',
+    params: idParams,
+    body: emptyBody,
+    response: { 200: otpResentResponseSchema, 404: notFound, 409: errorAnswer('not an OTP signing, or not pending'), ...commonErrors },
+  },
+};
+
 export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (app, opts) => {
   const { service, apiToken } = opts;
   const uploadLimit = opts.uploadLimit ?? START_BODY_LIMIT;
@@ -99,6 +218,9 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       }
       api.addHook('onRequest', authenticate);
       api.setErrorHandler(apiErrorHandler);
+      // The handlers parse their input (parseInput, fromApiBody) to answer in the API's format; the
+      // route schemas are the same zod schemas, there for /docs.
+      api.setValidatorCompiler(documentationOnly);
       // Unknown paths under /v1/signings answer in the API's format, after the token check.
       api.setNotFoundHandler(async (request) => {
         throw new HttpError(404, 'not-found', `no route ${request.method} under ${api.prefix}; see the business API in the README`);
@@ -108,7 +230,7 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       // The start route in a scope of its own: only it parses multipart/form-data.
       await api.register(async (upload) => {
         await upload.register(multipart, { limits: { ...MULTIPART_LIMITS, fileSize: uploadLimit } });
-        upload.post('/', { bodyLimit: uploadLimit }, async (request, reply) => {
+        upload.post('/', { bodyLimit: uploadLimit, schema: ROUTE_DOCS.start }, async (request, reply) => {
           const idempotencyKey = parseInput(idempotencyKeyHeader, request.headers['idempotency-key']);
           const input = request.isMultipart() ? await readMultipartStart(request, uploadLimit) : fromApiBody(request.body);
           const started = await service.start(input, idempotencyKey);
@@ -120,17 +242,17 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
         });
       });
 
-      api.get('/:id', async (request, reply) => {
+      api.get('/:id', { schema: ROUTE_DOCS.get }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         return noStore(reply).send(await service.get(id));
       });
 
-      api.get('/:id/events', async (request, reply) => {
+      api.get('/:id/events', { schema: ROUTE_DOCS.events }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         return noStore(reply).send({ id, events: await service.events(id) });
       });
 
-      api.get('/:id/signed-document', async (request, reply) => {
+      api.get('/:id/signed-document', { schema: ROUTE_DOCS.signedDocument }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         const file = await service.signedDocument(id);
         return noStore(reply)
@@ -140,7 +262,7 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
           .send(Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength));
       });
 
-      api.post('/:id/withdraw', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+      api.post('/:id/withdraw', { bodyLimit: SMALL_BODY_LIMIT, schema: ROUTE_DOCS.withdraw }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         parseInput(emptyBody, request.body);
         const signing = await service.withdraw(id);
@@ -148,13 +270,13 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
         return noStore(reply).code(202).send({ id: signing.id, status: signing.status });
       });
 
-      api.post('/:id/otp', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+      api.post('/:id/otp', { bodyLimit: SMALL_BODY_LIMIT, schema: ROUTE_DOCS.otp }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         await service.submitOtp(id, request.body); // validates { code }; 422 with Evrotrust's reason
         return noStore(reply).send({ id, accepted: true });
       });
 
-      api.post('/:id/otp/resend', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
+      api.post('/:id/otp/resend', { bodyLimit: SMALL_BODY_LIMIT, schema: ROUTE_DOCS.otpResend }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         parseInput(emptyBody, request.body);
         await service.resendOtp(id);
