@@ -1,6 +1,6 @@
 // The answers of the business API, as zod schemas: the OpenAPI description at /docs is generated
 // from them (src/http/openapi.ts), and test/http/openapi.test.ts checks real answers against them,
-// so the documentation cannot drift from what the routes send.
+// so the documentation cannot drift from what the routes send (strict: an undocumented field fails it).
 import { z } from 'zod';
 import type { SignerStatus, SigningStatus } from '../../workflows/definitions';
 
@@ -29,7 +29,7 @@ export const signingResponseSchema = z
     reference: z.string().optional(),
     signatureType: z.string().optional(),
     signers: z.array(
-      z.object({
+      z.strictObject({
         transactionId: z.string().nullable().meta({ description: 'null until Evrotrust has the request' }),
         status: z.enum(signerStatuses),
         rejectReason: z.string().optional(),
@@ -48,7 +48,7 @@ export const signingResponseSchema = z
       .meta({ description: 'the signed file (GET …/signed-document); with several signers, the last one signed' }),
     personalDataErasedAt: instant.optional().meta({ description: "when the signers' personal data was deleted (PERSONAL_DATA_RETENTION)" }),
     signedDocuments: z
-      .array(z.object({ transactionId: z.string(), filename: z.string(), sha256: z.string(), size: z.int() }))
+      .array(z.strictObject({ transactionId: z.string(), filename: z.string(), sha256: z.string(), size: z.int() }))
       .optional()
       .meta({ description: 'one per signer, when there are several' }),
   })
@@ -74,7 +74,7 @@ export const startedResponseSchema = z
 export const eventsResponseSchema = z
   .object({
     id: z.string(),
-    events: z.array(z.object({ type: z.string(), at: instant, data: z.record(z.string(), z.unknown()).optional() })),
+    events: z.array(z.strictObject({ type: z.string(), at: instant, data: z.record(z.string(), z.unknown()).optional() })),
   })
   .meta({
     examples: [
@@ -88,5 +88,5 @@ export const eventsResponseSchema = z
     ],
   });
 
-export const otpAcceptedResponseSchema = z.object({ id: z.string(), accepted: z.literal(true) });
-export const otpResentResponseSchema = z.object({ id: z.string(), resent: z.literal(true) });
+export const otpAcceptedResponseSchema = z.strictObject({ id: z.string(), accepted: z.literal(true) });
+export const otpResentResponseSchema = z.strictObject({ id: z.string(), resent: z.literal(true) });
