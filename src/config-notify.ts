@@ -29,10 +29,13 @@ export const notifySchema = {
     .optional(),
   NOTIFY_GIVE_UP_AFTER: z
     .string()
-    .refine((s) => {
-      const ms = parseDuration(s);
-      return ms !== undefined && withinBounds(ms, NOTIFY_GIVE_UP_BOUNDS);
-    }, `a whole-unit duration ${describeBounds(NOTIFY_GIVE_UP_BOUNDS)}, e.g. 3d`)
+    .refine(
+      (s) => {
+        const ms = parseDuration(s);
+        return ms !== undefined && withinBounds(ms, NOTIFY_GIVE_UP_BOUNDS);
+      },
+      `a whole-unit duration ${describeBounds(NOTIFY_GIVE_UP_BOUNDS)}, e.g. 3d`,
+    )
     .transform((s) => parseDuration(s) as number)
     .default(DEFAULT_NOTIFY_GIVE_UP_MS),
 } as const;

@@ -19,7 +19,8 @@ export class NotifySecretError extends Error {
 export function secretProblem(text: string): string | undefined {
   if (!text.startsWith(SECRET_PREFIX)) return `it must start with ${SECRET_PREFIX}`;
   const b64 = text.slice(SECRET_PREFIX.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) return `after ${SECRET_PREFIX} comes standard Base64 (A–Z, a–z, 0–9, +, /, = padding)`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0)
+    return `after ${SECRET_PREFIX} comes standard Base64 (A–Z, a–z, 0–9, +, /, = padding)`;
   const bytes = Buffer.from(b64, 'base64');
   if (bytes.byteLength < SECRET_BYTES.min || bytes.byteLength > SECRET_BYTES.max)
     return `it decodes to ${bytes.byteLength} bytes; ${SECRET_BYTES.min}–${SECRET_BYTES.max} are needed`;
@@ -41,7 +42,8 @@ export function generateSecret(): string {
 /** `v1,<signature>` of one message. `msgId` and `timestamp` must not contain `.` (the spec's delimiter). */
 export function sign(key: Uint8Array, msgId: string, timestampSeconds: number, body: string): string {
   if (msgId.includes('.')) throw new TypeError('a webhook id must not contain "."');
-  if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) throw new TypeError('the webhook timestamp must be whole unix seconds');
+  if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0)
+    throw new TypeError('the webhook timestamp must be whole unix seconds');
   const mac = createHmac('sha256', key).update(`${msgId}.${timestampSeconds}.${body}`, 'utf8').digest('base64');
   return `v1,${mac}`;
 }

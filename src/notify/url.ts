@@ -3,7 +3,8 @@
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-export const NOTIFY_URL_EXPECTED = 'an https:// URL (http:// only for localhost, 127.0.0.1 or [::1]), e.g. https://example.com/hooks/signing';
+export const NOTIFY_URL_EXPECTED =
+  'an https:// URL (http:// only for localhost, 127.0.0.1 or [::1]), e.g. https://example.com/hooks/signing';
 
 /** Why `text` is not a notification URL, or undefined when it is. Never quotes the URL (it may carry a token). */
 export function notifyUrlProblem(text: string): string | undefined {
@@ -14,6 +15,7 @@ export function notifyUrlProblem(text: string): string | undefined {
     return `it is not a URL; expected ${NOTIFY_URL_EXPECTED}`;
   }
   if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') return LOOPBACK_HOSTS.has(u.hostname) ? undefined : `http:// is allowed only for localhost, 127.0.0.1 or [::1]; use https://`;
+  if (u.protocol === 'http:')
+    return LOOPBACK_HOSTS.has(u.hostname) ? undefined : `http:// is allowed only for localhost, 127.0.0.1 or [::1]; use https://`;
   return `it must be https:// (or http:// for localhost), not ${u.protocol.replace(/:$/, '')}`;
 }

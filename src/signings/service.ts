@@ -31,7 +31,11 @@ import { formatZodIssues } from '../lib/zod-issues';
 import {
   InvalidSigningRequestError,
   NotifyNotConfiguredError,
-  OtpRejectedError, SignedDocumentGoneError, SigningNotFoundError, SigningStateError } from './errors';
+  OtpRejectedError,
+  SignedDocumentGoneError,
+  SigningNotFoundError,
+  SigningStateError,
+} from './errors';
 import type { Db } from 'mongodb';
 
 export interface SigningServiceOptions {

@@ -256,7 +256,9 @@ export class SigningStore {
   async recordNotifyAttempt(signingId: string, attempts: number, lastError: string | null): Promise<void> {
     await this.signings.updateOne(
       { _id: signingId },
-      lastError === null ? { $set: { notifyAttempts: attempts }, $unset: { notifyLastError: '' } } : { $set: { notifyAttempts: attempts, notifyLastError: lastError } },
+      lastError === null
+        ? { $set: { notifyAttempts: attempts }, $unset: { notifyLastError: '' } }
+        : { $set: { notifyAttempts: attempts, notifyLastError: lastError } },
     );
   }
 
