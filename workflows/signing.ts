@@ -265,7 +265,9 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       await notify.notifyFinalState({ signingId });
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const reason = err.cause instanceof TimeoutFailure ? 'give-up-after-elapsed' : failureType(err);
+      // TIMEOUT: the give-up bound passed (the server ends the retries before a next one would cross it).
+      const elapsed = err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure;
+      const reason = elapsed ? 'give-up-after-elapsed' : failureType(err);
       log.warn('signing notification given up', { signingId, reason });
       await retrying('notify-given-up', () => quick.recordNotificationGivenUp({ signingId, reason }), {
         until: Date.now() + 3600_000,

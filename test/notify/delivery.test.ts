@@ -160,11 +160,19 @@ describe('final-state notifications (Standard Webhooks)', () => {
     await service.withdraw(id);
     assert.equal((await service.result(id)).status, 'withdrawn');
     const givenUp = await eventOf(env, id, 'notification-given-up');
+    assert.equal(givenUp.data?.reason, 'give-up-after-elapsed');
     assert.equal(givenUp.data?.attempts, 1);
     assert.equal(givenUp.data?.lastError, 'the receiver answered 500');
     assert.equal(requestsTo(path).length, 1);
     assert.equal((await env.service.get(id)).status, 'withdrawn');
     assert.equal((await env.service.events(id)).filter((e) => e.type === 'notification-delivered').length, 0);
+    const handle = env.temporal.workflow.getHandle(`signing-${id}`);
+    await handle.result();
+    // A fixture for test/signing/replay.test.ts: the give-up path of the patch.
+    if (process.env.RECORD_HISTORIES) {
+      mkdirSync(process.env.RECORD_HISTORIES, { recursive: true });
+      writeFileSync(join(process.env.RECORD_HISTORIES, 'withdrawn-notify-given-up.json'), historyToJSON(await handle.fetchHistory()));
+    }
   });
 
   it('a signing without notifyUrl sends nothing; a default URL (NOTIFY_URL) is used when the request names none', async () => {
