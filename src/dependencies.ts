@@ -67,7 +67,7 @@ function sandboxApiToken(dataDir: string): string {
 }
 
 /** The sandbox's webhook secret: kept in DATA_DIR so receivers keep verifying across restarts. */
-function sandboxNotifySecret(dataDir: string): { secret: string; file: string } {
+export function sandboxNotifySecret(dataDir: string): { secret: string; file: string } {
   const file = join(dataDir, 'notify-secret');
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();

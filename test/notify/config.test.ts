@@ -2,7 +2,12 @@
 // every variable: a bad one is a ConfigError naming it, and the secret is never part of a message.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { sandboxNotifySecret } from '../../src/dependencies';
+import { secretKey } from '../../src/notify/signature';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
@@ -43,5 +48,18 @@ describe('NOTIFY_* configuration', () => {
     refused({ ...PROD, NOTIFY_URL: 'https://hooks.example.com/s' }, 'NOTIFY_SECRET', /required when NOTIFY_URL is set/);
     // The sandbox generates its secret (src/dependencies.ts), so a default URL alone is fine there.
     assert.equal(loadConfig({ NOTIFY_URL: 'http://127.0.0.1:9999/h' }).notify.defaultUrl, 'http://127.0.0.1:9999/h');
+  });
+});
+
+describe('the sandbox webhook secret (npm start)', () => {
+  it('is generated into DATA_DIR/notify-secret (owner-only), kept across restarts, and a corrupted file stops the start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evrotrust-notify-secret-'));
+    const first = sandboxNotifySecret(dir);
+    assert.equal(first.file, join(dir, 'notify-secret'));
+    assert.equal(secretKey(first.secret).byteLength, 32);
+    assert.equal(statSync(first.file).mode & 0o777, 0o600);
+    assert.deepEqual(sandboxNotifySecret(dir), first);
+    writeFileSync(first.file, 'not a secret\n');
+    assert.throws(() => sandboxNotifySecret(dir), /webhook secret is not usable: it must start with whsec_/);
   });
 });
