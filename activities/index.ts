@@ -22,6 +22,9 @@ import {
 import { evrotrustCall, toActivityFailure } from './failures';
 import { signingFailure } from '../src/signings/failures';
 import { isEvrotrustError, isNotYetVisible } from '../src/evrotrust/errors';
+import { deliverWebhook, NotifyDeliveryError } from '../src/notify/deliver';
+import { finalStateEvent, finalStateMessageId } from '../src/notify/event';
+import { secretKey } from '../src/notify/signature';
 
 export interface ActivityDeps {
   db: Db;
@@ -32,6 +35,11 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   /** Caps on the signed download (entries, inflated size, ratio); the byte cap on the wire is the client's. */
   downloadLimits?: Partial<DownloadLimits>;
+  /**
+   * Final-state notifications: the `whsec_…` secret they are signed with (NOTIFY_SECRET, or the
+   * sandbox's), and the timeout of one attempt (default 10 s). Without a secret none is sent.
+   */
+  notify?: { secret: string; timeoutMs?: number };
 }
 
 function readinessReason(r: {
@@ -61,6 +69,8 @@ async function withHeartbeat<T>(run: () => Promise<T>): Promise<T> {
 
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
+  // Checked once, here: a bad secret is a configuration error, not a reason to fail every attempt.
+  const notifyKey = deps.notify ? secretKey(deps.notify.secret) : undefined;
   const log = () => Context.current().log;
   /**
    * The repeatable Evrotrust calls (check, status, download, withdraw, resend) carry the activity's
@@ -340,6 +350,73 @@ export function createActivities(deps: ActivityDeps) {
       const phone = (await store.requirePeople(input.signingId))[0]?.phone;
       if (!phone) throw ApplicationFailure.nonRetryable('the OTP signer has no phone number', 'invalid-signer');
       await evrotrustCall(() => deps.evrotrust.resendOfflineCode(input.transactionId, phone, call()));
+    },
+
+    /**
+     * Whether the final signing has a notification to send: the workflow learns this boolean, never
+     * the URL (it may carry a token). A URL without a secret to sign with is given up at once.
+     */
+    async notificationWanted(input: { signingId: string }): Promise<boolean> {
+      const doc = await signing(input.signingId);
+      if (!doc.notifyUrl || doc.status === 'pending') return false;
+      if (!notifyKey) {
+        log().warn('notification not sent: no NOTIFY_SECRET on this worker', { signingId: input.signingId });
+        await store.event(input.signingId, 'notification-given-up', 'notification-given-up', { reason: 'no-secret', attempts: 0 });
+        return false;
+      }
+      return true;
+    },
+
+    /**
+     * One attempt to POST the final state (Standard Webhooks). Temporal retries it (the workflow's
+     * `notify` options) until a 2xx or NOTIFY_GIVE_UP_AFTER; each attempt is counted on the record
+     * for the give-up event. Failures name the status or cause, never the URL (they go into history).
+     */
+    async notifyFinalState(input: { signingId: string }): Promise<{ statusCode: number; attempts: number }> {
+      const doc = await signing(input.signingId);
+      if (!doc.notifyUrl || !notifyKey || doc.status === 'pending')
+        throw ApplicationFailure.nonRetryable('the signing has no notification to send', 'notify-not-wanted');
+      const attempts = Context.current().info.attempt;
+      const body = JSON.stringify(finalStateEvent(doc));
+      try {
+        const { statusCode } = await deliverWebhook({
+          url: doc.notifyUrl,
+          key: notifyKey,
+          msgId: finalStateMessageId(doc._id),
+          body,
+          signal: Context.current().cancellationSignal,
+          ...(deps.notify?.timeoutMs !== undefined ? { timeoutMs: deps.notify.timeoutMs } : {}),
+        });
+        await store.recordNotifyAttempt(input.signingId, attempts, null);
+        await store.event(input.signingId, 'notification-delivered', 'notification-delivered', { attempts, statusCode });
+        log().info('notification delivered', { signingId: input.signingId, attempts, statusCode });
+        return { statusCode, attempts };
+      } catch (err) {
+        if (!(err instanceof NotifyDeliveryError)) throw err;
+        await store.recordNotifyAttempt(input.signingId, attempts, err.message).catch(() => undefined);
+        log().warn('notification attempt failed; retrying', {
+          signingId: input.signingId,
+          attempts,
+          reason: err.reason,
+          statusCode: err.statusCode,
+        });
+        throw ApplicationFailure.create({
+          type: `notify-${err.reason}`,
+          message: err.message,
+          details: [{ attempts, ...(err.statusCode !== undefined ? { statusCode: err.statusCode } : {}) }],
+        });
+      }
+    },
+
+    /** Records that the notification was given up (NOTIFY_GIVE_UP_AFTER passed, or it could not be sent). */
+    async recordNotificationGivenUp(input: { signingId: string; reason: string }): Promise<void> {
+      const doc = await signing(input.signingId);
+      await store.event(input.signingId, 'notification-given-up', 'notification-given-up', {
+        reason: input.reason,
+        attempts: doc.notifyAttempts ?? 0,
+        ...(doc.notifyLastError ? { lastError: doc.notifyLastError } : {}),
+      });
+      log().warn('notification given up', { signingId: input.signingId, reason: input.reason, attempts: doc.notifyAttempts ?? 0 });
     },
 
     /**

@@ -23,6 +23,7 @@ Commands:
       --reference <text>     your reference; the same reference again returns the same signing
       --signature-type <t>   Evrotrust signature type: PDF1, PDF2 (PAdES baseline / long-term), XML1–3, CAD1, CAD2
       --idempotency-key <k>  like --reference, without storing a reference on the signing
+      --notify-url <url>     where the final state is POSTed (Standard Webhooks; https, or http to localhost)
       --description <text>   shown to the signer
       --filename <name>      the document's name (default: the file's own name)
   status <id>                the signing as it is now
@@ -35,8 +36,8 @@ Commands:
                              - writes the bytes to stdout; --force overwrites an existing file)
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE,
-TEMPORAL_CONFIG_FILE, TEMPORAL_TASK_QUEUE, MONGODB_URI, SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL
-(see the README).
+TEMPORAL_CONFIG_FILE, TEMPORAL_TASK_QUEUE, MONGODB_URI, SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL,
+NOTIFY_URL, NOTIFY_SECRET, NOTIFY_GIVE_UP_AFTER (see the README).
 `;
 
 class UsageError extends Error {}
@@ -105,6 +106,7 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
     ...(str(values.reference) ? { reference: str(values.reference) } : {}),
     // Checked with the rest of the request by the service's schema (a clear message names the choices).
     ...(str(values['signature-type']) ? { signatureType: str(values['signature-type']) as StartRequest['signatureType'] } : {}),
+    ...(str(values['notify-url']) ? { notifyUrl: str(values['notify-url']) } : {}),
   };
   const idempotencyKey = str(values['idempotency-key']);
   return { request, ...(idempotencyKey ? { idempotencyKey } : {}) };
@@ -143,6 +145,7 @@ const COMMANDS: Record<string, Command> = {
       reference: { type: 'string' },
       'signature-type': { type: 'string' },
       'idempotency-key': { type: 'string' },
+      'notify-url': { type: 'string' },
       description: { type: 'string' },
       filename: { type: 'string' },
     },
@@ -272,6 +275,12 @@ export async function main(argv: string[]): Promise<number> {
       dbName: config.mongodb.dbName,
       defaultExpiry: config.signingDefaultExpiryMs,
       pollInterval: config.signingPollIntervalMs,
+      // In sandbox mode the service keeps a generated secret in DATA_DIR (src/dependencies.ts).
+      notify: {
+        secretConfigured: config.notify.secret !== undefined || config.sandbox,
+        ...(config.notify.defaultUrl ? { defaultUrl: config.notify.defaultUrl } : {}),
+        giveUpAfter: config.notify.giveUpAfterMs,
+      },
     });
   } catch (err) {
     fail(

@@ -22,6 +22,7 @@ import {
   type ObservabilityConfig,
   type ShutdownConfig,
 } from './config-observability';
+import { notifyFrom, notifySchema, NOTIFY_EXPECTED, type NotifyConfig } from './config-notify';
 
 export class ConfigError extends Error {
   constructor(
@@ -80,6 +81,8 @@ export interface Config {
   observability: ObservabilityConfig;
   /** The worker's drain and the bound on a whole graceful stop. */
   shutdown: ShutdownConfig;
+  /** Final-state notifications (NOTIFY_URL, NOTIFY_SECRET, NOTIFY_GIVE_UP_AFTER; src/config-notify.ts). */
+  notify: NotifyConfig;
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -238,6 +241,7 @@ const schema = {
   DATA_DIR: nonEmpty.default('.data'),
   ...httpLimitsSchema,
   ...observabilitySchema,
+  ...notifySchema,
 } as const;
 
 type Schema = typeof schema;
@@ -272,6 +276,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   DATA_DIR: 'a directory for local state',
   ...HTTP_LIMITS_EXPECTED,
   ...OBSERVABILITY_EXPECTED,
+  ...NOTIFY_EXPECTED,
 };
 
 /** Parses the environment; throws ConfigError naming the first bad variable. */
@@ -308,6 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ('variable' in http) throw new ConfigError(http.variable, http.expectation);
   const observed = observabilityFrom(p);
   if ('variable' in observed) throw new ConfigError(observed.variable, observed.expectation);
+  const notify = notifyFrom(p, sandbox);
+  if ('variable' in notify) throw new ConfigError(notify.variable, notify.expectation);
   return {
     sandbox,
     sandboxSimulatorUrl: p.SANDBOX_SIMULATOR_URL.replace(/\/+$/, ''),
@@ -341,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...loadDataConfig(env),
     http,
     ...observed,
+    ...notify,
   };
 }
 

@@ -16,6 +16,7 @@ import { connectMongo, ensureIndexes, type MongoHandle } from './store/mongo';
 import { createLogger, evrotrustLogger, type Logger } from './log';
 import { createTracing, type Tracing } from './telemetry/tracing';
 import { TemporalConnectError, temporalConnectOptions } from './temporal/connection';
+import { generateSecret, secretKey } from './notify/signature';
 
 export interface Dependencies {
   config: Config;
@@ -28,6 +29,11 @@ export interface Dependencies {
   keys: KeyPair;
   activities: Activities;
   apiToken: string;
+  /**
+   * The secret final-state notifications are signed with: NOTIFY_SECRET, else in sandbox mode the one
+   * kept in `file` (generated on first use); undefined: none, and starts with a notifyUrl are refused.
+   */
+  notifySecret: { secret: string; file?: string } | undefined;
   /** The process's logger (src/log.ts): the HTTP server, relay, reconciler and Evrotrust calls log through it. */
   logger: Logger;
   /** Client and worker interceptors; off (no-ops) unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
@@ -58,6 +64,19 @@ function sandboxApiToken(dataDir: string): string {
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** The sandbox's webhook secret: kept in DATA_DIR so receivers keep verifying across restarts. */
+export function sandboxNotifySecret(dataDir: string): { secret: string; file: string } {
+  const file = join(dataDir, 'notify-secret');
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    secretKey(secret); // a hand-edited file that is no longer a secret stops the start, saying so
+    return { secret, file };
+  }
+  const secret = generateSecret();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return { secret, file };
 }
 
 export interface OpenOptions {
@@ -93,6 +112,11 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       ? await loadOrCreatePrivateKey(config.evrotrust.privateKeyFile ?? join(dataDir, 'evrotrust-private-key.pem'))
       : await readPrivateKey(config.evrotrust.privateKeyFile as string);
     const apiToken = config.apiToken ?? sandboxApiToken(dataDir);
+    const notifySecret = config.notify.secret
+      ? { secret: config.notify.secret }
+      : config.sandbox
+        ? sandboxNotifySecret(dataDir)
+        : undefined;
 
     const mongo = await connectMongo(mongoUri, config.mongodb.dbName);
     closers.push(() => mongo.close());
@@ -135,6 +159,7 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl: config.publicBaseUrl,
       downloadLimits: config.downloadLimits,
+      ...(notifySecret ? { notify: { secret: notifySecret.secret } } : {}),
     });
     return {
       config,
@@ -146,6 +171,7 @@ export async function openDependencies(config: Config, endpoints: Endpoints = {}
       keys,
       activities,
       apiToken,
+      notifySecret,
       logger,
       tracing,
       close,

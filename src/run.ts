@@ -105,6 +105,11 @@ export function runService(config: Config, options: RunOptions = {}): void {
       const metrics = config.observability.workerMetricsAddress;
       lines.push(`  worker metrics   ${metrics ? `http://${metrics}/metrics` : 'off (WORKER_METRICS_ADDRESS)'}`);
     }
+    // Where the webhook secret is, never the secret itself.
+    const notifySecret = deps.notifySecret;
+    lines.push(
+      `  notifications    ${notifySecret ? `signed with ${notifySecret.file ? `the secret in ${notifySecret.file}` : 'NOTIFY_SECRET'}${config.notify.defaultUrl ? ', default URL NOTIFY_URL' : ''}` : 'off (NOTIFY_SECRET unset)'}`,
+    );
     if (deps.tracing.enabled) lines.push(`  tracing          ${config.observability.otlpEndpoint}/v1/traces`);
     lines.push(
       `  Temporal         ${prepared?.banner?.temporal ?? describeTemporalConnection(config.temporal)}`,

@@ -32,6 +32,11 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
     defaultExpiryMs: config.signingDefaultExpiryMs,
     pollIntervalMs: config.signingPollIntervalMs,
     expiryGraceMs: config.signingExpiryGraceMs,
+    notify: {
+      secretConfigured: rt.notifySecret !== undefined,
+      ...(config.notify.defaultUrl ? { defaultUrl: config.notify.defaultUrl } : {}),
+      giveUpAfterMs: config.notify.giveUpAfterMs,
+    },
   });
   const app = await buildServer({
     limits: config.http,

@@ -81,6 +81,11 @@ export interface SigningWorkflowInput {
    * (ms, default 1 day); then the signing ends `failed` rather than staying pending for good.
    */
   settleGraceMs?: number;
+  /**
+   * How long the final-state notification is retried (ms, NOTIFY_GIVE_UP_AFTER, default 3 days). Only
+   * the bound: whether there is a notification, and where to, the record says (an activity reads it).
+   */
+  notifyGiveUpAfterMs?: number;
   /** Continue as new past this many history events (default 4000), so long waits keep a small history. */
   continueAsNewAfterEvents?: number;
   /**

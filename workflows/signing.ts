@@ -21,10 +21,12 @@ import {
   continueAsNew,
   log,
   metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -86,6 +88,8 @@ const NOTHING_TO_DO = new Set(['signing-not-found', 'signing-already-final']);
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 const DEFAULT_SETTLE_GRACE_MS = 24 * 3600_000;
+/** NOTIFY_GIVE_UP_AFTER's default: the final-state notification is retried this long (a receiver down over a weekend). */
+const DEFAULT_NOTIFY_GIVE_UP_MS = 3 * 86_400_000;
 
 /** The failure type an activity gave (its ApplicationFailure type), for a reason the caller can act on. */
 function failureType(err: unknown): string {
@@ -234,7 +238,42 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     }
     publish();
     log.info('signing final', { signingId, status: view.status, failure: view.failure });
+    // Runs recorded before notifications existed ended right here; replaying them must still do so.
+    if (patched('notify-final-state')) await notifyFinalState();
     return view;
+  };
+
+  /**
+   * After the final state is stored: POST it to the signing's notify URL, if it has one (an activity
+   * says yes or no; the URL never enters this history). Temporal retries the delivery with backoff
+   * until a 2xx or the give-up bound; either way the signing's final state stays what it is.
+   */
+  const notifyFinalState = async (): Promise<void> => {
+    const giveUpAfterMs = input.notifyGiveUpAfterMs ?? DEFAULT_NOTIFY_GIVE_UP_MS;
+    const giveUpAt = Date.now() + giveUpAfterMs;
+    const wanted = await retrying('notify-check', () => quick.notificationWanted({ signingId }), {
+      until: giveUpAt,
+      permanent: NOTHING_TO_DO,
+    });
+    if (!wanted.ok || !wanted.value) return;
+    const notify = proxyActivities<Activities>({
+      startToCloseTimeout: '30s', // one attempt: a 10 s request and two store writes
+      scheduleToCloseTimeout: giveUpAfterMs,
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1 hour' },
+    });
+    try {
+      await notify.notifyFinalState({ signingId });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // TIMEOUT: the give-up bound passed (the server ends the retries before a next one would cross it).
+      const elapsed = err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure;
+      const reason = elapsed ? 'give-up-after-elapsed' : failureType(err);
+      log.warn('signing notification given up', { signingId, reason });
+      await retrying('notify-given-up', () => quick.recordNotificationGivenUp({ signingId, reason }), {
+        until: Date.now() + 3600_000,
+        permanent: NOTHING_TO_DO,
+      });
+    }
   };
   /** The record was final already or is gone (a repair run raced this one): end without touching it. */
   const stand = (): SigningView => {

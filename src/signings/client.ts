@@ -18,10 +18,18 @@ import { InvalidSigningRequestError } from './errors';
 import type { StartSigningBytesRequest, StartSigningRequest } from './schemas';
 import { fromApiBody, SigningService, type SigningResponse } from './service';
 import { connectMongo } from '../store/mongo';
+import { notifyUrlProblem } from '../notify/url';
 import type { SigningStatus } from '../../workflows/definitions';
 import { temporalConnectOptions, type TemporalConnection } from '../temporal/connection';
 
-export { SigningError, InvalidSigningRequestError, SigningNotFoundError, SigningStateError, OtpRejectedError } from './errors';
+export {
+  SigningError,
+  InvalidSigningRequestError,
+  NotifyNotConfiguredError,
+  SigningNotFoundError,
+  SigningStateError,
+  OtpRejectedError,
+} from './errors';
 export type { SigningResponse } from './service';
 export type { SigningStatus } from '../../workflows/definitions';
 export { loadTemporalConnection, TemporalConfigError, type TemporalConnection } from '../temporal/connection';
@@ -33,6 +41,12 @@ interface CommonOptions {
   defaultExpiry?: string | number;
   /** How often a waiting signing polls Evrotrust when no callback comes: a duration or ms; default 15m. */
   pollInterval?: string | number;
+  /**
+   * Final-state notifications, as the service's NOTIFY_* variables configure them: `secretConfigured`
+   * says the workers have a NOTIFY_SECRET (without it a start with `notifyUrl` is refused),
+   * `defaultUrl` is NOTIFY_URL, `giveUpAfter` NOTIFY_GIVE_UP_AFTER (a duration or ms; default 3d).
+   */
+  notify?: { secretConfigured: boolean; defaultUrl?: string; giveUpAfter?: string | number };
 }
 
 /**
@@ -128,6 +142,10 @@ function temporalOptions(options: SigningClientConnectOptions): { connectionOpti
 export async function createSigningClient(options: SigningClientOptions): Promise<SigningClient> {
   const defaultExpiryMs = durationMs('defaultExpiry', options.defaultExpiry, 3 * 86_400_000);
   const pollIntervalMs = durationMs('pollInterval', options.pollInterval, 15 * 60_000);
+  const notify = options.notify;
+  const urlProblem = notify?.defaultUrl !== undefined ? notifyUrlProblem(notify.defaultUrl) : undefined;
+  if (urlProblem) throw new TypeError(`createSigningClient: notify.defaultUrl: ${urlProblem}`);
+  const giveUpAfterMs = notify?.giveUpAfter !== undefined ? durationMs('notify.giveUpAfter', notify.giveUpAfter, 0) : undefined;
 
   let temporal: Client;
   let db: Db;
@@ -156,6 +174,15 @@ export async function createSigningClient(options: SigningClientOptions): Promis
     taskQueue: options.taskQueue ?? 'evrotrust-signing',
     defaultExpiryMs,
     pollIntervalMs,
+    ...(notify
+      ? {
+          notify: {
+            secretConfigured: notify.secretConfigured,
+            ...(notify.defaultUrl !== undefined ? { defaultUrl: notify.defaultUrl } : {}),
+            ...(giveUpAfterMs !== undefined ? { giveUpAfterMs } : {}),
+          },
+        }
+      : {}),
   });
 
   return {

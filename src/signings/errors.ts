@@ -14,6 +14,17 @@ export class InvalidSigningRequestError extends SigningError {
   }
 }
 
+/** A start asked for a notifyUrl, but the service has no NOTIFY_SECRET to sign notifications with. */
+export class NotifyNotConfiguredError extends SigningError {
+  constructor() {
+    super(
+      400,
+      'notify-not-configured',
+      'notifyUrl needs a webhook secret: set NOTIFY_SECRET (whsec_ and the Base64 of 24–64 random bytes) on the service, or leave notifyUrl out',
+    );
+  }
+}
+
 export class SigningNotFoundError extends SigningError {
   constructor(readonly signingId: string) {
     super(404, 'not-found', `no signing with id ${signingId}`);

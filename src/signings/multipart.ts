@@ -6,7 +6,7 @@
 //
 // Parts: `file` (the document; required, exactly one; its filename is the document's unless a
 // `filename` field says otherwise), `signers` (a JSON array, as in the JSON body; required), and the
-// optional text fields `filename`, `description`, `method`, `expiresIn`, `reference`, `signatureType`.
+// optional text fields `filename`, `description`, `method`, `expiresIn`, `reference`, `signatureType`, `notifyUrl`.
 // Any other part is refused, so a typo is not silently ignored. The file is read from its stream
 // chunk by chunk (at most UPLOAD_BODY_LIMIT bytes): never Base64, never a string.
 import type { FastifyRequest } from 'fastify';
@@ -16,7 +16,7 @@ import type { StartSigningBytesRequest } from './schemas';
 import { HttpError, isFastifyError } from '../http/errors';
 import { parseSafeJson } from '../http/json';
 
-const TEXT_FIELDS = ['filename', 'description', 'method', 'expiresIn', 'reference', 'signatureType'] as const;
+const TEXT_FIELDS = ['filename', 'description', 'method', 'expiresIn', 'reference', 'signatureType', 'notifyUrl'] as const;
 type TextField = (typeof TEXT_FIELDS)[number];
 
 /** Busboy's limits besides the file size: a handful of small fields and one file. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { describeBounds, parseDuration, type DurationBounds } from '../lib/duration';
 import { SIGNATURE_TYPES } from '../evrotrust/schemas';
 import { hasIdentifier, signerIdentitySchema } from '../lib/signer';
+import { notifyUrlProblem } from '../notify/url';
 
 /**
  * Bounds of `expiresIn` and SIGNING_DEFAULT_EXPIRY. Evrotrust documents no range for `dateExpire`
@@ -54,6 +55,16 @@ const requestFields = {
   // Evrotrust's signature types (docs/evrotrust.md); absent: picked by file type from configuration.
   signatureType: z
     .enum(SIGNATURE_TYPES, `signatureType must be one of ${SIGNATURE_TYPES.join(', ')} (PDF1/PDF2: PAdES baseline / long-term)`)
+    .optional(),
+  // Where the final state is POSTed (src/notify/); the message never quotes the URL (it may carry a token).
+  notifyUrl: z
+    .string()
+    .trim()
+    .max(2048, 'notifyUrl is at most 2048 characters')
+    .superRefine((u, ctx) => {
+      const problem = notifyUrlProblem(u);
+      if (problem) ctx.addIssue({ code: 'custom', message: `notifyUrl: ${problem}` });
+    })
     .optional(),
 };
 function otpRule(v: { method: 'app' | 'otp'; signers: unknown[] }, ctx: z.RefinementCtx): void {

@@ -28,7 +28,14 @@ import {
   type StartSigningBytesRequest,
 } from './schemas';
 import { formatZodIssues } from '../lib/zod-issues';
-import { InvalidSigningRequestError, OtpRejectedError, SignedDocumentGoneError, SigningNotFoundError, SigningStateError } from './errors';
+import {
+  InvalidSigningRequestError,
+  NotifyNotConfiguredError,
+  OtpRejectedError,
+  SignedDocumentGoneError,
+  SigningNotFoundError,
+  SigningStateError,
+} from './errors';
 import type { Db } from 'mongodb';
 
 export interface SigningServiceOptions {
@@ -48,6 +55,12 @@ export interface SigningServiceOptions {
   continueAsNewAfterEvents?: number;
   /** What `expiresIn` may be (default EXPIRY_BOUNDS, the documented API bounds; tests go shorter). */
   expiryBounds?: DurationBounds;
+  /**
+   * Final-state notifications (src/notify/): the default URL (NOTIFY_URL), whether the workers have a
+   * NOTIFY_SECRET to sign with (without one a start with notifyUrl is refused), and how long
+   * delivery is retried (NOTIFY_GIVE_UP_AFTER; the workflow's default is 3 days). Absent: none.
+   */
+  notify?: { defaultUrl?: string; secretConfigured: boolean; giveUpAfterMs?: number };
 }
 
 export interface SigningResponse {
@@ -179,6 +192,8 @@ export class SigningService {
     const parsed = startSigningBytesSchema.safeParse(request);
     if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
     const input = parsed.data;
+    if (input.notifyUrl !== undefined && !this.opts.notify?.secretConfigured) throw new NotifyNotConfiguredError();
+    const notifyUrl = input.notifyUrl ?? this.opts.notify?.defaultUrl;
     const content = input.document.content;
     const expiryBounds = this.opts.expiryBounds ?? EXPIRY_BOUNDS;
     if (input.expiresIn !== undefined && !withinBounds(parseDuration(input.expiresIn) as number, expiryBounds))
@@ -236,6 +251,8 @@ export class SigningService {
       signedDocuments: [],
       workflowId: workflowIdFor(id),
       ...(input.signatureType ? { signatureType: input.signatureType } : {}),
+      // In the record only: the workflow learns from an activity whether there is one, never the URL.
+      ...(notifyUrl ? { notifyUrl } : {}),
     };
     await this.store.putSource(id, input.document.filename, content);
     await this.store.putPeople(id, input.signers);
@@ -279,6 +296,7 @@ export class SigningService {
       pollIntervalMs: this.opts.pollIntervalMs,
       processingRecheckMs: this.opts.processingRecheckMs ?? 2000,
       ...(this.opts.continueAsNewAfterEvents ? { continueAsNewAfterEvents: this.opts.continueAsNewAfterEvents } : {}),
+      ...(this.opts.notify?.giveUpAfterMs ? { notifyGiveUpAfterMs: this.opts.notify.giveUpAfterMs } : {}),
       ...(sent
         ? {
             resume: {
@@ -334,11 +352,37 @@ export class SigningService {
         if (Date.now() - doc.createdAt.getTime() > 5000) await this.ensureWorkflow(doc).catch(() => undefined);
         await new Promise((r) => setTimeout(r, pause));
       }
-      try {
-        await this.opts.temporal.workflow.getHandle(doc.workflowId).result();
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError)) throw err;
+      await this.runEndOrFinal(id, doc.workflowId);
+    }
+  }
+
+  /**
+   * Waits until the signing's run ends or its record is final, whichever comes first: after the
+   * final state a run may go on delivering its notification for days (NOTIFY_GIVE_UP_AFTER), and
+   * the caller waits for the signing, not for its receiver.
+   */
+  private async runEndOrFinal(id: string, workflowId: string): Promise<void> {
+    const stop = new AbortController();
+    const run = this.opts.temporal
+      .withAbortSignal(stop.signal, () => this.opts.temporal.workflow.getHandle(workflowId).result())
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          if (stop.signal.aborted || err instanceof WorkflowNotFoundError || err instanceof WorkflowFailedError) return;
+          throw err;
+        },
+      );
+    const final = (async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2000));
+        if (stop.signal.aborted) return;
+        if ((await this.store.get(id))?.status !== 'pending') return;
       }
+    })().catch(() => undefined); // a store error here is the next loop's to report
+    try {
+      await Promise.race([run, final]);
+    } finally {
+      stop.abort();
     }
   }
 

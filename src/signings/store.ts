@@ -252,6 +252,16 @@ export class SigningStore {
     await this.setSigners(signingId, changes);
   }
 
+  /** Counts a notification attempt (src/notify/): how many were made and why the last one failed, for the give-up event. */
+  async recordNotifyAttempt(signingId: string, attempts: number, lastError: string | null): Promise<void> {
+    await this.signings.updateOne(
+      { _id: signingId },
+      lastError === null
+        ? { $set: { notifyAttempts: attempts }, $unset: { notifyLastError: '' } }
+        : { $set: { notifyAttempts: attempts, notifyLastError: lastError } },
+    );
+  }
+
   /** Sets one signer's confirmed Evrotrust status; the same status twice changes nothing (and writes nothing). */
   async recordSignerStatus(signingId: string, transactionId: string, status: SignerStatus, rejectReason: string | null): Promise<void> {
     const signing = await this.signings.findOne({ _id: signingId }, { projection: { signers: 1 } });

@@ -73,6 +73,14 @@ export interface SigningDoc {
   workflowId: string;
   /** The Evrotrust signature type the caller chose (e.g. PDF2); absent: the configured default. */
   signatureType?: string;
+  /**
+   * Where the final state is POSTed (Standard Webhooks, src/notify/); absent: no notification. Kept
+   * here only, never in the workflow's input or history: it may carry the receiver's token.
+   */
+  notifyUrl?: string;
+  /** Delivery attempts of that notification so far, and why the last one failed (no URL in it). */
+  notifyAttempts?: number;
+  notifyLastError?: string;
   /** When the retention job deleted the signers' personal data (`signing_people`); absent: not yet. */
   personalDataErasedAt?: Date | null;
   /** When the retention job deleted the signed files (the refs stay, for their digest and size); absent: kept. */

@@ -75,6 +75,8 @@ export interface SigningEnvOptions {
   relay?: Partial<Omit<CallbackRelayOptions, 'db' | 'temporalClient' | 'metrics'>>;
   /** Wraps the activities the worker runs (e.g. to know which activity sent a store command). */
   wrapActivities?: (activities: Activities) => Activities;
+  /** Final-state notifications: the workers' secret (none: a start with notifyUrl is refused) and the give-up bound. */
+  notify?: { secret?: string; giveUpAfterMs?: number; defaultUrl?: string };
 }
 
 /** For tests of expiry itself, which use an expiresIn of a few seconds (the API's minimum is 30 s). */
@@ -153,6 +155,7 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       evrotrust,
       privateKeyPem: keys.privateKeyPem,
       publicBaseUrl,
+      ...(options.notify?.secret ? { notify: { secret: options.notify.secret } } : {}),
     });
     const activities = options.wrapActivities ? options.wrapActivities(created) : created;
     const startWorker = options.startWorker ?? startTestWorker;
@@ -172,6 +175,15 @@ export function useSigningEnv(options: SigningEnvOptions = {}): SigningEnv {
       ...(options.expiryBounds ? { expiryBounds: options.expiryBounds } : {}),
       continueAsNewAfterEvents: options.continueAsNewAfterEvents,
       ...(options.referenceWaitMs !== undefined ? { referenceWaitMs: options.referenceWaitMs } : {}),
+      ...(options.notify
+        ? {
+            notify: {
+              secretConfigured: options.notify.secret !== undefined,
+              ...(options.notify.giveUpAfterMs !== undefined ? { giveUpAfterMs: options.notify.giveUpAfterMs } : {}),
+              ...(options.notify.defaultUrl !== undefined ? { defaultUrl: options.notify.defaultUrl } : {}),
+            },
+          }
+        : {}),
     });
   });
   after(async () => {
