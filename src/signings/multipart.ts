@@ -16,7 +16,7 @@ import type { StartSigningBytesRequest } from './schemas';
 import { HttpError, isFastifyError } from '../http/errors';
 import { parseSafeJson } from '../http/json';
 
-const TEXT_FIELDS = ['filename', 'description', 'method', 'expiresIn', 'reference', 'signatureType', 'notifyUrl'] as const;
+export const TEXT_FIELDS = ['filename', 'description', 'method', 'expiresIn', 'reference', 'signatureType', 'notifyUrl'] as const;
 type TextField = (typeof TEXT_FIELDS)[number];
 
 /** Busboy's limits besides the file size: a handful of small fields and one file. */

@@ -115,6 +115,7 @@ const multipartStart = z.object({
   expiresIn: z.string().optional(),
   reference: z.string().optional(),
   signatureType: z.string().optional(),
+  notifyUrl: z.string().optional().meta({ description: 'where the final state is POSTed (Standard Webhooks), as in the JSON body' }),
 });
 export const ROUTE_DOCS = {
   start: {

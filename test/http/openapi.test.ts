@@ -18,6 +18,7 @@ import { errorBodySchema } from '../../src/http/errors';
 import { OPENAPI_JSON_PATH } from '../../src/http/openapi';
 import { eventsResponseSchema, signingResponseSchema, startedResponseSchema } from '../../src/signings/responses';
 import { SERVICE_VERSION } from '../../src/version';
+import { TEXT_FIELDS } from '../../src/signings/multipart';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 
@@ -100,6 +101,15 @@ describe('OpenAPI description and docs page', () => {
     for (const h of hidden) assert.match(h, /\/\/|\/evrotrust\/callback\/\*$|^GET \/docs/, `undocumented route ${h}`);
     for (const must of ['POST /v1/signings', 'GET /v1/signings/{id}', 'POST /evrotrust/callback/document/ready', 'GET /readyz'])
       assert.ok(documented.has(must), `${must} is documented`);
+
+    const multipart = (
+      d.paths['/v1/signings']?.post as unknown as { requestBody: { content: Record<string, { schema: { properties: object } }> } }
+    ).requestBody.content['multipart/form-data'];
+    assert.deepEqual(
+      Object.keys(multipart?.schema.properties ?? {}).sort(),
+      ['file', 'signers', ...TEXT_FIELDS].sort(),
+      'every multipart part is described',
+    );
 
     for (const [path, ops] of Object.entries(d.paths))
       for (const [m, op] of Object.entries(ops)) {
