@@ -18,6 +18,8 @@
 //   30 MiB file as multipart/form-data), 16 KiB elsewhere.
 // - POST /v1/signings also takes multipart/form-data (src/signings/multipart.ts): the file is read
 //   as a stream into its bytes, without Base64 or a JSON string of it. Only that route parses it.
+// - GET /v1/signings lists signings newest first, `{ items, nextCursor }`, with keyset cursors bound
+//   to the filters they were made with (src/signings/list.ts).
 // - Rate limit (API_RATE_LIMIT per API_RATE_LIMIT_WINDOW and client address) on every route here,
 //   counted before the token check; 429 with Retry-After.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -119,6 +121,9 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
             .send({ id: started.id, status: started.status });
         });
       });
+
+      // The list: query parameters status, reference, createdAfter, createdBefore, limit, cursor (src/signings/list.ts).
+      api.get('/', async (request, reply) => noStore(reply).send(await service.list(request.query)));
 
       api.get('/:id', async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
