@@ -372,7 +372,7 @@ describe('GET /v1/signings', () => {
     });
 
     it('no token, or a wrong one: 401', async () => {
-      for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }]) {
+      for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }] as Record<string, string>[]) {
         const res = await get('/v1/signings', headers);
         assert.equal(res.statusCode, 401);
         assert.equal(res.json<{ error: string }>().error, 'unauthorized');
