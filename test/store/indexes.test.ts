@@ -282,7 +282,7 @@ describe('every MongoDB query of the service is index-backed', () => {
         assert.notEqual(next.items[0]?.id, first.items[0]?.id);
       }
       assert.equal(nextPages, filters.length - 1, 'the cursor queries are checked too');
-      phases.push({ phase: `GET /v1/signings (${filters.length * 2} pages)`, commands: since(mark, (c) => c.label === 'list') });
+      phases.push({ phase: `GET /v1/signings (${filters.length + nextPages} pages)`, commands: since(mark, (c) => c.label === 'list') });
 
       // ---- the relay's sweeps: two callbacks for unknown transactionIDs, capped, given up, pruned ----
       const port = Number(new URL(env.http?.url as string).port);
