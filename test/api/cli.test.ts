@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEnv } from '../helpers/stack';
-import { pdf, sentTransactions, useSigningEnv } from '../helpers/signing-env';
+import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 
 const root = join(__dirname, '..', '..');
 
@@ -74,6 +74,7 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     assert.match(noSigner.stderr, /--signer/);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /download <id>/);
+    assert.match(help.stdout, /list \[options\]/);
   });
 
   it('an invalid environment variable exits 2 naming it', async () => {
@@ -152,6 +153,55 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     const withdraw = await cli(['withdraw', first.id]);
     assert.equal(withdraw.code, 1);
     assert.equal(errorOf(withdraw).error, 'already-final');
+  });
+
+  it('list: filters and pages as JSON; a bad filter or a foreign cursor exits 1 with the message', async () => {
+    const since = new Date().toISOString();
+    const reference = `cli-list-${randomUUID()}`;
+    const ids: string[] = [];
+    for (const extra of [{ reference }, {}]) {
+      ids.push(
+        (await env.service.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], ...extra })).id,
+      );
+    }
+    const byReference = await cli(['list', '--reference', reference, '--status', 'pending', '--status', 'signed']);
+    assert.equal(byReference.code, 0, byReference.stderr);
+    const shown = JSON.parse(byReference.stdout) as { items: { id: string; reference: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      shown.items.map((i) => [i.id, i.reference]),
+      [[ids[0], reference]],
+    );
+    assert.equal(shown.nextCursor, null);
+
+    // The other cases of this file start signings concurrently: a window of this case's own.
+    const until = new Date(Date.now() + 1000).toISOString();
+    const window = ['--status', 'pending', '--created-after', since, '--created-before', until];
+    const first = await cli(['list', ...window, '--limit', '1']);
+    assert.equal(first.code, 0, first.stderr);
+    const page1 = JSON.parse(first.stdout) as { items: { id: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      page1.items.map((i) => i.id),
+      [ids[1]],
+    );
+    assert.ok(page1.nextCursor);
+    const [second, foreign, badLimit, badDate] = await Promise.all([
+      cli(['list', ...window, '--limit', '1', '--cursor', page1.nextCursor]),
+      cli(['list', '--status', 'signed', '--created-after', since, '--cursor', page1.nextCursor]),
+      cli(['list', '--limit', '0']),
+      cli(['list', '--created-after', 'yesterday']),
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(JSON.parse(second.stdout), {
+      items: [JSON.parse((await cli(['status', ids[0] as string])).stdout)],
+      nextCursor: null,
+    });
+    assert.equal(foreign.code, 1);
+    assert.equal(errorOf(foreign).error, 'invalid-cursor');
+    assert.match(errorOf(foreign).message, /other filters/);
+    assert.equal(badLimit.code, 1);
+    assert.deepEqual(errorOf(badLimit), { error: 'invalid-request', message: 'limit must be a whole number from 1 to 200' });
+    assert.equal(badDate.code, 1);
+    assert.match(errorOf(badDate).message, /^createdAfter must be an ISO-8601 instant/);
   });
 
   it('a request the service refuses exits 1 with its message; download of a pending signing is not-signed', async () => {
