@@ -164,6 +164,8 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
         (await env.service.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], ...extra })).id,
       );
     }
+    // Sent, so nothing about them changes while they are listed and compared.
+    await Promise.all(ids.map((id) => sentTransactions(env, id)));
     const byReference = await cli(['list', '--reference', reference, '--status', 'pending', '--status', 'signed']);
     assert.equal(byReference.code, 0, byReference.stderr);
     const shown = JSON.parse(byReference.stdout) as { items: { id: string; reference: string }[]; nextCursor: string | null };

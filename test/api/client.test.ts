@@ -105,6 +105,8 @@ describe('createSigningClient', () => {
         const { id } = await client.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], ...extra });
         ids.push(id);
       }
+      // Sent, so nothing about them changes while they are listed and compared.
+      await Promise.all(ids.map((id) => sentTransactions(env, id)));
       const newestFirst = [...ids].reverse();
       const byReference = await client.list({ reference });
       assert.deepEqual(
