@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEnv } from '../helpers/stack';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { signingDoc } from '../helpers/signings';
 
 const root = join(__dirname, '..', '..');
 
@@ -156,47 +157,47 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
   });
 
   it('list: filters and pages as JSON; a bad filter or a foreign cursor exits 1 with the message', async () => {
-    const since = new Date().toISOString();
     const reference = `cli-list-${randomUUID()}`;
-    const ids: string[] = [];
-    for (const extra of [{ reference }, {}]) {
-      ids.push(
-        (await env.service.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], ...extra })).id,
-      );
-    }
-    // Sent, so nothing about them changes while they are listed and compared.
-    await Promise.all(ids.map((id) => sentTransactions(env, id)));
+    const { id } = await env.service.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], reference });
+    await sentTransactions(env, id); // so nothing about it changes while it is listed
     const byReference = await cli(['list', '--reference', reference, '--status', 'pending', '--status', 'signed']);
     assert.equal(byReference.code, 0, byReference.stderr);
-    const shown = JSON.parse(byReference.stdout) as { items: { id: string; reference: string }[]; nextCursor: string | null };
-    assert.deepEqual(
-      shown.items.map((i) => [i.id, i.reference]),
-      [[ids[0], reference]],
-    );
-    assert.equal(shown.nextCursor, null);
+    assert.deepEqual(JSON.parse(byReference.stdout), { items: [JSON.parse((await cli(['status', id])).stdout)], nextCursor: null });
 
-    // The other cases of this file start signings concurrently: a window of this case's own.
-    const until = new Date(Date.now() + 1000).toISOString();
-    const window = ['--status', 'pending', '--created-after', since, '--created-before', until];
+    // Pages: two records in a past hour of this case's own (the other cases start signings concurrently, now).
+    const hour = Date.parse('2001-01-01T00:00:00Z') + Math.floor(Math.random() * 100_000) * 3_600_000;
+    const older = signingDoc(randomUUID(), { status: 'expired', createdAt: new Date(hour + 1000) });
+    const newer = signingDoc(randomUUID(), { status: 'expired', createdAt: new Date(hour + 2000) });
+    await Promise.all([env.store.create(older), env.store.create(newer)]);
+    const window = [
+      '--status',
+      'expired',
+      '--created-after',
+      new Date(hour).toISOString(),
+      '--created-before',
+      new Date(hour + 3_600_000).toISOString(),
+    ];
     const first = await cli(['list', ...window, '--limit', '1']);
     assert.equal(first.code, 0, first.stderr);
     const page1 = JSON.parse(first.stdout) as { items: { id: string }[]; nextCursor: string | null };
     assert.deepEqual(
       page1.items.map((i) => i.id),
-      [ids[1]],
+      [newer._id],
     );
     assert.ok(page1.nextCursor);
     const [second, foreign, badLimit, badDate] = await Promise.all([
       cli(['list', ...window, '--limit', '1', '--cursor', page1.nextCursor]),
-      cli(['list', '--status', 'signed', '--created-after', since, '--cursor', page1.nextCursor]),
+      cli(['list', '--status', 'signed', '--cursor', page1.nextCursor]),
       cli(['list', '--limit', '0']),
       cli(['list', '--created-after', 'yesterday']),
     ]);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(JSON.parse(second.stdout), {
-      items: [JSON.parse((await cli(['status', ids[0] as string])).stdout)],
-      nextCursor: null,
-    });
+    const page2 = JSON.parse(second.stdout) as { items: { id: string; status: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      page2.items.map((i) => [i.id, i.status]),
+      [[older._id, 'expired']],
+    );
+    assert.equal(page2.nextCursor, null);
     assert.equal(foreign.code, 1);
     assert.equal(errorOf(foreign).error, 'invalid-cursor');
     assert.match(errorOf(foreign).message, /other filters/);

@@ -13,6 +13,7 @@ import type { SigningResponse } from '../../src/signings/service';
 import type { SigningDoc } from '../../src/store/collections';
 import type { SigningStatus } from '../../workflows/definitions';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { signingDoc } from '../helpers/signings';
 
 const TOKEN = `test-${randomBytes(16).toString('hex')}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -26,26 +27,14 @@ const STATUSES: SigningStatus[] = ['pending', 'signed', 'rejected', 'expired', '
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
 /** A signing record as the service writes it, created at `createdAt`. */
-function record(createdAt: Date, status: SigningStatus, reference: string | null): SigningDoc {
-  const id = randomUUID();
-  return {
-    _id: id,
+const record = (createdAt: Date, status: SigningStatus, reference: string | null): SigningDoc =>
+  signingDoc(randomUUID(), {
     status,
-    method: 'app',
     reference,
-    document: { filename: 'contract.pdf', description: null, sha256: 'a'.repeat(64), size: 10 },
-    signers: [{ transactionId: null, status: status === 'pending' ? 'pending' : 'signed' }],
-    threadId: null,
-    rejectReason: null,
-    failureCode: null,
-    failureReason: null,
-    expiresAt: new Date(createdAt.getTime() + 86_400_000),
     createdAt,
+    expiresAt: new Date(createdAt.getTime() + 86_400_000),
     finalizedAt: status === 'pending' ? null : new Date(createdAt.getTime() + 1000),
-    signedDocuments: [],
-    workflowId: `signing-${id}`,
-  };
-}
+  });
 
 /** Newest first: createdAt, then id, descending (the API's order). */
 const newestFirst = (a: { createdAt: Date; _id: string }, b: { createdAt: Date; _id: string }): number =>
