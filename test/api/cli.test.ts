@@ -158,7 +158,12 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
 
   it('list: filters and pages as JSON; a bad filter or a foreign cursor exits 1 with the message', async () => {
     const reference = `cli-list-${randomUUID()}`;
-    const { id } = await env.service.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], reference });
+    const { id } = await env.service.start({
+      document: { filename: 'l.pdf', content: pdf(randomUUID()) },
+      signers: [SIGNER_A],
+      reference,
+      expiresIn: '1h',
+    });
     await sentTransactions(env, id); // so nothing about it changes while it is listed
     const byReference = await cli(['list', '--reference', reference, '--status', 'pending', '--status', 'signed']);
     assert.equal(byReference.code, 0, byReference.stderr);
