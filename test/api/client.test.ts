@@ -102,7 +102,12 @@ describe('createSigningClient', () => {
       const reference = `client-list-${randomUUID()}`;
       const ids: string[] = [];
       for (const extra of [{ reference }, {}, {}]) {
-        const { id } = await client.start({ document: { filename: 'l.pdf', content: pdf(randomUUID()) }, signers: [SIGNER_A], ...extra });
+        const { id } = await client.start({
+          document: { filename: 'l.pdf', content: pdf(randomUUID()) },
+          signers: [SIGNER_A],
+          expiresIn: '1h',
+          ...extra,
+        });
         ids.push(id);
       }
       // Sent, so nothing about them changes while they are listed and compared.
