@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createSigningClient, SigningError, type SigningClient, type StartRequest } from './signings/client';
+import { createSigningClient, SigningError, type ListSigningsRequest, type SigningClient, type StartRequest } from './signings/client';
 import { ConfigError, loadConfig, type Config } from './config';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -27,6 +27,13 @@ Commands:
       --description <text>   shown to the signer
       --filename <name>      the document's name (default: the file's own name)
   status <id>                the signing as it is now
+  list [options]             signings, newest first; prints { items, nextCursor }
+      --status <s>           pending, signed, rejected, expired, withdrawn or failed (repeat, or comma-separate)
+      --reference <text>     only the signing started with this reference
+      --created-after <t>    created at or after this ISO-8601 instant, e.g. 2026-12-01T00:00:00Z
+      --created-before <t>   created before this ISO-8601 instant
+      --limit <n>            page size, 1–200 (default 50)
+      --cursor <c>           the nextCursor of the previous page (with the same filters)
   result <id>                wait until the signing is final, then print it
   withdraw <id>              withdraw a pending signing
   otp <id> <code>            submit the SMS code of an OTP signing
@@ -112,6 +119,20 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
   return { request, ...(idempotencyKey ? { idempotencyKey } : {}) };
 }
 
+/** The list filter from the options, as strings: the service's schema checks them (same messages as the HTTP API). */
+function buildList(values: Record<string, unknown>): ListSigningsRequest {
+  const statuses = list(values.status);
+  const given = (key: string, option: string) => (str(values[option]) !== undefined ? { [key]: str(values[option]) } : {});
+  return {
+    ...(statuses.length > 0 ? { status: statuses.join(',') } : {}),
+    ...given('reference', 'reference'),
+    ...given('createdAfter', 'created-after'),
+    ...given('createdBefore', 'created-before'),
+    ...given('limit', 'limit'),
+    ...given('cursor', 'cursor'),
+  };
+}
+
 async function download(client: SigningClient, id: string, out: string | undefined, force: boolean): Promise<unknown> {
   const file = await client.signedDocument(id);
   const bytes = Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength);
@@ -161,6 +182,21 @@ const COMMANDS: Record<string, Command> = {
       ({ positionals: [id] }) =>
       (client) =>
         client.status(id as string),
+  },
+  list: {
+    positionals: [],
+    options: {
+      status: { type: 'string', multiple: true },
+      reference: { type: 'string' },
+      'created-after': { type: 'string' },
+      'created-before': { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+    prepare: ({ values }) => {
+      const filter = buildList(values);
+      return (client) => client.list(filter);
+    },
   },
   result: {
     positionals: ['id'],

@@ -17,6 +17,7 @@ import { parseDuration } from '../lib/duration';
 import { InvalidSigningRequestError } from './errors';
 import type { StartSigningBytesRequest, StartSigningRequest } from './schemas';
 import { fromApiBody, SigningService, type SigningResponse } from './service';
+import type { ListSigningsRequest, SigningPage } from './list';
 import { connectMongo } from '../store/mongo';
 import { notifyUrlProblem } from '../notify/url';
 import type { SigningStatus } from '../../workflows/definitions';
@@ -26,11 +27,13 @@ export {
   SigningError,
   InvalidSigningRequestError,
   NotifyNotConfiguredError,
+  InvalidCursorError,
   SigningNotFoundError,
   SigningStateError,
   OtpRejectedError,
 } from './errors';
 export type { SigningResponse } from './service';
+export type { ListSigningsRequest, SigningPage } from './list';
 export type { SigningStatus } from '../../workflows/definitions';
 export { loadTemporalConnection, TemporalConfigError, type TemporalConnection } from '../temporal/connection';
 
@@ -85,6 +88,13 @@ export interface SigningClient {
   start(request: StartRequest, options?: { idempotencyKey?: string }): Promise<{ id: string; status: SigningStatus; created: boolean }>;
   /** The signing as it is now (GET /v1/signings/:id). */
   status(id: string): Promise<SigningResponse>;
+  /**
+   * A page of signings, newest first (GET /v1/signings): `{ items, nextCursor }`; pass `nextCursor`
+   * back as `cursor`, with the same filters, for the next page.
+   */
+  list(filter?: ListSigningsRequest): Promise<SigningPage>;
+  /** Every signing matching `filter` (no `cursor`), newest first, a page of `filter.limit` at a time. */
+  listAll(filter?: Omit<ListSigningsRequest, 'cursor'>): AsyncIterable<SigningResponse>;
   /** Waits until the signing is final, then returns it. */
   result(id: string): Promise<SigningResponse>;
   /** Asks to withdraw a pending signing; it becomes `withdrawn` shortly after. */
@@ -188,6 +198,16 @@ export async function createSigningClient(options: SigningClientOptions): Promis
   return {
     start: async (request, opts) => service.start(toServiceRequest(request), opts?.idempotencyKey),
     status: (id) => service.get(id),
+    list: (filter) => service.list(filter ?? {}),
+    listAll: (filter) => ({
+      async *[Symbol.asyncIterator]() {
+        for (let cursor: string | null | undefined; cursor !== null;) {
+          const page = await service.list({ ...filter, ...(cursor !== undefined ? { cursor } : {}) });
+          yield* page.items;
+          cursor = page.nextCursor;
+        }
+      },
+    }),
     result: (id) => service.result(id),
     withdraw: async (id) => {
       const s = await service.withdraw(id);

@@ -52,3 +52,10 @@ export class SignedDocumentGoneError extends SigningError {
     super(410, 'signed-document-deleted', message);
   }
 }
+
+/** A list cursor that this API did not make, or that belongs to a listing with other filters: 400. */
+export class InvalidCursorError extends SigningError {
+  constructor(message: string) {
+    super(400, 'invalid-cursor', message);
+  }
+}

@@ -90,3 +90,8 @@ export const eventsResponseSchema = z
 
 export const otpAcceptedResponseSchema = z.strictObject({ id: z.string(), accepted: z.literal(true) });
 export const otpResentResponseSchema = z.strictObject({ id: z.string(), resent: z.literal(true) });
+
+export const signingPageResponseSchema = z.strictObject({
+  items: z.array(signingResponseSchema).meta({ description: 'newest first' }),
+  nextCursor: z.string().nullable().meta({ description: 'pass as cursor for the next page; null on the last page' }),
+});

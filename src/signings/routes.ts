@@ -18,6 +18,8 @@
 //   30 MiB file as multipart/form-data), 16 KiB elsewhere.
 // - POST /v1/signings also takes multipart/form-data (src/signings/multipart.ts): the file is read
 //   as a stream into its bytes, without Base64 or a JSON string of it. Only that route parses it.
+// - GET /v1/signings lists signings newest first, `{ items, nextCursor }`, with keyset cursors bound
+//   to the filters they were made with (src/signings/list.ts).
 // - Rate limit (API_RATE_LIMIT per API_RATE_LIMIT_WINDOW and client address) on every route here,
 //   counted before the token check; 429 with Retry-After.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -40,9 +42,11 @@ import {
   eventsResponseSchema,
   otpAcceptedResponseSchema,
   otpResentResponseSchema,
+  signingPageResponseSchema,
   signingResponseSchema,
   startedResponseSchema,
 } from './responses';
+import { listQuerySchema } from './list';
 
 export { UnauthorizedError } from './api-auth';
 export { HttpError, type ErrorBody } from '../http/errors';
@@ -137,6 +141,17 @@ export const ROUTE_DOCS = {
       409: errorAnswer('the reference or Idempotency-Key was used for a different request'),
       413: errorAnswer('the body is larger than UPLOAD_BODY_LIMIT'),
       415: errorAnswer('neither JSON nor multipart/form-data'),
+      ...commonErrors,
+    },
+  },
+  list: {
+    ...common,
+    summary: 'List signings',
+    description: 'Newest first, filtered by status, reference and creation time; keyset pagination with nextCursor.',
+    querystring: listQuerySchema,
+    response: {
+      200: signingPageResponseSchema,
+      400: errorAnswer('a filter, limit or cursor is not valid; the message says what to fix'),
       ...commonErrors,
     },
   },
@@ -242,6 +257,9 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
             .send({ id: started.id, status: started.status });
         });
       });
+
+      // The list: query parameters status, reference, createdAfter, createdBefore, limit, cursor (src/signings/list.ts).
+      api.get('/', { schema: ROUTE_DOCS.list }, async (request, reply) => noStore(reply).send(await service.list(request.query)));
 
       api.get('/:id', { schema: ROUTE_DOCS.get }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);

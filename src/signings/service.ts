@@ -6,6 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, 
 import { signingStatusKey } from '../../workflows/search-attributes';
 import { describeBounds, parseDuration, withinBounds, type DurationBounds } from '../lib/duration';
 import { SigningStore } from './store';
+import { listSignings, type SigningPage } from './list';
 import { sha256Hex } from '../lib/hash';
 import type { SigningDoc } from '../store/collections';
 import {
@@ -330,6 +331,11 @@ export class SigningService {
     await this.opts.temporal.withDeadline(Date.now() + (this.opts.startTimeoutMs ?? 10_000), () =>
       this.opts.temporal.workflow.start(SIGNING_WORKFLOW_TYPE, { ...this.startOptions(doc), args: [this.workflowInput(doc)] }),
     );
+  }
+
+  /** A page of signings, newest first, filtered (src/signings/list.ts validates `query` and the cursor). */
+  list(query: unknown): Promise<SigningPage> {
+    return listSignings(this.store, query);
   }
 
   async get(id: string): Promise<SigningResponse> {

@@ -12,6 +12,7 @@ import { CallbackTokens } from '../callbacks/tokens';
 import { deleteFile, putFileOnce, readFile } from '../store/files';
 import { insertIfAbsent } from '../store/insert-if-absent';
 import { legacyFailureCode, type SigningFailure } from './failures';
+import type { ListFilter, ListPosition } from './list';
 import {
   BUCKETS,
   COLLECTIONS,
@@ -93,6 +94,42 @@ export class SigningStore {
         { projection: { _id: 1, workflowId: 1, createdAt: 1 }, sort: { _id: 1 }, limit },
       )
       .toArray();
+  }
+
+  /**
+   * A page of the signings matching `filter`, newest first (createdAt, then _id, descending), after
+   * `after` (the previous page's last signing; null: from the newest): up to `limit`, and whether
+   * more follow (one more was read to know it). Served by the indexes status_createdAt__id and
+   * reference_status_createdAt__id: the status is always pinned (`$in`), and "after" is two
+   * queries, not an `$or` no index bounds: the rest of the cursor's own millisecond (by _id), then
+   * everything older.
+   */
+  async listPage(filter: ListFilter, after: ListPosition | null, limit: number): Promise<{ signings: SigningDoc[]; more: boolean }> {
+    const base: Filter<SigningDoc> = {
+      status: { $in: [...filter.statuses] },
+      ...(filter.reference !== undefined ? { reference: filter.reference } : {}),
+    };
+    const sort = { createdAt: -1, _id: -1 } as const;
+    const want = limit + 1;
+    const found: SigningDoc[] = [];
+    if (after) {
+      found.push(
+        ...(await this.signings.find({ ...base, createdAt: after.createdAt, _id: { $lt: after.id } }, { sort, limit: want }).toArray()),
+      );
+    }
+    if (found.length < want) {
+      const before = after && (!filter.createdBefore || after.createdAt < filter.createdBefore) ? after.createdAt : filter.createdBefore;
+      const createdAt = {
+        ...(filter.createdAfter ? { $gte: filter.createdAfter } : {}),
+        ...(before ? { $lt: before } : {}),
+      };
+      const rest = await this.signings
+        .find({ ...base, ...(Object.keys(createdAt).length > 0 ? { createdAt } : {}) }, { sort, limit: want - found.length })
+        .toArray();
+      found.push(...rest);
+    }
+    for (const doc of found) if (doc.failureCode === undefined) doc.failureCode = legacyFailureCode(doc.failureReason);
+    return { signings: found.slice(0, limit), more: found.length > limit };
   }
 
   // ---- creating a signing (the service, before its workflow exists) ----

@@ -33,6 +33,14 @@ export interface IndexDeclaration {
 export const INDEXES: readonly IndexDeclaration[] = [
   // The reconciler's pages: pending signings in id order, resuming after the last id.
   { collection: COLLECTIONS.signings, key: { status: 1, _id: 1 }, name: 'status__id' },
+  // GET /v1/signings: newest first, by status (always pinned, all statuses when none is asked for),
+  // and by reference and status; a created range and the cursor bound createdAt, then _id.
+  { collection: COLLECTIONS.signings, key: { status: 1, createdAt: -1, _id: -1 }, name: 'status_createdAt__id' },
+  {
+    collection: COLLECTIONS.signings,
+    key: { reference: 1, status: 1, createdAt: -1, _id: -1 },
+    name: 'reference_status_createdAt__id',
+  },
   // The retention job: final signings past a cutoff whose personal data / signed files remain, oldest first.
   { collection: COLLECTIONS.signings, key: { personalDataErasedAt: 1, finalizedAt: 1 }, name: 'personalDataErasedAt_finalizedAt' },
   { collection: COLLECTIONS.signings, key: { signedDocumentsDeletedAt: 1, finalizedAt: 1 }, name: 'signedDocumentsDeletedAt_finalizedAt' },

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEnv } from '../helpers/stack';
-import { pdf, sentTransactions, useSigningEnv } from '../helpers/signing-env';
+import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { signingDoc } from '../helpers/signings';
 
 const root = join(__dirname, '..', '..');
 
@@ -74,6 +75,7 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     assert.match(noSigner.stderr, /--signer/);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /download <id>/);
+    assert.match(help.stdout, /list \[options\]/);
   });
 
   it('an invalid environment variable exits 2 naming it', async () => {
@@ -152,6 +154,62 @@ describe('CLI (src/cli.ts)', { concurrency: true }, () => {
     const withdraw = await cli(['withdraw', first.id]);
     assert.equal(withdraw.code, 1);
     assert.equal(errorOf(withdraw).error, 'already-final');
+  });
+
+  it('list: filters and pages as JSON; a bad filter or a foreign cursor exits 1 with the message', async () => {
+    const reference = `cli-list-${randomUUID()}`;
+    const { id } = await env.service.start({
+      document: { filename: 'l.pdf', content: pdf(randomUUID()) },
+      signers: [SIGNER_A],
+      reference,
+      expiresIn: '1h',
+    });
+    await sentTransactions(env, id); // so nothing about it changes while it is listed
+    const byReference = await cli(['list', '--reference', reference, '--status', 'pending', '--status', 'signed']);
+    assert.equal(byReference.code, 0, byReference.stderr);
+    assert.deepEqual(JSON.parse(byReference.stdout), { items: [JSON.parse((await cli(['status', id])).stdout)], nextCursor: null });
+
+    // Pages: two records in a past hour of this case's own (the other cases start signings concurrently, now).
+    const hour = Date.parse('2001-01-01T00:00:00Z') + Math.floor(Math.random() * 100_000) * 3_600_000;
+    const older = signingDoc(randomUUID(), { status: 'expired', createdAt: new Date(hour + 1000) });
+    const newer = signingDoc(randomUUID(), { status: 'expired', createdAt: new Date(hour + 2000) });
+    await Promise.all([env.store.create(older), env.store.create(newer)]);
+    const window = [
+      '--status',
+      'expired',
+      '--created-after',
+      new Date(hour).toISOString(),
+      '--created-before',
+      new Date(hour + 3_600_000).toISOString(),
+    ];
+    const first = await cli(['list', ...window, '--limit', '1']);
+    assert.equal(first.code, 0, first.stderr);
+    const page1 = JSON.parse(first.stdout) as { items: { id: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      page1.items.map((i) => i.id),
+      [newer._id],
+    );
+    assert.ok(page1.nextCursor);
+    const [second, foreign, badLimit, badDate] = await Promise.all([
+      cli(['list', ...window, '--limit', '1', '--cursor', page1.nextCursor]),
+      cli(['list', '--status', 'signed', '--cursor', page1.nextCursor]),
+      cli(['list', '--limit', '0']),
+      cli(['list', '--created-after', 'yesterday']),
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    const page2 = JSON.parse(second.stdout) as { items: { id: string; status: string }[]; nextCursor: string | null };
+    assert.deepEqual(
+      page2.items.map((i) => [i.id, i.status]),
+      [[older._id, 'expired']],
+    );
+    assert.equal(page2.nextCursor, null);
+    assert.equal(foreign.code, 1);
+    assert.equal(errorOf(foreign).error, 'invalid-cursor');
+    assert.match(errorOf(foreign).message, /other filters/);
+    assert.equal(badLimit.code, 1);
+    assert.deepEqual(errorOf(badLimit), { error: 'invalid-request', message: 'limit must be a whole number from 1 to 200' });
+    assert.equal(badDate.code, 1);
+    assert.match(errorOf(badDate).message, /^createdAfter must be an ISO-8601 instant/);
   });
 
   it('a request the service refuses exits 1 with its message; download of a pending signing is not-signed', async () => {

@@ -3,7 +3,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createSigningClient, InvalidSigningRequestError, SigningNotFoundError, type SigningClient } from '../../src/signings/client';
+import {
+  createSigningClient,
+  InvalidCursorError,
+  InvalidSigningRequestError,
+  SigningNotFoundError,
+  type SigningClient,
+  type SigningResponse,
+} from '../../src/signings/client';
 import { testEnv } from '../helpers/stack';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 
@@ -83,6 +90,75 @@ describe('createSigningClient', () => {
         (err: unknown) => err instanceof InvalidSigningRequestError && /document\.content is empty/.test(err.message),
       );
       await assert.rejects(client.status(randomUUID()), SigningNotFoundError);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('list: filters, a page and its cursor, listAll over every page, and the same refusals as the HTTP API', async () => {
+    const client = await connect();
+    try {
+      const since = new Date();
+      const reference = `client-list-${randomUUID()}`;
+      const ids: string[] = [];
+      for (const extra of [{ reference }, {}, {}]) {
+        const { id } = await client.start({
+          document: { filename: 'l.pdf', content: pdf(randomUUID()) },
+          signers: [SIGNER_A],
+          expiresIn: '1h',
+          ...extra,
+        });
+        ids.push(id);
+      }
+      // Sent, so nothing about them changes while they are listed and compared.
+      await Promise.all(ids.map((id) => sentTransactions(env, id)));
+      const newestFirst = [...ids].reverse();
+      const byReference = await client.list({ reference });
+      assert.deepEqual(
+        byReference.items.map((i) => i.id),
+        [ids[0]],
+      );
+      assert.deepEqual(byReference.items[0], await client.status(ids[0] as string), 'an item is what status() answers');
+      assert.equal(byReference.nextCursor, null);
+
+      // The other tests of this file start signings too, at their own times: bound the window to this test's.
+      const window = { createdAfter: since, createdBefore: new Date(Date.now() + 1000), status: ['pending'] as const };
+      const first = await client.list({ ...window, limit: 2 });
+      assert.deepEqual(
+        first.items.map((i) => i.id),
+        newestFirst.slice(0, 2),
+      );
+      assert.ok(first.nextCursor);
+      const second = await client.list({ ...window, limit: 2, cursor: first.nextCursor });
+      assert.deepEqual(
+        second.items.map((i) => i.id),
+        newestFirst.slice(2),
+      );
+      assert.equal(second.nextCursor, null);
+
+      const all: SigningResponse[] = [];
+      for await (const signing of client.listAll({ ...window, limit: 1 })) all.push(signing);
+      assert.deepEqual(
+        all.map((s) => s.id),
+        newestFirst,
+      );
+
+      await assert.rejects(
+        client.list({ limit: 0 }),
+        (err: unknown) => err instanceof InvalidSigningRequestError && err.message === 'limit must be a whole number from 1 to 200',
+      );
+      await assert.rejects(
+        client.list({ status: 'done' as never }),
+        (err: unknown) => err instanceof InvalidSigningRequestError && /^status must be one or more of pending, signed/.test(err.message),
+      );
+      await assert.rejects(
+        client.list({ createdAfter: new Date('nope') }),
+        (err: unknown) => err instanceof InvalidSigningRequestError && /^createdAfter must be an ISO-8601 instant/.test(err.message),
+      );
+      await assert.rejects(
+        client.list({ ...window, status: 'signed', cursor: first.nextCursor }),
+        (err: unknown) => err instanceof InvalidCursorError && err.code === 'invalid-cursor' && /other filters/.test(err.message),
+      );
     } finally {
       await client.close();
     }

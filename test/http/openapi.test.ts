@@ -16,7 +16,12 @@ import { registerCallbacks } from '../../src/callbacks';
 import { metricsRoutes, ServiceMetrics } from '../../src/http/metrics';
 import { errorBodySchema } from '../../src/http/errors';
 import { OPENAPI_JSON_PATH } from '../../src/http/openapi';
-import { eventsResponseSchema, signingResponseSchema, startedResponseSchema } from '../../src/signings/responses';
+import {
+  eventsResponseSchema,
+  signingPageResponseSchema,
+  signingResponseSchema,
+  startedResponseSchema,
+} from '../../src/signings/responses';
 import { SERVICE_VERSION } from '../../src/version';
 import { TEXT_FIELDS } from '../../src/signings/multipart';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
@@ -158,6 +163,8 @@ describe('OpenAPI description and docs page', () => {
     assert.ok(signed.signedDocument && signed.finalizedAt);
     const events = eventsResponseSchema.parse((await call({ method: 'GET', url: `/v1/signings/${id}/events` })).json());
     assert.ok(events.events.some((e) => e.type === 'sent'));
+    const page = signingPageResponseSchema.parse((await call({ method: 'GET', url: '/v1/signings?status=signed&limit=5' })).json());
+    assert.ok(page.items.some((s) => s.id === id));
     const file = await call({ method: 'GET', url: `/v1/signings/${id}/signed-document` });
     assert.equal(file.statusCode, 200);
     for (const [res, status] of [

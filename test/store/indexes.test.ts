@@ -4,7 +4,8 @@
 // HTTP, the real worker, activities, callback routes and relay) with a MongoClient that records every
 // command (`monitorCommands`): a signing signed through a callback, one withdrawn, one expired, a GET,
 // the signed file, a reconciler that repairs a terminated run and ends a never-started signing (a page
-// at a time), relay sweeps that give up and prune callbacks for unknown transactionIDs, and the
+// at a time), the list (GET /v1/signings) with each filter combination and the page after its
+// cursor, relay sweeps that give up and prune callbacks for unknown transactionIDs, and the
 // retention job. Each command's filter and sort is then checked against the indexes the database
 // holds after ensureIndexes (index-check.ts has the rule). FerretDB takes index declarations but
 // scans anyway, so this checks the declarations, not query plans: it means the same on MongoDB 7.
@@ -212,7 +213,8 @@ describe('every MongoDB query of the service is index-backed', () => {
       const terminated = await as('start', () => env.service.start(signingRequest()));
       await sentTransactions(env, terminated.id);
       await env.temporal.workflow.getHandle(`signing-${terminated.id}`).terminate('index test');
-      const keyed = signingRequest({ reference: `idx-${randomUUID()}` });
+      const keyedReference = `idx-${randomUUID()}`;
+      const keyed = signingRequest({ reference: keyedReference });
       const dead = new SigningService({
         db: env.mongo.db,
         temporal: new Client({ connection: Connection.lazy({ address: '127.0.0.1:9', connectTimeout: 500 }) }),
@@ -247,6 +249,40 @@ describe('every MongoDB query of the service is index-backed', () => {
       await sentTransactions(env, again.id);
       await as('withdraw', () => env.service.withdraw(again.id));
       await finalSigning(env, again.id);
+
+      // ---- GET /v1/signings: each filter combination, its first page and the next from its cursor ----
+      const reference = keyedReference; // two signings: the never-started one (failed) and `again` (withdrawn)
+      const range = {
+        createdAfter: new Date(Date.now() - 3_600_000).toISOString(),
+        createdBefore: new Date(Date.now() + 60_000).toISOString(),
+      };
+      const filters: Record<string, unknown>[] = [
+        {},
+        { status: 'withdrawn' },
+        { status: ['withdrawn', 'failed'] },
+        { reference },
+        { reference, status: 'withdrawn' },
+        { reference, status: ['withdrawn', 'failed'] },
+        { createdAfter: range.createdAfter },
+        { createdBefore: range.createdBefore, status: 'withdrawn' },
+        range,
+        { ...range, status: ['withdrawn', 'failed', 'signed'] },
+        { ...range, reference },
+        { ...range, reference, status: ['withdrawn', 'failed'] },
+      ];
+      mark = recorded.length;
+      let nextPages = 0;
+      for (const filter of filters) {
+        const first = await as('list', () => env.service.list({ ...filter, limit: 1 }));
+        assert.equal(first.items.length, 1, `a signing for ${JSON.stringify(Object.keys(filter))}`);
+        // { reference, status: withdrawn } has one signing; every other filter has two or more.
+        if (first.nextCursor === null) continue;
+        nextPages += 1;
+        const next = await as('list', () => env.service.list({ ...filter, limit: 1, cursor: first.nextCursor }));
+        assert.notEqual(next.items[0]?.id, first.items[0]?.id);
+      }
+      assert.equal(nextPages, filters.length - 1, 'the cursor queries are checked too');
+      phases.push({ phase: `GET /v1/signings (${filters.length + nextPages} pages)`, commands: since(mark, (c) => c.label === 'list') });
 
       // ---- the relay's sweeps: two callbacks for unknown transactionIDs, capped, given up, pruned ----
       const port = Number(new URL(env.http?.url as string).port);
@@ -339,7 +375,7 @@ describe('every MongoDB query of the service is index-backed', () => {
         recorded.some((c) => c.label === label),
         `commands sent by ${label} were recorded`,
       );
-    for (const label of ['background', 'reconciler', 'relay-sweep', 'retention', 'get', 'withdraw'])
+    for (const label of ['background', 'reconciler', 'relay-sweep', 'retention', 'get', 'withdraw', 'list'])
       assert.ok(
         queries.some((q) => q.label === label),
         `queries sent by ${label} were checked`,
