@@ -30,8 +30,11 @@ function embeddedPortsOrExit(env: NodeJS.ProcessEnv): EmbeddedPorts {
 
 // Logs for a person at a terminal, unless chosen otherwise (production entry points default to JSON).
 process.env.LOG_FORMAT ||= 'pretty';
-const config = loadConfigOrExit();
 const ports = embeddedPortsOrExit(process.env);
+const loaded = loadConfigOrExit();
+// The signings page links to each workflow in the embedded Temporal's Web UI, unless told otherwise.
+const config =
+  loaded.temporalUiUrl || loaded.temporal.address ? loaded : { ...loaded, temporalUiUrl: `http://127.0.0.1:${ports.temporalUi}` };
 runService(config, {
   role: 'all',
   prepare: async () => {

@@ -62,6 +62,8 @@ export interface Config {
     };
   };
   publicBaseUrl: string;
+  /** The Temporal Web UI (TEMPORAL_UI_URL), for the signings page's links to each workflow; npm start sets its own. */
+  temporalUiUrl?: string;
   callbackAllowedIps: string[];
   trustProxy: string[];
   apiToken?: string;
@@ -224,6 +226,7 @@ const schema = {
     .optional(),
   NODE_ENV: z.string().trim().optional(),
   PUBLIC_BASE_URL: httpUrl.optional(),
+  TEMPORAL_UI_URL: httpUrl.optional(),
   CALLBACK_ALLOWED_IPS: addressList.optional(),
   TRUST_PROXY: addressList.optional(),
   API_TOKEN: z.string().trim().min(16, 'at least 16 characters').optional(),
@@ -264,6 +267,7 @@ const EXPECTED: Record<keyof Schema, string> = {
   EVROTRUST_SANDBOX: 'true (run against the simulator) or false',
   NODE_ENV: 'an environment name such as production',
   PUBLIC_BASE_URL: 'the http(s) URL at which Evrotrust reaches this service, e.g. https://signing.example.com',
+  TEMPORAL_UI_URL: 'the http(s) URL of the Temporal Web UI, e.g. https://temporal.example.com',
   CALLBACK_ALLOWED_IPS: 'a comma-separated list of IPv4/IPv6 addresses or CIDR ranges',
   TRUST_PROXY: 'a comma-separated list of proxy addresses or CIDR ranges',
   API_TOKEN: 'a bearer token of at least 16 characters',
@@ -335,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     publicBaseUrl: (p.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, ''),
+    ...(p.TEMPORAL_UI_URL ? { temporalUiUrl: p.TEMPORAL_UI_URL.replace(/\/+$/, '') } : {}),
     callbackAllowedIps: p.CALLBACK_ALLOWED_IPS ?? ['127.0.0.1', '::1'],
     trustProxy: p.TRUST_PROXY ?? [],
     apiToken: p.API_TOKEN,

@@ -12,6 +12,7 @@ import type { Dependencies } from './dependencies';
 import { Reconciler } from './signings/reconciler';
 import { RetentionJob } from './signings/retention';
 import { SigningService } from './signings/service';
+import { signingsPageRoutes } from './ui/routes';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -64,6 +65,11 @@ export async function startService(rt: Dependencies, config: Config, opts: { log
           apiToken: rt.apiToken,
           uploadLimit: config.http.uploadLimit,
           rateLimit: { max: config.http.apiRateLimit, windowMs: config.http.apiRateLimitWindowMs },
+        })),
+      async (a) =>
+        void (await a.register(signingsPageRoutes, {
+          namespace: config.temporal.namespace,
+          ...(config.temporalUiUrl ? { temporalUiUrl: config.temporalUiUrl } : {}),
         })),
     ],
   });
