@@ -97,6 +97,8 @@ export function runService(config: Config, options: RunOptions = {}): void {
         `  service          http://${shown}:${config.port}   (health /healthz, /readyz, metrics /metrics)`,
         `  business API     http://${shown}:${config.port}/v1/signings   Authorization: Bearer ${config.apiToken ? '<API_TOKEN>' : deps.apiToken}`,
         `  callbacks        ${config.publicBaseUrl}/evrotrust/callback/…`,
+        `  API docs         http://${shown}:${config.port}/docs`,
+        `  signings page    http://${shown}:${config.port}/ui/   (with the API token)`,
       );
     }
     // "worker polling" is what the drills and the crash test wait for.
