@@ -117,6 +117,19 @@ export async function startBenchService(opts: BenchServiceOptions): Promise<Benc
     tracing: tracingOff,
   });
   const running = worker.run();
+  const close = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown(); // the SDK's own signal handler may have begun it
+    await running;
+    await workerConnection.close();
+    await app.close();
+    await connection.close();
+    await mongo.close();
+    await sim.close();
+    await Promise.all([temporal.stop(), store.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  };
+  // Ctrl-C or a kill stops the servers and drops the benchmark's databases, then exits.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void close().finally(() => process.exit(130)));
   return {
     service,
     serviceOptions,
@@ -127,16 +140,6 @@ export async function startBenchService(opts: BenchServiceOptions): Promise<Benc
     baseUrl,
     port,
     description: `store: FerretDB on ${store.backend} (${store.reason}); ${temporal.backend} ${temporal.address}`,
-    async close() {
-      worker.shutdown();
-      await running;
-      await workerConnection.close();
-      await app.close();
-      await connection.close();
-      await mongo.close();
-      await sim.close();
-      await Promise.all([temporal.stop(), store.stop()]);
-      rmSync(work, { recursive: true, force: true });
-    },
+    close,
   };
 }

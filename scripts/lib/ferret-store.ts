@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import {
   dropPostgresqlDatabases,
+  listPostgresqlDatabases,
   PostgresUnreachableError,
   preparePostgresqlStore,
   PostgresDatabaseMissingError,
@@ -136,6 +137,8 @@ export async function startScratchStore(opts: {
     const s = await startFerretDb({ port: opts.port, logDir: opts.logDir });
     return { ...s, reason: opts.backend === 'sqlite' ? 'asked for' : 'EMBEDDED_POSTGRESQL_URL=off' };
   }
+  // What killed runs left behind goes first; a server that does not answer is the launch's to report.
+  await dropOrphanedDatabases(opts.env).catch(() => undefined);
   const prefix = opts.dropPrefix ?? `${settings.databasePrefix}scratch_${process.pid}_${randomBytes(3).toString('hex')}`;
   const postgresqlUrl = `${settings.postgresqlServer}${prefix}${opts.dropPrefix ? 'suite' : ''}`;
   let s: Awaited<ReturnType<typeof startFerretDb>>;
@@ -155,6 +158,37 @@ export async function startScratchStore(opts: {
       await dropPostgresqlDatabases(server, prefix).catch((err: unknown) => process.stderr.write(`[stack] ${String(err)}\n`));
     },
   };
+}
+
+/** Whether a process with this pid runs (EPERM: it does, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Drops the databases of test runs, scratch stores and Temporal Servers whose process is gone (a
+ * benchmark killed with SIGKILL, a test run cut off): their names carry the pid that made them
+ * (`<prefix>scratch_<pid>_<hex>…`, `run_…`, `tserver_…`). Those of live processes are left alone. Only on
+ * a PostgreSQL of this machine (a loopback address): on a shared server a pid says nothing.
+ */
+export async function dropOrphanedDatabases(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const settings = embeddedStoreSettings(env);
+  if (!settings.postgresqlServer) return [];
+  const server = settings.postgresqlServer;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(server).hostname)) return [];
+  const pattern = new RegExp(`^${settings.databasePrefix}(?:scratch|run|tserver)_(\\d+)_[0-9a-f]{6}`);
+  const orphans = new Set<string>();
+  for (const name of await listPostgresqlDatabases(server, settings.databasePrefix)) {
+    const m = pattern.exec(name);
+    if (m?.[1] && !alive(Number(m[1]))) orphans.add(m[0]);
+  }
+  for (const prefix of orphans) await dropPostgresqlDatabases(server, prefix);
+  return [...orphans];
 }
 
 /** A prefix for one test run's databases (`npm start`s inside the run get it as EMBEDDED_POSTGRESQL_DB_PREFIX). */

@@ -286,6 +286,14 @@ export async function dropPostgresqlDatabases(url: string, prefix: string): Prom
   if (r.status !== 0) throw new StackStartError(`dropping PostgreSQL databases ${prefix}* failed: ${(r.stderr || '').trim()}`);
 }
 
+/** The PostgreSQL databases whose names start with `prefix`. */
+export async function listPostgresqlDatabases(url: string, prefix: string): Promise<string[]> {
+  const bin = await ferretDbBinary();
+  const r = spawnSync(bin, ['-list-postgresql-databases', url, '-prefix', prefix], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new StackStartError(`listing PostgreSQL databases ${prefix}* failed: ${(r.stderr || '').trim()}`);
+  return r.stdout.split('\n').filter((n) => n.length > 0);
+}
+
 export async function startFerretDb(opts: FerretOptions): Promise<ManagedServer & { uri: string; backend: string }> {
   const host = opts.host ?? '127.0.0.1';
   let backendArgs: string[];

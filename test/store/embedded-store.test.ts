@@ -7,8 +7,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPersistentStore, embeddedStoreSettings } from '../../scripts/lib/ferret-store';
-import { dropPostgresqlDatabases, freePort, StackStartError } from '../../scripts/lib/stack';
+import { spawnSync } from 'node:child_process';
+import { dropOrphanedDatabases, startPersistentStore, embeddedStoreSettings } from '../../scripts/lib/ferret-store';
+import {
+  dropPostgresqlDatabases,
+  freePort,
+  listPostgresqlDatabases,
+  preparePostgresqlStore,
+  StackStartError,
+} from '../../scripts/lib/stack';
 import { connectMongo } from '../../src/store/mongo';
 
 const work = mkdtempSync(join(tmpdir(), 'embedded-store-'));
@@ -89,6 +96,26 @@ describe('the embedded store (npm start)', () => {
       } finally {
         await store.stop();
       }
+    }
+  });
+
+  it('drops the databases of runs whose process is gone, and only those', async () => {
+    const { postgresqlServer, databasePrefix } = embeddedStoreSettings();
+    assert.ok(postgresqlServer, 'this machine runs PostgreSQL');
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid; // a pid that has exited
+    assert.ok(gone);
+    const dead = `${databasePrefix}scratch_${gone}_abcdef`;
+    const live = `${databasePrefix}scratch_${process.pid}_abcdef`;
+    await preparePostgresqlStore(`${postgresqlServer}${dead}suite`);
+    await preparePostgresqlStore(`${postgresqlServer}${live}suite`);
+    try {
+      assert.deepEqual(await dropOrphanedDatabases(), [dead]);
+      const left = await listPostgresqlDatabases(postgresqlServer, `${databasePrefix}scratch_`);
+      assert.ok(!left.includes(`${dead}suite`), 'the dead run’s database is gone');
+      assert.ok(left.includes(`${live}suite`), 'a live process keeps its database');
+    } finally {
+      await dropPostgresqlDatabases(postgresqlServer, live);
+      await dropPostgresqlDatabases(postgresqlServer, dead);
     }
   });
 });

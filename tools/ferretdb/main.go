@@ -23,7 +23,8 @@ func main() {
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn, error")
 	prepare := flag.String("prepare-postgresql", "", "prepare this PostgreSQL database (create it, install the index mirror) and exit")
 	dropURL := flag.String("drop-postgresql-databases", "", "drop the databases named -prefix* on this PostgreSQL server and exit")
-	prefix := flag.String("prefix", "", "with -drop-postgresql-databases: the name prefix")
+	listURL := flag.String("list-postgresql-databases", "", "print the databases named -prefix* on this PostgreSQL server, one per line, and exit")
+	prefix := flag.String("prefix", "", "with -drop-/-list-postgresql-databases: the name prefix")
 	mustExist := flag.Bool("must-exist", false, "with -prepare-postgresql: the database must exist already (exit 4 if not), never created")
 	flag.Parse()
 
@@ -31,6 +32,15 @@ func main() {
 	case *prepare != "":
 		if err := preparePostgreSQL(*prepare, *mustExist); err != nil {
 			log.Fatalf("ferretdb: %v", err)
+		}
+		return
+	case *listURL != "":
+		names, err := listDatabases(*listURL, *prefix)
+		if err != nil {
+			log.Fatalf("ferretdb: %v", err)
+		}
+		for _, n := range names {
+			fmt.Println(n)
 		}
 		return
 	case *dropURL != "":

@@ -184,9 +184,28 @@ func preparePostgreSQL(rawURL string, mustExist bool) error {
 }
 
 // dropDatabases drops every database whose name starts with prefix (a test run's own).
-func dropDatabases(rawURL, prefix string) error {
+// listDatabases names the databases whose names start with prefix.
+func listDatabases(rawURL, prefix string) ([]string, error) {
 	if len(prefix) < 4 {
-		return errors.New("refusing a database prefix shorter than 4 characters")
+		return nil, errors.New("refusing a database prefix shorter than 4 characters")
+	}
+	ctx := context.Background()
+	conn, err := connectMaintenance(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname`, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func dropDatabases(rawURL, prefix string) error {
+	names, err := listDatabases(rawURL, prefix)
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
 	conn, err := connectMaintenance(ctx, rawURL)
@@ -194,14 +213,6 @@ func dropDatabases(rawURL, prefix string) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, prefix)
-	if err != nil {
-		return err
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
 	for _, n := range names {
 		if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{n}.Sanitize()+` WITH (FORCE)`); err != nil {
 			return fmt.Errorf("drop database %s: %w", n, err)
