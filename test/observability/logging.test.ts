@@ -162,6 +162,8 @@ describe('capability tokens in request lines', () => {
       const app = await buildServer({
         health: { temporal: async () => {}, mongodb: async () => {} },
         loggerInstance: createLogger({ format, level: 'info', destination: out }),
+        // Not what this checks: a stalled event loop (a busy machine) must not turn the 404 into a 503.
+        limits: { overloadMaxEventLoopDelayMs: 0 },
         plugins: [(a) => void a.post('/evrotrust/callback/t/:token/document/ready', async () => ({ ok: true }))],
       });
       try {
