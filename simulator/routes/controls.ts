@@ -59,15 +59,22 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** A view as JSON: the signed file as Base64 when asked for, otherwise only its size and digest. */
 function toJson(view: TransactionView, withContent: boolean): Record<string, unknown> {
-  const { signedDocument, ...rest } = view;
-  if (!signedDocument) return rest;
-  const doc: Record<string, unknown> = {
-    filename: signedDocument.filename,
-    sha256: signedDocument.sha256,
-    size: signedDocument.content.length,
-  };
-  if (withContent) doc.contentBase64 = Buffer.from(signedDocument.content).toString('base64');
-  return { ...rest, signedDocument: doc };
+  const { signedDocument, documents, ...rest } = view;
+  const out: Record<string, unknown> = { ...rest };
+  if (signedDocument) out.signedDocument = fileJson(signedDocument, withContent);
+  // A group's documents, each with this signer's signed copy once signed.
+  if (documents) {
+    out.documents = documents.map(({ signedDocument: signedCopy, ...d }) =>
+      signedCopy ? { ...d, signedDocument: fileJson(signedCopy, withContent) } : d,
+    );
+  }
+  return out;
+}
+
+function fileJson(file: { filename: string; sha256: string; content: Uint8Array }, withContent: boolean): Record<string, unknown> {
+  const doc: Record<string, unknown> = { filename: file.filename, sha256: file.sha256, size: file.content.length };
+  if (withContent) doc.contentBase64 = Buffer.from(file.content).toString('base64');
+  return doc;
 }
 
 export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (app: FastifyInstance, { controls, info }) => {
