@@ -278,3 +278,47 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string, op
   }
   return documents.map(([name, content]) => ({ filename: safeFileName(name), content }));
 }
+
+/**
+ * Returns the signed documents of a `/document/group/download` answer, in document order: one file
+ * per outer entry. The outer ZIP holds, per document, the archive a single-document download would
+ * be (`<x>_OUT.enc`, `.key`, `.iv`, `.filename`); DigitalSofia unpacks it the same way, entry by
+ * entry in archive order. `expected` (the group's document count), when given, must match the
+ * entry count: a missing or extra document is a damaged answer, never a guess. Limits apply to the
+ * outer ZIP and to each document's ZIPs (decryptDownload).
+ */
+export async function decryptGroupDownload(
+  zip: Uint8Array,
+  privateKeyPem: string,
+  options: DecryptOptions & { expected?: number } = {},
+): Promise<DecryptedFile[]> {
+  const limits = resolveDownloadLimits(options.limits);
+  toForgeKey(privateKeyPem);
+  if (zip.byteLength > limits.maxDownloadBytes) {
+    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
+  }
+  let outer: Map<string, Uint8Array>;
+  try {
+    outer = unzipVerified(zip, limits);
+  } catch (err) {
+    if (err instanceof DownloadTooLargeError) throw err;
+    throw new DecryptError(
+      'not-a-zip',
+      `the group download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
+    );
+  }
+  const entries = [...outer].filter(([name]) => !isSignedHashReport(name));
+  if (entries.length === 0) throw new DecryptError('no-document', 'the group download holds no document');
+  if (options.expected !== undefined && entries.length !== options.expected) {
+    throw new DecryptError('missing-entry', `the group download holds ${entries.length} documents; the group has ${options.expected}`);
+  }
+  const out: DecryptedFile[] = [];
+  for (const [i, [, entry]] of entries.entries()) {
+    const files = await decryptDownload(entry, privateKeyPem, options);
+    if (files.length !== 1) {
+      throw new DecryptError('ambiguous-entry', `document ${i + 1} of the group download holds ${files.length} signed files, not one`);
+    }
+    out.push(files[0]!);
+  }
+  return out;
+}
