@@ -83,8 +83,7 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
   if (files.length === 0) throw new UsageError('start needs --file <path>');
   if (files.length > MAX_GROUP_DOCUMENTS) throw new UsageError(`start takes at most ${MAX_GROUP_DOCUMENTS} --file (one group signing)`);
   const descriptions = list(values.description);
-  if (descriptions.length > 1 && descriptions.length !== files.length)
-    throw new UsageError('give --description once, or once per --file');
+  if (descriptions.length > 1 && descriptions.length !== files.length) throw new UsageError('give --description once, or once per --file');
   if (files.length > 1 && str(values.filename) !== undefined) throw new UsageError('--filename is for one --file only');
   const optional = list(values.optional).map(Number);
   if (optional.some((n) => !Number.isInteger(n) || n < 2 || n > files.length))

@@ -79,8 +79,7 @@ export type SigningClientOptions = SigningClientConnectOptions | SigningClientHa
 
 /** The document to sign: Base64 as in the HTTP API, or the bytes themselves. */
 export type SigningDocumentInput = { filename: string; description?: string } & (
-  | { contentBase64: string; content?: undefined }
-  | { content: Uint8Array; contentBase64?: undefined }
+  { contentBase64: string; content?: undefined } | { content: Uint8Array; contentBase64?: undefined }
 );
 
 /** One document of a group (2–20 documents signed as one): optional ones the signer may leave unsigned (never the first). */

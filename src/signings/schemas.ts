@@ -99,12 +99,16 @@ function documentsArray<T extends z.ZodType>(item: T) {
 }
 
 /** Exactly one of `document` and `documents`; a group is signed in the app only (Evrotrust has no OTP group). */
-function documentRule(v: { document?: unknown; documents?: { optional?: boolean | undefined }[]; method: 'app' | 'otp' }, ctx: z.RefinementCtx): void {
+function documentRule(
+  v: { document?: unknown; documents?: { optional?: boolean | undefined }[]; method: 'app' | 'otp' },
+  ctx: z.RefinementCtx,
+): void {
   if ((v.document === undefined) === (v.documents === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['document'], message: 'give exactly one of document (one file) and documents (2 to 20 files)' });
   }
   if (v.documents) {
-    if (v.method === 'otp') ctx.addIssue({ code: 'custom', path: ['method'], message: 'documents (a group) can only be signed with method "app"' });
+    if (v.method === 'otp')
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'documents (a group) can only be signed with method "app"' });
     if (v.documents[0]?.optional === true)
       ctx.addIssue({ code: 'custom', path: ['documents', 0, 'optional'], message: 'the first document cannot be optional' });
   }

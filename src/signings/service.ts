@@ -95,7 +95,9 @@ export interface SigningResponse {
 }
 
 /** The files of a start request, in order: the one `document`, or the group's `documents`. */
-export function requestFiles(input: StartSigningBytesInput): { filename: string; content: Uint8Array; description?: string; optional?: boolean }[] {
+export function requestFiles(
+  input: StartSigningBytesInput,
+): { filename: string; content: Uint8Array; description?: string; optional?: boolean }[] {
   if (input.documents) return input.documents;
   if (input.document) return [input.document];
   throw new InvalidSigningRequestError('give exactly one of document (one file) and documents (2 to 20 files)');
@@ -127,7 +129,11 @@ function fingerprintOf(input: StartSigningBytesInput): string {
   });
   const { document, documents, ...rest } = input;
   return sha256Hex(
-    canonicalJson({ ...rest, ...(document ? { document: base64(document) } : {}), ...(documents ? { documents: documents.map(base64) } : {}) }),
+    canonicalJson({
+      ...rest,
+      ...(document ? { document: base64(document) } : {}),
+      ...(documents ? { documents: documents.map(base64) } : {}),
+    }),
   );
 }
 
@@ -147,7 +153,10 @@ export function fromApiBody(body: unknown): StartSigningBytesRequest {
   if (documents) {
     return {
       ...rest,
-      documents: documents.map((d, i) => ({ ...decode(d, `documents[${i}]`), ...(d.optional !== undefined ? { optional: d.optional } : {}) })),
+      documents: documents.map((d, i) => ({
+        ...decode(d, `documents[${i}]`),
+        ...(d.optional !== undefined ? { optional: d.optional } : {}),
+      })),
     };
   }
   return { ...rest, ...(document ? { document: decode(document, 'document') } : {}) };
@@ -527,7 +536,9 @@ export class SigningService {
     if (!doc) throw new SigningNotFoundError(id);
     const count = doc.documents?.length ?? 1;
     if (!Number.isInteger(index) || index < 1 || index > count) {
-      throw new DocumentIndexError(`document ${index} does not exist: the signing has ${count} document${count === 1 ? '' : 's'} (1 to ${count})`);
+      throw new DocumentIndexError(
+        `document ${index} does not exist: the signing has ${count} document${count === 1 ? '' : 's'} (1 to ${count})`,
+      );
     }
     if (!doc.documents) return this.signedDocument(id);
     if (doc.status !== 'signed') throw new SigningStateError(`the signing is ${doc.status}, not signed`, 'not-signed');

@@ -35,7 +35,6 @@ export interface SigningQuery {
   status?: SigningStatus;
 }
 
-
 /** GridFS id of a signing's document to sign: the signing id for the first (or only) one, `<id>:<index>` after it. */
 function sourceFileId(signingId: string, index: number): string {
   return index === 0 ? signingId : `${signingId}:${index}`;
