@@ -8,7 +8,14 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
 import type { StatusName } from '../src/evrotrust/statuses';
-import { decryptDownload, decryptGroupDownload, DownloadTooLargeError, type DownloadLimits } from '../src/evrotrust/decrypt';
+import {
+  assignGroupFiles,
+  decryptDownload,
+  decryptGroupDownload,
+  DownloadTooLargeError,
+  type DecryptedFile,
+  type DownloadLimits,
+} from '../src/evrotrust/decrypt';
 import { SigningStore } from '../src/signings/store';
 import { sha256Hex } from '../src/lib/hash';
 import {
@@ -325,11 +332,15 @@ export function createActivities(deps: ActivityDeps) {
         }
         throw toActivityFailure(err);
       }
-      let files;
+      let files: DecryptedFile[];
+      let perDocument: (DecryptedFile | undefined)[] = [];
       try {
-        files = groupDocs
-          ? await decryptGroupDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {}, expected: groupDocs.length })
-          : await decryptDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+        if (groupDocs) {
+          files = await decryptGroupDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+          perDocument = assignGroupFiles(files, groupDocs);
+        } else {
+          files = await decryptDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+        }
       } catch (err) {
         if (err instanceof DownloadTooLargeError) return refuse(err);
         throw ApplicationFailure.nonRetryable(`the signed download could not be decrypted: ${(err as Error).message}`, 'decrypt-failed');
@@ -337,8 +348,9 @@ export function createActivities(deps: ActivityDeps) {
       const original = record.document.filename;
       const extension = (name: string) => /\.[^.]*$/.exec(name)?.[0]?.toLowerCase() ?? '';
       if (groupDocs) {
-        // One file per document, in document order (decryptGroupDownload checked the count).
-        for (const [i, f] of files.entries()) {
+        // Each document's file (assignGroupFiles); an optional document left unsigned has none.
+        for (const [i, f] of perDocument.entries()) {
+          if (!f) continue;
           const caller = groupDocs[i]?.filename ?? f.filename;
           const filename = extension(f.filename) === extension(caller) ? caller : f.filename;
           await store.putSignedDocument(

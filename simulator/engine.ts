@@ -61,6 +61,11 @@ export interface GroupAnswer {
   transactions: OnlineAnswer['transactions'];
 }
 
+/** How a signer signs: a group signer may leave optional documents unsigned (1-based positions). */
+export interface SignOptions {
+  skipDocuments?: number[];
+}
+
 /** Swagger `/document/group/online`: "The count of documents must be between 2 and 20". */
 export const GROUP_MIN_DOCUMENTS = 2;
 export const GROUP_MAX_DOCUMENTS = 20;
@@ -360,6 +365,8 @@ export class SimulatorEngine {
     const pem = Buffer.from(thread.publicKey, 'base64').toString('utf8');
     const entries: [string, Uint8Array][] = [];
     for (const [i, doc] of (thread.documents ?? []).entries()) {
+      // An optional document the signer left unsigned has no signed copy, so no entry.
+      if (!tx.signedDocuments[i]) continue;
       const content = this.state.signedCopy(transactionID, i);
       if (!content) throw new VendorError(500, 'signed copy missing from the simulator state');
       const id = `${transactionID}_${i + 1}`;
@@ -441,8 +448,17 @@ export class SimulatorEngine {
 
   // ---- signer / clock controls ---------------------------------------------------------------
 
-  sign(transactionID: string): TransactionView {
-    this.markSigned(this.controlPending(transactionID));
+  sign(transactionID: string, options: SignOptions = {}): TransactionView {
+    const tx = this.controlPending(transactionID);
+    const skip = options.skipDocuments ?? [];
+    if (skip.length > 0) {
+      const docs = this.thread(tx.threadID).documents;
+      if (!docs) throw new ControlError('invalid', 'skipDocuments is for group transactions only');
+      for (const n of skip) {
+        if (!docs[n - 1]?.optional) throw new ControlError('invalid', `document ${n} is not an optional document of this group`);
+      }
+    }
+    this.markSigned(tx, new Set(skip.map((n) => n - 1)));
     return this.view(transactionID);
   }
 
@@ -662,10 +678,10 @@ export class SimulatorEngine {
     this.clearTimer(tx.transactionID);
   }
 
-  private markSigned(tx: Transaction): void {
+  private markSigned(tx: Transaction, skip: ReadonlySet<number> = new Set()): void {
     const thread = this.thread(tx.threadID);
     if (thread.documents) {
-      this.markGroupSigned(tx, thread, thread.documents);
+      this.markGroupSigned(tx, thread, thread.documents, skip);
       return;
     }
     // The next signer signs the latest signed copy, so the last copy carries every signature.
@@ -685,9 +701,11 @@ export class SimulatorEngine {
   }
 
   /** A group signer signs every document of the group (each on top of the previous signer's copy of it). */
-  private markGroupSigned(tx: Transaction, thread: Thread, documents: NonNullable<Thread['documents']>): void {
-    const previous = thread.latestSignedTransactionID;
+  private markGroupSigned(tx: Transaction, thread: Thread, documents: NonNullable<Thread['documents']>, skip: ReadonlySet<number>): void {
     tx.signedDocuments = documents.map((d, i) => {
+      if (skip.has(i)) return null; // an optional document this signer left unsigned
+      // On top of the latest copy of this document an earlier signer signed, else the original.
+      const previous = [...thread.transactionIDs].reverse().find((id) => id !== tx.transactionID && this.tx(id).signedDocuments?.[i]);
       const base = previous !== undefined ? this.state.signedCopy(previous, i) : this.state.original(thread.threadID, i);
       if (!base) throw new Error(`simulator state lost document ${i + 1} of thread ${thread.threadID}`);
       const copy = signedCopy(base, tx.transactionID, thread.threadID);
@@ -695,7 +713,7 @@ export class SimulatorEngine {
       return { filename: d.filename, sha256: sha256Hex(copy), size: copy.length };
     });
     this.finish(tx, signed, undefined);
-    tx.signed = tx.signedDocuments[0];
+    tx.signed = tx.signedDocuments[0] ?? undefined;
     tx.processingUntil = Date.now() + this.options.processingMs;
     thread.latestSignedTransactionID = tx.transactionID;
     this.state.save();

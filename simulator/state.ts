@@ -66,7 +66,7 @@ export interface Transaction {
   otp?: OtpCode;
   signed?: { filename: string; sha256: string; size: number };
   /** Group transactions: one signed copy per document, in document order (`signed` is the first one's). */
-  signedDocuments?: { filename: string; sha256: string; size: number }[];
+  signedDocuments?: ({ filename: string; sha256: string; size: number } | null)[];
 }
 
 const threadSchema = z.object({
@@ -101,7 +101,7 @@ const transactionSchema = z.object({
   callbackDue: z.boolean(),
   otp: z.object({ code: z.string(), expiresAt: z.number() }).optional(),
   signed: z.object({ filename: z.string(), sha256: z.string(), size: z.number() }).optional(),
-  signedDocuments: z.array(z.object({ filename: z.string(), sha256: z.string(), size: z.number() })).optional(),
+  signedDocuments: z.array(z.object({ filename: z.string(), sha256: z.string(), size: z.number() }).nullable()).optional(),
 });
 
 /** A user's profile flags, as persisted and as the controls accept them (partially). */

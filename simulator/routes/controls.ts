@@ -19,6 +19,10 @@ export interface ControlRoutesOptions {
 
 const idParams = z.object({ id: z.string().min(1) });
 const listQuery = z.object({ signer: z.string().min(1).optional() });
+const signBody = z
+  .object({ skipDocuments: z.array(z.int().min(1)).max(20).optional() })
+  .strict()
+  .optional();
 const rejectBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(1000) });
 const statusBody = z.object({
   status: z.union([z.literal(5), z.literal(7), z.literal(8), z.literal(99)], { message: 'status must be 5, 7, 8 or 99' }),
@@ -101,7 +105,8 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
 
   app.post('/transactions/:id/sign', async (request) => {
     const { id } = parse(idParams, request.params);
-    return toJson(await controls.sign(id), false);
+    const body = parse(signBody, request.body ?? undefined);
+    return toJson(await controls.sign(id, body?.skipDocuments ? { skipDocuments: body.skipDocuments } : {}), false);
   });
 
   app.post('/transactions/:id/reject', async (request) => {

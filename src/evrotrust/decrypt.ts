@@ -27,6 +27,7 @@ import {
 } from './zip';
 
 import { DownloadTooLargeError, resolveDownloadLimits, type DownloadLimits } from './limits';
+import { uploadFilename } from './files';
 
 export { ENCRYPTED_SLICE_CHARS } from './zip';
 export { DEFAULT_DOWNLOAD_LIMITS, DownloadTooLargeError, type DownloadLimit, type DownloadLimits } from './limits';
@@ -319,6 +320,41 @@ export async function decryptGroupDownload(
       throw new DecryptError('ambiguous-entry', `document ${i + 1} of the group download holds ${files.length} signed files, not one`);
     }
     out.push(files[0]!);
+  }
+  return out;
+}
+
+/**
+ * Which decrypted file is which document of the group: `result[i]` is document i's signed file, or
+ * undefined for an optional document the signers left unsigned. With one file per document they are
+ * in document order (as DigitalSofia reads them). With fewer, each file is matched by its original
+ * name (`.enc.filename`) to the one document of that name, and only optional documents may be left
+ * without one; anything else is a DecryptError, never a guess.
+ */
+export function assignGroupFiles(
+  files: readonly DecryptedFile[],
+  documents: readonly { filename: string; optional: boolean }[],
+): (DecryptedFile | undefined)[] {
+  if (files.length === documents.length) return [...files];
+  if (files.length > documents.length) {
+    throw new DecryptError('ambiguous-entry', `the group download holds ${files.length} documents; the group has ${documents.length}`);
+  }
+  // The name as sent (uploadFilename) or as the caller gave it, reduced as decryptDownload reduces names.
+  const names = documents.map((d) => new Set([safeFileName(d.filename), safeFileName(uploadFilename(d.filename))]));
+  const out: (DecryptedFile | undefined)[] = documents.map(() => undefined);
+  for (const file of files) {
+    const candidates = names.flatMap((n, i) => (n.has(file.filename) ? [i] : []));
+    if (candidates.length !== 1 || out[candidates[0]!] !== undefined) {
+      throw new DecryptError(
+        'ambiguous-entry',
+        `the group download holds ${files.length} of ${documents.length} documents and they cannot be told apart by name`,
+      );
+    }
+    out[candidates[0]!] = file;
+  }
+  const missing = out.flatMap((f, i) => (f === undefined && !documents[i]!.optional ? [i + 1] : []));
+  if (missing.length > 0) {
+    throw new DecryptError('missing-entry', `the group download lacks document ${missing.join(', ')}, which is not optional`);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createEvrotrustClient, type EvrotrustClient } from '../../src/evrotrust/client';
-import { decryptGroupDownload, DecryptError } from '../../src/evrotrust/decrypt';
+import { assignGroupFiles, decryptGroupDownload, DecryptError } from '../../src/evrotrust/decrypt';
 import { EvrotrustRequestError } from '../../src/evrotrust/errors';
 import { zipEntries } from '../../src/evrotrust/zip';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
@@ -95,6 +95,32 @@ describe('Evrotrust client: group signing', () => {
         return true;
       });
     }
+  });
+
+  it('assignGroupFiles: in order when complete; by name when an optional document is missing; never a guess', () => {
+    const f = (filename: string) => ({ filename, content: new Uint8Array([1]) });
+    const docs = [
+      { filename: 'a.pdf', optional: false },
+      { filename: 'b.pdf', optional: false },
+      { filename: 'c.pdf', optional: true },
+    ];
+    assert.deepEqual(
+      assignGroupFiles([f('x'), f('y'), f('z')], docs).map((x) => x?.filename),
+      ['x', 'y', 'z'],
+    );
+    assert.deepEqual(
+      assignGroupFiles([f('a.pdf'), f('b.pdf')], docs).map((x) => x?.filename),
+      ['a.pdf', 'b.pdf', undefined],
+    );
+    assert.throws(() => assignGroupFiles([f('a.pdf'), f('c.pdf')], docs), /lacks document 2, which is not optional/);
+    assert.throws(() => assignGroupFiles([f('a.pdf'), f('zzz.pdf')], docs), /cannot be told apart/);
+    assert.throws(() => assignGroupFiles([f('a.pdf'), f('b.pdf'), f('c.pdf'), f('d.pdf')], docs), /holds 4 documents/);
+    const same = [
+      { filename: 'a.pdf', optional: false },
+      { filename: 'a.pdf', optional: true },
+      { filename: 'b.pdf', optional: false },
+    ];
+    assert.throws(() => assignGroupFiles([f('a.pdf'), f('b.pdf')], same), /cannot be told apart/);
   });
 
   it('decryptGroupDownload refuses an archive that is not a group download', async () => {

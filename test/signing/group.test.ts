@@ -125,6 +125,35 @@ describe('group signing: several documents in one signing', () => {
     );
   });
 
+  it('an optional document one signer left unsigned: each document is served as its last signer signed it', async () => {
+    const files = ['main', 'annex', 'optional'].map((n) => ({ filename: `${n}.pdf`, content: pdf(`${n} ${randomUUID()}`) }));
+    const started = await call({
+      method: 'POST',
+      url: '/v1/signings',
+      payload: {
+        documents: files.map((f, i) => ({ filename: f.filename, contentBase64: b64(f.content), ...(i === 2 ? { optional: true } : {}) })),
+        signers: [SIGNER_A, SIGNER_B],
+      },
+    });
+    assert.equal(started.statusCode, 202, started.body);
+    const { id } = started.json<{ id: string }>();
+    const [txA, txB] = (await sentTransactions(env, id, 2)) as [string, string];
+    await assert.rejects(async () => env.sim.controls.sign(txB, { skipDocuments: [1] }), /not an optional document/);
+    env.sim.controls.sign(txA);
+    env.sim.controls.sign(txB, { skipDocuments: [3] });
+    await waitFor(async () => (await get(id)).status === 'signed', 'signed');
+    const byB = env.sim.controls.transaction(txB)?.documents ?? [];
+    const byA = env.sim.controls.transaction(txA)?.documents ?? [];
+    assert.equal(byB[2]?.signedDocument, undefined, 'B left the optional document unsigned');
+    const expected = [byB[0]?.signedDocument?.content, byB[1]?.signedDocument?.content, byA[2]?.signedDocument?.content];
+    for (const [i, want] of expected.entries()) {
+      assert.ok(want);
+      const res = await call({ method: 'GET', url: `/v1/signings/${id}/signed-documents/${i + 1}` });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.rawPayload, Buffer.from(want), `document ${i + 1}`);
+    }
+  });
+
   it('one signer rejects: the group signing is rejected and the other signer’s request withdrawn', async () => {
     const started = await call({
       method: 'POST',

@@ -176,6 +176,24 @@ describe('group signing', () => {
     }
   });
 
+  it('a signer may leave optional documents unsigned: the download then holds only the signed ones', async () => {
+    const files = threeFiles('skip');
+    const created = (await sendGroup(files, { data: groupData(files, { users: [{ identificationNumber: VALID_EGN }] }) }))
+      .json as GroupCreated;
+    const tx = created.transactions[0]!.transactionID;
+    await assert.rejects(async () => sim.controls.sign(tx, { skipDocuments: [2] }), /not an optional document/);
+    await sim.controls.sign(tx, { skipDocuments: [3] });
+    await waitFor(async () => {
+      const s = (await vendorJson(sim, '/document/group/status', { transactionID: tx })).json as { status: number; isProcessing: boolean };
+      return s.status === 2 && !s.isProcessing;
+    }, 'signed');
+    const outer = unzipVerified((await vendorJson(sim, '/document/group/download', { transactionID: tx })).bytes);
+    assert.deepEqual([...outer.keys()], [`${tx}_1.zip`, `${tx}_2.zip`]);
+    const names = [];
+    for (const entry of outer.values()) names.push((await decryptDownload(entry, vendorKeys().privateKeyPem))[0]?.filename);
+    assert.deepEqual(names, ['contract.pdf', 'annex.pdf']);
+  });
+
   it('accepts the files as documents[0], documents[1], … (paired by index)', async () => {
     const files = threeFiles('indexed').slice(0, 2);
     const sent = await sendGroup(files, { field: 'indexed', data: groupData(files, { users: [{ identificationNumber: VALID_EGN }] }) });
