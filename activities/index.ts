@@ -257,7 +257,7 @@ export function createActivities(deps: ActivityDeps) {
       let r;
       try {
         // A group's transaction is asked about with /document/group/status (one read of the record to know).
-        const group = ((await signing(input.signingId)).documents?.length ?? 0) > 1;
+        const group = ((await store.get(input.signingId))?.documents?.length ?? 0) > 1;
         r = group
           ? await deps.evrotrust.groupStatus(input.transactionId, call())
           : await deps.evrotrust.status(input.transactionId, call());
