@@ -548,7 +548,8 @@ export class SigningService {
       );
     if (doc.signedDocumentsDeletedAt) throw gone();
     const ref = signedCopyOf(doc, index - 1);
-    if (!ref) throw new SigningStateError(`document ${index} has no signed copy: it is optional and no signer signed it`, 'document-not-signed');
+    if (!ref)
+      throw new SigningStateError(`document ${index} has no signed copy: it is optional and no signer signed it`, 'document-not-signed');
     const content = await this.store.readSignedDocument(ref);
     if (!content) throw gone();
     return { filename: ref.filename, contentType: ref.contentType, content };
