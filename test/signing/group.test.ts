@@ -175,6 +175,14 @@ describe('group signing: several documents in one signing', () => {
     assert.equal(done.rejectReason, 'the annex is wrong');
     await waitFor(() => env.sim.controls.transaction(txB)?.status === 6, 'the other transaction withdrawn at Evrotrust');
     assert.equal((await call({ method: 'GET', url: `/v1/signings/${id}/signed-documents/1` })).statusCode, 409);
+
+    // Every document to sign was stored, and goes with the personal data under the retention policy.
+    const second = done.documents?.[1];
+    assert.ok(second);
+    assert.equal((await env.store.readGroupSource(id, 1, second)).byteLength, second.size);
+    assert.equal(await env.store.erasePersonalData(id, '1m'), true);
+    await assert.rejects(env.store.readGroupSource(id, 1, second), /no document 2 to sign/);
+    await assert.rejects(env.store.readSource(id), /no document to sign/);
   });
 
   it('refuses what Evrotrust would: documents with document, fewer than 2 or more than 20, OTP, an optional first document', async () => {
