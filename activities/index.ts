@@ -8,7 +8,14 @@ import type { EvrotrustClient } from '../src/evrotrust/client';
 import { contentTypeFor } from '../src/evrotrust/client';
 import type { SignatureType } from '../src/evrotrust/schemas';
 import type { StatusName } from '../src/evrotrust/statuses';
-import { decryptDownload, DownloadTooLargeError, type DownloadLimits } from '../src/evrotrust/decrypt';
+import {
+  assignGroupFiles,
+  decryptDownload,
+  decryptGroupDownload,
+  DownloadTooLargeError,
+  type DecryptedFile,
+  type DownloadLimits,
+} from '../src/evrotrust/decrypt';
 import { SigningStore } from '../src/signings/store';
 import { sha256Hex } from '../src/lib/hash';
 import {
@@ -137,6 +144,13 @@ export function createActivities(deps: ActivityDeps) {
       }
       const people = await store.requirePeople(input.signingId);
       const content = await store.readSource(input.signingId, doc.document);
+      // A group (several documents) goes to /document/group/online: every file, in order.
+      const group = doc.documents && doc.documents.length > 1 ? doc.documents : undefined;
+      if (group && input.method !== 'app')
+        throw ApplicationFailure.nonRetryable('a group of documents is signed in the app only', 'invalid-request');
+      const groupContents: Uint8Array[] = [];
+      for (const [i, d] of (group ?? []).entries())
+        groupContents.push(i === 0 ? content : await store.readGroupSource(input.signingId, i, d));
       const token = await store.issueCallbackToken(input.signingId);
       const urlCallback = `${deps.publicBaseUrl}/evrotrust/callback/t/${token}`;
       const document = { filename: doc.document.filename, content, description: doc.document.description ?? doc.document.filename };
@@ -167,6 +181,22 @@ export function createActivities(deps: ActivityDeps) {
             ...signInfo,
           });
           transactionIds = [r.transactionID];
+        } else if (group) {
+          const r = await deps.evrotrust.sendGroupOnline({
+            documents: group.map((d, i) => ({
+              filename: d.filename,
+              content: groupContents[i] as Uint8Array,
+              description: d.description ?? d.filename,
+              optional: d.optional,
+            })),
+            groupDescription: doc.document.description ?? `${group.length} documents`,
+            dateExpire: new Date(input.expiresAt),
+            signers: people,
+            urlCallback,
+            ...signInfo,
+          });
+          threadId = r.threadID;
+          transactionIds = r.transactions.map((t) => t.transactionID);
         } else {
           const r = await deps.evrotrust.sendOnline({
             document: { ...document, dateExpire: new Date(input.expiresAt) },
@@ -226,7 +256,11 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
-        r = await deps.evrotrust.status(input.transactionId, call());
+        // A group's transaction is asked about with /document/group/status (one read of the record to know).
+        const group = ((await store.get(input.signingId))?.documents?.length ?? 0) > 1;
+        r = group
+          ? await deps.evrotrust.groupStatus(input.transactionId, call())
+          : await deps.evrotrust.status(input.transactionId, call());
       } catch (err) {
         // Evrotrust answers 443 for a while after a document was created (DigitalSofia treats it
         // as still signing): not yet known is still pending, and the deadline bounds the wait.
@@ -279,9 +313,13 @@ export function createActivities(deps: ActivityDeps) {
         });
         throw ApplicationFailure.nonRetryable(err.message, 'download-too-large', err.toJSON());
       };
+      const record = await signing(input.signingId);
+      const groupDocs = record.documents && record.documents.length > 1 ? record.documents : undefined;
       let zip;
       try {
-        zip = await deps.evrotrust.download(input.transactionId, call());
+        zip = groupDocs
+          ? await deps.evrotrust.groupDownload(input.transactionId, call())
+          : await deps.evrotrust.download(input.transactionId, call());
       } catch (err) {
         if (err instanceof DownloadTooLargeError) return refuse(err);
         // Right after status 2, Evrotrust can still answer 443/438 for the download: not ready yet.
@@ -294,15 +332,46 @@ export function createActivities(deps: ActivityDeps) {
         }
         throw toActivityFailure(err);
       }
-      let files;
+      let files: DecryptedFile[];
+      let perDocument: (DecryptedFile | undefined)[] = [];
       try {
-        files = await decryptDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+        if (groupDocs) {
+          files = await decryptGroupDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+          perDocument = assignGroupFiles(files, groupDocs);
+        } else {
+          files = await decryptDownload(zip, deps.privateKeyPem, { limits: deps.downloadLimits ?? {} });
+        }
       } catch (err) {
         if (err instanceof DownloadTooLargeError) return refuse(err);
         throw ApplicationFailure.nonRetryable(`the signed download could not be decrypted: ${(err as Error).message}`, 'decrypt-failed');
       }
-      const original = (await signing(input.signingId)).document.filename;
+      const original = record.document.filename;
       const extension = (name: string) => /\.[^.]*$/.exec(name)?.[0]?.toLowerCase() ?? '';
+      if (groupDocs) {
+        // Each document's file (assignGroupFiles); an optional document left unsigned has none.
+        for (const [i, f] of perDocument.entries()) {
+          if (!f) continue;
+          const caller = groupDocs[i]?.filename ?? f.filename;
+          const filename = extension(f.filename) === extension(caller) ? caller : f.filename;
+          await store.putSignedDocument(
+            input.signingId,
+            {
+              transactionId: input.transactionId,
+              filename,
+              contentType: contentTypeFor(filename),
+              sha256: sha256Hex(f.content),
+              size: f.content.byteLength,
+              documentIndex: i,
+            },
+            f.content,
+          );
+        }
+        await store.event(input.signingId, `stored:${input.transactionId}`, 'signed-document-stored', {
+          transactionId: input.transactionId,
+          files: files.length,
+        });
+        return { files: files.length };
+      }
       for (const f of files) {
         // A single signed copy of the same type keeps the caller's file name exactly: the multipart
         // upload encodes characters such as `"` (as %22), so the name that comes back can differ.

@@ -5,7 +5,7 @@
 import type { CallbackAttempt, CallbackBehavior, CallbackMode } from './callback-sender';
 import { ControlError } from './errors';
 import type { FaultInjector, FaultSpec } from './faults';
-import type { SimulatorEngine, TransactionView } from './engine';
+import type { SignOptions, SimulatorEngine, TransactionView } from './engine';
 import type { UserFlags } from './users';
 import { HOSTILE_DOWNLOADS, type HostileDownload } from './hostile-downloads';
 
@@ -13,7 +13,7 @@ export type { CallbackAttempt, CallbackBehavior, CallbackMode, FaultSpec, Transa
 
 export interface SimulatorControls {
   /** The signer signs: status 2, `isProcessing` for processingMs, then the callback. */
-  sign(transactionID: string): Promise<TransactionView>;
+  sign(transactionID: string, options?: SignOptions): Promise<TransactionView>;
   /** The signer rejects with a reason: status 3 and a callback carrying the reason. */
   reject(transactionID: string, reason: string): Promise<TransactionView>;
   /** The clock passes dateExpire now: status 4 and a callback. */
@@ -49,7 +49,7 @@ export interface SimulatorControls {
 
 export function createControls(engine: SimulatorEngine, faults: FaultInjector): SimulatorControls {
   return {
-    sign: async (transactionID) => engine.sign(transactionID),
+    sign: async (transactionID, options) => engine.sign(transactionID, options),
     reject: async (transactionID, reason) => engine.reject(transactionID, reason),
     expire: async (transactionID) => engine.expire(transactionID),
     setStatus: async (transactionID, status) => engine.setStatus(transactionID, status),

@@ -6,6 +6,7 @@ import { hostileDownload, type HostileDownload } from './hostile-downloads';
 import { createPublicKey, randomInt } from 'node:crypto';
 import { EVROTRUST_STATUS } from '../src/evrotrust/statuses';
 import { encryptDownload } from '../src/evrotrust/encrypt';
+import { zipEntries } from '../src/evrotrust/zip';
 import { CallbackDispatcher, type CallbackPayload } from './callback-sender';
 import { ALLOWED_COVERAGES, OTP_PHONE_PATTERN, type SignatureType } from './defaults';
 import { detectFileType, signedCopy, type FileKind } from './documents';
@@ -40,6 +41,34 @@ export interface OnlineRequest extends DocumentRequest {
 export interface OfflineRequest extends DocumentRequest {
   user: SignerIdentity;
 }
+
+/** Swagger `/document/group/online`: 2–20 documents, one transaction per signer for the whole group. */
+export interface GroupRequest {
+  publicKey: string;
+  /** Optional for groups (Swagger: "Optional parameter"); '' means no callbacks. */
+  urlCallback: string;
+  groupDescription: string;
+  coverage: number;
+  dateExpire: number;
+  signatureType: SignatureType;
+  documents: { description: string; optional: boolean; checksumDocument: string }[];
+  users: SignerIdentity[];
+}
+
+/** Swagger ResultDocumentTransactionGroup: the thread and one entry per signer (no top-level transactionID). */
+export interface GroupAnswer {
+  threadID: string;
+  transactions: OnlineAnswer['transactions'];
+}
+
+/** How a signer signs: a group signer may leave optional documents unsigned (1-based positions). */
+export interface SignOptions {
+  skipDocuments?: number[];
+}
+
+/** Swagger `/document/group/online`: "The count of documents must be between 2 and 20". */
+export const GROUP_MIN_DOCUMENTS = 2;
+export const GROUP_MAX_DOCUMENTS = 20;
 
 export interface OnlineAnswer {
   threadID: string;
@@ -106,6 +135,14 @@ export interface TransactionView {
   createdAt: string;
   updatedAt: string;
   signedDocument?: { filename: string; content: Uint8Array; sha256: string };
+  /** Group transactions: every document, with this signer's signed copy once signed. */
+  documents?: {
+    index: number;
+    filename: string;
+    description: string;
+    optional: boolean;
+    signedDocument?: { filename: string; content: Uint8Array; sha256: string };
+  }[];
 }
 
 const { pending, signed, rejected, expired, withdrawn, onHold } = EVROTRUST_STATUS;
@@ -121,7 +158,13 @@ const flag = (b: boolean): Flag => (b ? 1 : 0);
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function callbackSuffix(kind: TransactionKind): string {
+  if (kind === 'group') return '/document/group/ready';
   return kind === 'online' ? '/document/ready' : '/document/offline/ready';
+}
+
+/** The extension of a file name (for the `<tx>_OUT_SIGNED.<ext>` entry names), `bin` when it has none. */
+function extensionOf(filename: string): string {
+  return /\.([A-Za-z0-9]{1,10})$/.exec(filename)?.[1] ?? 'bin';
 }
 
 function newOtpCode(): string {
@@ -241,6 +284,102 @@ export class SimulatorEngine {
     return { transactionID: tx.transactionID };
   }
 
+  /**
+   * `/document/group/online`. Checked as the Swagger says: 2–20 documents, as many files as
+   * `documents[]` entries (paired in order), the first document never optional, each file against
+   * its own checksum and the signInfo type; then every signer, as for one document.
+   */
+  createGroup(request: GroupRequest, files: UploadedFile[]): GroupAnswer {
+    const n = request.documents.length;
+    if (n < GROUP_MIN_DOCUMENTS || n > GROUP_MAX_DOCUMENTS) {
+      throw new VendorError(
+        400,
+        `Invalid data supplied: the count of documents must be between ${GROUP_MIN_DOCUMENTS} and ${GROUP_MAX_DOCUMENTS}`,
+      );
+    }
+    if (files.length !== n) {
+      throw new VendorError(400, `Invalid data supplied: ${files.length} files for ${n} documents[] entries`);
+    }
+    if (request.documents[0]?.optional) throw new VendorError(400, 'Invalid data supplied: the first document must always be optional=0');
+    files.forEach((file, i) => {
+      const doc = request.documents[i]!;
+      this.validateDocument({ ...request, description: doc.description, checksumDocument: doc.checksumDocument }, file, `documents[${i}]`);
+    });
+    if (request.dateExpire * 1000 <= Date.now()) throw new VendorError(400, 'Invalid data supplied: dateExpire is in the past');
+    for (const user of request.users) this.users.assertCanSign(user);
+
+    const first = files[0]!;
+    const thread = this.newThread(
+      'group',
+      { ...request, description: request.groupDescription, checksumDocument: request.documents[0]!.checksumDocument },
+      first,
+      request.dateExpire,
+    );
+    thread.documents = files.map((file, i) => ({
+      filename: file.filename,
+      description: request.documents[i]!.description,
+      optional: request.documents[i]!.optional,
+      fileSha256: sha256Hex(file.content),
+      fileSize: file.content.length,
+    }));
+    files.forEach((file, i) => {
+      if (i > 0) this.state.putOriginal(thread.threadID, file.content, i);
+    });
+    const answer: GroupAnswer = { threadID: thread.threadID, transactions: [] };
+    for (const user of request.users) {
+      const tx = this.newTransaction(thread, user);
+      answer.transactions.push({
+        transactionID: tx.transactionID,
+        identificationNumber: user.identificationNumber ?? null,
+        country: user.country ?? null,
+        email: user.email ?? null,
+        phone: user.phone ?? null,
+      });
+    }
+    this.state.save();
+    for (const id of thread.transactionIDs) this.scheduleExpiry(this.tx(id));
+    return answer;
+  }
+
+  /** `/document/group/status`: Swagger ResultDocumentGroupStatus; 443 "Document group not found" for anything but a group transaction. */
+  groupStatus(transactionID: string): StatusAnswer {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx || tx.kind !== 'group') throw new VendorError(443, 'Document group not found');
+    if (tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs) {
+      throw new VendorError(443, 'Document group not found');
+    }
+    return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
+  }
+
+  /**
+   * `/document/group/download`: an outer ZIP with one entry per document, in document order, each
+   * entry the encrypted ZIP a single-document download would be (`.enc`, `.enc.key`, `.enc.iv`,
+   * `.enc.filename`), as DigitalSofia unpacks it. 443 until signed and processed.
+   */
+  async groupDownload(transactionID: string): Promise<Uint8Array> {
+    const tx = this.state.transactions.get(transactionID);
+    if (!tx || tx.kind !== 'group') throw new VendorError(443);
+    if (tx.status !== signed || this.isProcessing(tx) || !tx.signedDocuments)
+      throw new VendorError(443, 'Document not found: not signed yet');
+    const thread = this.thread(tx.threadID);
+    const pem = Buffer.from(thread.publicKey, 'base64').toString('utf8');
+    const entries: [string, Uint8Array][] = [];
+    for (const [i, doc] of (thread.documents ?? []).entries()) {
+      // An optional document the signer left unsigned has no signed copy, so no entry.
+      if (!tx.signedDocuments[i]) continue;
+      const content = this.state.signedCopy(transactionID, i);
+      if (!content) throw new VendorError(500, 'signed copy missing from the simulator state');
+      const id = `${transactionID}_${i + 1}`;
+      const inner = await encryptDownload(id, [{ filename: `${id}_OUT_SIGNED.${extensionOf(doc.filename)}`, content }], pem, {
+        signedHashEntry: `${id}_OUT_SIGNED_HASH.xml`,
+        originalFilename: doc.filename,
+      });
+      entries.push([`${id}.zip`, inner]);
+    }
+    // The inner archives are encrypted text already: storing them is what deflate would achieve.
+    return zipEntries(entries, 0);
+  }
+
   activate(transactionID: string, activationCode: string): void {
     const tx = this.pendingOffline(transactionID);
     const otp = tx.otp;
@@ -261,7 +400,8 @@ export class SimulatorEngine {
 
   status(transactionID: string): StatusAnswer {
     const tx = this.state.transactions.get(transactionID);
-    if (!tx) throw new VendorError(443);
+    // A group's transactions are asked about with /document/group/status.
+    if (!tx || tx.kind === 'group') throw new VendorError(443);
     // Evrotrust answers 443 for a while after a create; a transaction that already changed state is visible.
     if (tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs) throw new VendorError(443);
     return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
@@ -270,7 +410,7 @@ export class SimulatorEngine {
   /** The encrypted download ZIP; 443 for an unknown transaction and for one not signed or still processing. */
   async download(transactionID: string): Promise<Uint8Array> {
     const tx = this.state.transactions.get(transactionID);
-    if (!tx) throw new VendorError(443);
+    if (!tx || tx.kind === 'group') throw new VendorError(443);
     if (tx.status !== signed || this.isProcessing(tx) || !tx.signed) throw new VendorError(443, 'Document not found: not signed yet');
     const hostile = this.hostileDownloads.shift();
     if (hostile) return hostileDownload(hostile.kind, transactionID, hostile.bytes);
@@ -279,7 +419,7 @@ export class SimulatorEngine {
     const thread = this.thread(tx.threadID);
     const pem = Buffer.from(thread.publicKey, 'base64').toString('utf8');
     // Inner names as Evrotrust writes them: `<tx>_OUT_SIGNED.<ext>` and the `<tx>_OUT_SIGNED_HASH.xml` report.
-    const ext = /\.([A-Za-z0-9]{1,10})$/.exec(tx.signed.filename)?.[1] ?? 'bin';
+    const ext = extensionOf(tx.signed.filename);
     return encryptDownload(transactionID, [{ filename: `${transactionID}_OUT_SIGNED.${ext}`, content }], pem, {
       signedHashEntry: `${transactionID}_OUT_SIGNED_HASH.xml`,
       originalFilename: tx.signed.filename,
@@ -308,8 +448,17 @@ export class SimulatorEngine {
 
   // ---- signer / clock controls ---------------------------------------------------------------
 
-  sign(transactionID: string): TransactionView {
-    this.markSigned(this.controlPending(transactionID));
+  sign(transactionID: string, options: SignOptions = {}): TransactionView {
+    const tx = this.controlPending(transactionID);
+    const skip = options.skipDocuments ?? [];
+    if (skip.length > 0) {
+      const docs = this.thread(tx.threadID).documents;
+      if (!docs) throw new ControlError('invalid', 'skipDocuments is for group transactions only');
+      for (const n of skip) {
+        if (!docs[n - 1]?.optional) throw new ControlError('invalid', `document ${n} is not an optional document of this group`);
+      }
+    }
+    this.markSigned(tx, new Set(skip.map((n) => n - 1)));
     return this.view(transactionID);
   }
 
@@ -375,6 +524,21 @@ export class SimulatorEngine {
     }
     const content = tx.signed ? this.state.signedCopy(tx.transactionID) : undefined;
     if (tx.signed && content) view.signedDocument = { filename: tx.signed.filename, content, sha256: tx.signed.sha256 };
+    if (thread.documents) {
+      view.documents = thread.documents.map((d, index) => {
+        const signedRef = tx.signedDocuments?.[index];
+        const signedContent = signedRef ? this.state.signedCopy(tx.transactionID, index) : undefined;
+        return {
+          index,
+          filename: d.filename,
+          description: d.description,
+          optional: d.optional,
+          ...(signedRef && signedContent
+            ? { signedDocument: { filename: signedRef.filename, content: signedContent, sha256: signedRef.sha256 } }
+            : {}),
+        };
+      });
+    }
     return view;
   }
 
@@ -400,7 +564,8 @@ export class SimulatorEngine {
     return [signer.identificationNumber, signer.phone, signer.email].filter((v): v is string => v !== undefined).map(normalizeIdentifier);
   }
 
-  private validateDocument(request: DocumentRequest, file: UploadedFile): void {
+  /** `field` names the file in messages (a group's `documents[i]`). */
+  private validateDocument(request: DocumentRequest, file: UploadedFile, field = 'document'): void {
     if (!ALLOWED_COVERAGES.includes(request.coverage)) throw new VendorError(454);
     let pem: string;
     try {
@@ -411,13 +576,16 @@ export class SimulatorEngine {
     } catch {
       throw new VendorError(400, 'Invalid data supplied: publicKey must be Base64 of an RSA public key PEM');
     }
-    let url: URL;
-    try {
-      url = new URL(request.urlCallback);
-    } catch {
-      throw new VendorError(400, 'Invalid data supplied: urlCallback');
+    // '' only for a group sent without urlCallback (optional there): no callbacks then.
+    if (request.urlCallback !== '') {
+      let url: URL;
+      try {
+        url = new URL(request.urlCallback);
+      } catch {
+        throw new VendorError(400, 'Invalid data supplied: urlCallback');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new VendorError(400, 'Invalid data supplied: urlCallback');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new VendorError(400, 'Invalid data supplied: urlCallback');
     const kind: FileKind | undefined = detectFileType(file.content);
     if (kind === undefined) throw new VendorError(457);
     // PDF types are PAdES, XML types XAdES: they cannot sign another kind of file; CAD signs any file.
@@ -428,7 +596,7 @@ export class SimulatorEngine {
       throw new VendorError(400, `Invalid data supplied: signInfo.type ${request.signatureType} needs an XML file; use CAD1 or CAD2`);
     }
     if (sha512Hex(file.content) !== request.checksumDocument.toLowerCase()) {
-      throw new VendorError(400, 'Invalid data supplied: checksumDocument does not match the file');
+      throw new VendorError(400, `Invalid data supplied: checksumDocument does not match the file of ${field}`);
     }
   }
 
@@ -510,8 +678,12 @@ export class SimulatorEngine {
     this.clearTimer(tx.transactionID);
   }
 
-  private markSigned(tx: Transaction): void {
+  private markSigned(tx: Transaction, skip: ReadonlySet<number> = new Set()): void {
     const thread = this.thread(tx.threadID);
+    if (thread.documents) {
+      this.markGroupSigned(tx, thread, thread.documents, skip);
+      return;
+    }
     // The next signer signs the latest signed copy, so the last copy carries every signature.
     const base =
       thread.latestSignedTransactionID !== undefined
@@ -522,6 +694,26 @@ export class SimulatorEngine {
     this.state.putSigned(tx.transactionID, copy);
     this.finish(tx, signed, undefined);
     tx.signed = { filename: thread.filename, sha256: sha256Hex(copy), size: copy.length };
+    tx.processingUntil = Date.now() + this.options.processingMs;
+    thread.latestSignedTransactionID = tx.transactionID;
+    this.state.save();
+    this.scheduleProcessingEnd(tx);
+  }
+
+  /** A group signer signs every document of the group (each on top of the previous signer's copy of it). */
+  private markGroupSigned(tx: Transaction, thread: Thread, documents: NonNullable<Thread['documents']>, skip: ReadonlySet<number>): void {
+    tx.signedDocuments = documents.map((d, i) => {
+      if (skip.has(i)) return null; // an optional document this signer left unsigned
+      // On top of the latest copy of this document an earlier signer signed, else the original.
+      const previous = [...thread.transactionIDs].reverse().find((id) => id !== tx.transactionID && this.tx(id).signedDocuments?.[i]);
+      const base = previous !== undefined ? this.state.signedCopy(previous, i) : this.state.original(thread.threadID, i);
+      if (!base) throw new Error(`simulator state lost document ${i + 1} of thread ${thread.threadID}`);
+      const copy = signedCopy(base, tx.transactionID, thread.threadID);
+      this.state.putSigned(tx.transactionID, copy, i);
+      return { filename: d.filename, sha256: sha256Hex(copy), size: copy.length };
+    });
+    this.finish(tx, signed, undefined);
+    tx.signed = tx.signedDocuments[0] ?? undefined;
     tx.processingUntil = Date.now() + this.options.processingMs;
     thread.latestSignedTransactionID = tx.transactionID;
     this.state.save();
@@ -573,6 +765,11 @@ export class SimulatorEngine {
   private fireCallback(tx: Transaction): void {
     if (this.closed) return;
     const thread = this.thread(tx.threadID);
+    if (thread.urlCallback === '') {
+      // A group sent without urlCallback: nobody to tell.
+      tx.callbackDue = false;
+      return;
+    }
     // Plain concatenation, as Evrotrust does: a urlCallback ending in '/' gives '//document/ready'.
     const url = thread.urlCallback + callbackSuffix(tx.kind);
     const payload: CallbackPayload = { transactionID: tx.transactionID, status: tx.status };

@@ -135,9 +135,10 @@ export const PAGE_SCRIPT = `'use strict';
     var card = el('article', { class: 'card pending', 'data-tx': tx.transactionID },
       el('p', { class: 'desc', text: tx.description || '(no description)' }),
       el('p', { class: 'meta' },
-        el('span', { class: 'badge kind', text: tx.kind === 'offline' ? 'SMS code' : 'In app' }),
-        tx.filename + ' · sent ' + when(tx.createdAt) + (tx.dateExpire ? ' · expires ' + when(tx.dateExpire * 1000) : '')),
+        el('span', { class: 'badge kind', text: tx.kind === 'offline' ? 'SMS code' : tx.kind === 'group' ? 'In app · ' + (tx.documents || []).length + ' documents' : 'In app' }),
+        (tx.documents ? '' : tx.filename) + ' · sent ' + when(tx.createdAt) + (tx.dateExpire ? ' · expires ' + when(tx.dateExpire * 1000) : '')),
       el('p', { class: 'meta', text: 'Transaction ' + tx.transactionID }));
+    if (tx.documents) card.append(documentList(tx));
 
     if (tx.kind === 'offline') {
       card.append(el('div', { class: 'otp' },
@@ -183,8 +184,21 @@ export const PAGE_SCRIPT = `'use strict';
   function historyCard(tx) {
     return el('article', { class: 'card', 'data-tx': tx.transactionID },
       el('p', { class: 'desc', text: tx.description || '(no description)' }),
-      el('p', { class: 'meta' }, badge(tx.status), tx.filename + ' · ' + when(tx.updatedAt)),
+      el('p', { class: 'meta' }, badge(tx.status), (tx.documents ? tx.documents.length + ' documents' : tx.filename) + ' · ' + when(tx.updatedAt)),
+      tx.documents ? documentList(tx) : null,
       tx.rejectReason ? el('p', { class: 'meta', text: 'Reason: ' + tx.rejectReason }) : null);
+  }
+
+  // A group (one signing of several documents): each document with its description; Sign signs them all.
+  function documentList(tx) {
+    var list = el('ol', { class: 'docs', 'data-docs': tx.transactionID });
+    tx.documents.forEach(function (d) {
+      list.append(el('li', { 'data-doc': String(d.index + 1) },
+        el('span', { class: 'doc-name', text: d.filename }),
+        d.optional ? el('span', { class: 'badge kind', text: 'optional' }) : null,
+        d.description ? el('span', { class: 'meta', text: ' — ' + d.description }) : null));
+    });
+    return list;
   }
 
   function render(list) {

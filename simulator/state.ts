@@ -9,7 +9,17 @@ import { z } from 'zod';
 import { signerIdentitySchema, type SignerIdentity } from '../src/lib/signer';
 import type { UserFlags } from './users';
 
-export type TransactionKind = 'online' | 'offline';
+/** `group`: one transaction per signer covering several documents (`/document/group/online`). */
+export type TransactionKind = 'online' | 'offline' | 'group';
+
+/** One document of a group thread, in the order of the request's `documents[]`. */
+export interface GroupDocument {
+  filename: string;
+  description: string;
+  optional: boolean;
+  fileSha256: string;
+  fileSize: number;
+}
 
 /** One vendor request (`/document/doc/online` or `/document/doc/offline`). */
 export interface Thread {
@@ -27,6 +37,8 @@ export interface Thread {
   fileSha256: string;
   fileSize: number;
   transactionIDs: string[];
+  /** Group threads only: the documents (`filename` and the file fields above are the first one's). */
+  documents?: GroupDocument[];
   /** The transaction whose signed copy is the latest one of this thread: the next signer signs that. */
   latestSignedTransactionID?: string;
 }
@@ -53,11 +65,13 @@ export interface Transaction {
   callbackDue: boolean;
   otp?: OtpCode;
   signed?: { filename: string; sha256: string; size: number };
+  /** Group transactions: one signed copy per document, in document order (`signed` is the first one's). */
+  signedDocuments?: ({ filename: string; sha256: string; size: number } | null)[];
 }
 
 const threadSchema = z.object({
   threadID: z.string(),
-  kind: z.enum(['online', 'offline']),
+  kind: z.enum(['online', 'offline', 'group']),
   createdAt: z.number(),
   publicKey: z.string(),
   urlCallback: z.string(),
@@ -68,13 +82,16 @@ const threadSchema = z.object({
   fileSha256: z.string(),
   fileSize: z.number(),
   transactionIDs: z.array(z.string()),
+  documents: z
+    .array(z.object({ filename: z.string(), description: z.string(), optional: z.boolean(), fileSha256: z.string(), fileSize: z.number() }))
+    .optional(),
   latestSignedTransactionID: z.string().optional(),
 });
 
 const transactionSchema = z.object({
   transactionID: z.string(),
   threadID: z.string(),
-  kind: z.enum(['online', 'offline']),
+  kind: z.enum(['online', 'offline', 'group']),
   signer: signerIdentitySchema,
   status: z.number(),
   rejectReason: z.string().optional(),
@@ -84,6 +101,7 @@ const transactionSchema = z.object({
   callbackDue: z.boolean(),
   otp: z.object({ code: z.string(), expiresAt: z.number() }).optional(),
   signed: z.object({ filename: z.string(), sha256: z.string(), size: z.number() }).optional(),
+  signedDocuments: z.array(z.object({ filename: z.string(), sha256: z.string(), size: z.number() }).nullable()).optional(),
 });
 
 /** A user's profile flags, as persisted and as the controls accept them (partially). */
@@ -187,20 +205,21 @@ export class SimulatorState {
     renameSync(`${this.stateFile}.tmp`, this.stateFile);
   }
 
-  putOriginal(threadID: string, content: Uint8Array): void {
-    this.blobs.put(`${threadID}.original`, content);
+  // `index` is a group document's position; document 0 keeps the single-document key.
+  putOriginal(threadID: string, content: Uint8Array, index = 0): void {
+    this.blobs.put(`${threadID}.original${index === 0 ? '' : `.${index}`}`, content);
   }
 
-  original(threadID: string): Uint8Array | undefined {
-    return this.blobs.get(`${threadID}.original`);
+  original(threadID: string, index = 0): Uint8Array | undefined {
+    return this.blobs.get(`${threadID}.original${index === 0 ? '' : `.${index}`}`);
   }
 
-  putSigned(transactionID: string, content: Uint8Array): void {
-    this.blobs.put(`${transactionID}.signed`, content);
+  putSigned(transactionID: string, content: Uint8Array, index = 0): void {
+    this.blobs.put(`${transactionID}.signed${index === 0 ? '' : `.${index}`}`, content);
   }
 
-  signedCopy(transactionID: string): Uint8Array | undefined {
-    return this.blobs.get(`${transactionID}.signed`);
+  signedCopy(transactionID: string, index = 0): Uint8Array | undefined {
+    return this.blobs.get(`${transactionID}.signed${index === 0 ? '' : `.${index}`}`);
   }
 
   /** An id no thread or transaction has: 12 random digits (no leading zero), numeric like Evrotrust's. */

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createSigningClient, SigningError, type ListSigningsRequest, type SigningClient, type StartRequest } from './signings/client';
 import { ConfigError, loadConfig, type Config } from './config';
+import { MAX_GROUP_DOCUMENTS } from './signings/schemas';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -24,8 +25,10 @@ Commands:
       --signature-type <t>   Evrotrust signature type: PDF1, PDF2 (PAdES baseline / long-term), XML1–3, CAD1, CAD2
       --idempotency-key <k>  like --reference, without storing a reference on the signing
       --notify-url <url>     where the final state is POSTed (Standard Webhooks; https, or http to localhost)
-      --description <text>   shown to the signer
-      --filename <name>      the document's name (default: the file's own name)
+      --description <text>   shown to the signer (several --file: once for all, or once per file)
+      --filename <name>      the document's name (default: the file's own name; one --file only)
+      --file <path> (again)  2 to 20 --file: one group signing of every file (method app)
+      --optional <n>         with several --file: the n-th file (not the first) may be left unsigned
   status <id>                the signing as it is now
   list [options]             signings, newest first; prints { items, nextCursor }
       --status <s>           pending, signed, rejected, expired, withdrawn or failed (repeat, or comma-separate)
@@ -38,9 +41,10 @@ Commands:
   withdraw <id>              withdraw a pending signing
   otp <id> <code>            submit the SMS code of an OTP signing
   resend-otp <id>            send the OTP signer a new SMS code
-  download <id> [--out <file>|-] [--force]
+  download <id> [--out <file>|-] [--force] [--document <n>]
                              save the signed file (default: its own name in the current directory;
-                             - writes the bytes to stdout; --force overwrites an existing file)
+                             - writes the bytes to stdout; --force overwrites an existing file;
+                             --document <n>: the n-th signed file of a group signing)
 
 Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE,
 TEMPORAL_CONFIG_FILE, TEMPORAL_TASK_QUEUE, MONGODB_URI, SIGNING_DEFAULT_EXPIRY, SIGNING_POLL_INTERVAL,
@@ -75,8 +79,15 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 async function buildStart(values: Record<string, unknown>): Promise<{ request: StartRequest; idempotencyKey?: string }> {
-  const file = str(values.file);
-  if (!file) throw new UsageError('start needs --file <path>');
+  const files = list(values.file);
+  if (files.length === 0) throw new UsageError('start needs --file <path>');
+  if (files.length > MAX_GROUP_DOCUMENTS) throw new UsageError(`start takes at most ${MAX_GROUP_DOCUMENTS} --file (one group signing)`);
+  const descriptions = list(values.description);
+  if (descriptions.length > 1 && descriptions.length !== files.length) throw new UsageError('give --description once, or once per --file');
+  if (files.length > 1 && str(values.filename) !== undefined) throw new UsageError('--filename is for one --file only');
+  const optional = list(values.optional).map(Number);
+  if (optional.some((n) => !Number.isInteger(n) || n < 2 || n > files.length))
+    throw new UsageError(`--optional takes the position of a --file other than the first (2 to ${files.length})`);
   const ids = list(values.signer);
   const phones = list(values.phone);
   const emails = list(values.email);
@@ -93,20 +104,19 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
       ...(emails[i] ? { email: emails[i] } : {}),
     };
   });
-  let content: Buffer;
-  try {
-    content = await readFile(file);
-  } catch (err) {
-    throw new CliError('file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  const contents: Buffer[] = [];
+  for (const file of files) {
+    try {
+      contents.push(await readFile(file));
+    } catch (err) {
+      throw new CliError('file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
   }
+  // One --description for one file; for a group, once for every document or once per document.
+  const descriptionOf = (i: number) => (descriptions.length > 1 ? descriptions[i] : descriptions[0]);
   const method = str(values.method);
   if (method !== undefined && method !== 'app' && method !== 'otp') throw new UsageError('--method must be app or otp');
-  const request: StartRequest = {
-    document: {
-      filename: str(values.filename) ?? basename(file),
-      content,
-      ...(str(values.description) ? { description: str(values.description) } : {}),
-    },
+  const common: Omit<StartRequest, 'document' | 'documents'> = {
     signers,
     ...(method ? { method } : {}),
     ...(str(values.expires) ? { expiresIn: str(values.expires) } : {}),
@@ -115,6 +125,25 @@ async function buildStart(values: Record<string, unknown>): Promise<{ request: S
     ...(str(values['signature-type']) ? { signatureType: str(values['signature-type']) as StartRequest['signatureType'] } : {}),
     ...(str(values['notify-url']) ? { notifyUrl: str(values['notify-url']) } : {}),
   };
+  const request: StartRequest =
+    files.length === 1
+      ? {
+          ...common,
+          document: {
+            filename: str(values.filename) ?? basename(files[0]!),
+            content: contents[0]!,
+            ...(descriptionOf(0) ? { description: descriptionOf(0) } : {}),
+          },
+        }
+      : {
+          ...common,
+          documents: files.map((file, i) => ({
+            filename: basename(file),
+            content: contents[i]!,
+            ...(descriptionOf(i) ? { description: descriptionOf(i) } : {}),
+            ...(optional.includes(i + 1) ? { optional: true } : {}),
+          })),
+        };
   const idempotencyKey = str(values['idempotency-key']);
   return { request, ...(idempotencyKey ? { idempotencyKey } : {}) };
 }
@@ -133,8 +162,14 @@ function buildList(values: Record<string, unknown>): ListSigningsRequest {
   };
 }
 
-async function download(client: SigningClient, id: string, out: string | undefined, force: boolean): Promise<unknown> {
-  const file = await client.signedDocument(id);
+async function download(
+  client: SigningClient,
+  id: string,
+  out: string | undefined,
+  force: boolean,
+  document: number | undefined,
+): Promise<unknown> {
+  const file = document === undefined ? await client.signedDocument(id) : await client.signedGroupDocument(id, document);
   const bytes = Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength);
   if (out === '-') {
     await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
@@ -156,7 +191,8 @@ const COMMANDS: Record<string, Command> = {
   start: {
     positionals: [],
     options: {
-      file: { type: 'string' },
+      file: { type: 'string', multiple: true },
+      optional: { type: 'string', multiple: true },
       signer: { type: 'string', multiple: true },
       phone: { type: 'string', multiple: true },
       email: { type: 'string', multiple: true },
@@ -167,7 +203,7 @@ const COMMANDS: Record<string, Command> = {
       'signature-type': { type: 'string' },
       'idempotency-key': { type: 'string' },
       'notify-url': { type: 'string' },
-      description: { type: 'string' },
+      description: { type: 'string', multiple: true },
       filename: { type: 'string' },
     },
     prepare: async ({ values }) => {
@@ -236,11 +272,14 @@ const COMMANDS: Record<string, Command> = {
   },
   download: {
     positionals: ['id'],
-    options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
-    prepare:
-      ({ positionals: [id], values }) =>
-      (client) =>
-        download(client, id as string, str(values.out), values.force === true),
+    options: { out: { type: 'string', short: 'o' }, force: { type: 'boolean' }, document: { type: 'string' } },
+    prepare: ({ positionals: [id], values }) => {
+      const given = str(values.document);
+      const document = given === undefined ? undefined : Number(given);
+      if (document !== undefined && (!Number.isInteger(document) || document < 1))
+        throw new UsageError('--document takes the 1-based position of a group document, e.g. --document 2');
+      return (client) => download(client, id as string, str(values.out), values.force === true, document);
+    },
   },
 };
 

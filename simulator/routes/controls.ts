@@ -19,6 +19,10 @@ export interface ControlRoutesOptions {
 
 const idParams = z.object({ id: z.string().min(1) });
 const listQuery = z.object({ signer: z.string().min(1).optional() });
+const signBody = z
+  .object({ skipDocuments: z.array(z.int().min(1)).max(20).optional() })
+  .strict()
+  .optional();
 const rejectBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(1000) });
 const statusBody = z.object({
   status: z.union([z.literal(5), z.literal(7), z.literal(8), z.literal(99)], { message: 'status must be 5, 7, 8 or 99' }),
@@ -59,15 +63,22 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** A view as JSON: the signed file as Base64 when asked for, otherwise only its size and digest. */
 function toJson(view: TransactionView, withContent: boolean): Record<string, unknown> {
-  const { signedDocument, ...rest } = view;
-  if (!signedDocument) return rest;
-  const doc: Record<string, unknown> = {
-    filename: signedDocument.filename,
-    sha256: signedDocument.sha256,
-    size: signedDocument.content.length,
-  };
-  if (withContent) doc.contentBase64 = Buffer.from(signedDocument.content).toString('base64');
-  return { ...rest, signedDocument: doc };
+  const { signedDocument, documents, ...rest } = view;
+  const out: Record<string, unknown> = { ...rest };
+  if (signedDocument) out.signedDocument = fileJson(signedDocument, withContent);
+  // A group's documents, each with this signer's signed copy once signed.
+  if (documents) {
+    out.documents = documents.map(({ signedDocument: signedCopy, ...d }) =>
+      signedCopy ? { ...d, signedDocument: fileJson(signedCopy, withContent) } : d,
+    );
+  }
+  return out;
+}
+
+function fileJson(file: { filename: string; sha256: string; content: Uint8Array }, withContent: boolean): Record<string, unknown> {
+  const doc: Record<string, unknown> = { filename: file.filename, sha256: file.sha256, size: file.content.length };
+  if (withContent) doc.contentBase64 = Buffer.from(file.content).toString('base64');
+  return doc;
 }
 
 export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (app: FastifyInstance, { controls, info }) => {
@@ -94,7 +105,8 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
 
   app.post('/transactions/:id/sign', async (request) => {
     const { id } = parse(idParams, request.params);
-    return toJson(await controls.sign(id), false);
+    const body = parse(signBody, request.body ?? undefined);
+    return toJson(await controls.sign(id, body?.skipDocuments ? { skipDocuments: body.skipDocuments } : {}), false);
   });
 
   app.post('/transactions/:id/reject', async (request) => {

@@ -15,7 +15,7 @@ import { SimulatorClosedError, sleep } from '../callback-sender';
 import { MAX_DESCRIPTION_LENGTH, SIGNATURE_TYPES } from '../defaults';
 import { VENDOR_ERROR_TEXT, VendorError } from '../errors';
 import { VENDOR_ENDPOINTS, type FaultInjector, type VendorEndpoint } from '../faults';
-import type { SimulatorEngine, UploadedFile } from '../engine';
+import { GROUP_MAX_DOCUMENTS, type SimulatorEngine, type UploadedFile } from '../engine';
 
 export interface VendorRoutesOptions {
   engine: SimulatorEngine;
@@ -93,6 +93,30 @@ const schemas = {
   '/document/status': z.object({ vendorNumber: text, transactionID: id }),
   '/document/download': z.object({ vendorNumber: text, transactionID: id }),
   '/document/withdraw': z.object({ vendorNumber: text, threadID: id }),
+  // Swagger /document/group/online `data`: per-document description/optional/preview/checksum;
+  // coverage, dateExpire and groupDescription for the whole group; urlCallback "Optional parameter".
+  // The 2–20 count and "the first document must always be optional=0" are the engine's 400s.
+  '/document/group/online': z.object({
+    vendorNumber: text,
+    publicKey: text.min(1),
+    urlCallback: text.min(1).optional(),
+    groupDescription: text.max(MAX_DESCRIPTION_LENGTH).optional(),
+    coverage: z.number().int().optional(),
+    dateExpire: z.number().int().positive(),
+    certificateType: z.number().int().min(0).optional(),
+    documents: z.array(
+      z.object({
+        description: text.max(MAX_DESCRIPTION_LENGTH),
+        optional: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
+        preview: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
+        checksumDocument: documentBase.checksumDocument,
+      }),
+    ),
+    signInfo: signInfoSchema,
+    users: z.array(onlineUserSchema).min(1),
+  }),
+  '/document/group/status': z.object({ vendorNumber: text, transactionID: id }),
+  '/document/group/download': z.object({ vendorNumber: text, transactionID: id }),
 } satisfies Record<VendorEndpoint, z.ZodType>;
 
 type Body<E extends VendorEndpoint> = z.output<(typeof schemas)[E]>;
@@ -144,6 +168,56 @@ async function readMultipart(request: FastifyRequest, maxFileBytes: number): Pro
   }
   if (data === undefined) throw invalid(problem ?? 'missing field "data"');
   return { data, file, tooLarge, problem };
+}
+
+interface GroupMultipartBody {
+  data: string;
+  /** In document order: `documents[i]` by its index, `documents[]` / `documents` in the order sent. */
+  files: UploadedFile[];
+  tooLarge: boolean;
+  problem: string | undefined;
+}
+
+/**
+ * Reads `data` and the files of `/document/group/online` (Swagger: file field `documents`, "Array of
+ * files"). Production clients name the parts differently: DigitalSofia's Java client sends each as
+ * `documents[]`, its Python client as `documents[0]`, `documents[1]`, …; all three are accepted.
+ */
+async function readGroupMultipart(request: FastifyRequest, maxFileBytes: number): Promise<GroupMultipartBody> {
+  if (!request.isMultipart()) throw invalid('expected multipart/form-data with fields "data" and "documents[]"');
+  let data: string | undefined;
+  const ordered: UploadedFile[] = [];
+  const indexed = new Map<number, UploadedFile>();
+  let tooLarge = false;
+  let problem: string | undefined;
+  try {
+    for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: GROUP_MAX_DOCUMENTS + 5, fields: 20 } })) {
+      if (part.type === 'file') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of part.file) chunks.push(chunk as Buffer);
+        const file = { filename: part.filename, content: new Uint8Array(Buffer.concat(chunks)) };
+        const index = /^documents\[(\d{1,2})\]$/.exec(part.fieldname)?.[1];
+        if (part.file.truncated) tooLarge = true;
+        else if (index !== undefined) {
+          if (indexed.has(Number(index))) problem ??= `more than one file "${part.fieldname}"`;
+          indexed.set(Number(index), file);
+        } else if (part.fieldname === 'documents[]' || part.fieldname === 'documents') ordered.push(file);
+        else problem ??= `unexpected file field "${part.fieldname}"`;
+      } else if (part.fieldname === 'data') {
+        if (typeof part.value !== 'string') problem ??= '"data" must be a plain text field (no JSON content type)';
+        else data = part.value;
+      }
+    }
+  } catch (err) {
+    throw invalid(`malformed multipart body (${(err as Error).message})`);
+  }
+  if (data === undefined) throw invalid(problem ?? 'missing field "data"');
+  if (ordered.length > 0 && indexed.size > 0) problem ??= 'mixed "documents[]" and "documents[i]" file fields';
+  const byIndex = [...indexed.keys()].sort((a, b) => a - b);
+  if (byIndex.some((k, i) => k !== i)) problem ??= 'the "documents[i]" file fields must be numbered 0, 1, 2, … without gaps';
+  const files = indexed.size > 0 ? byIndex.map((k) => indexed.get(k)!) : ordered;
+  if (files.some((f) => f.content.length === 0)) problem ??= 'an empty file in "documents"';
+  return { data, files, tooLarge, problem };
 }
 
 function verifyAuthorization(request: FastifyRequest, apiKey: string, signed: string | Uint8Array): void {
@@ -239,6 +313,45 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
       },
       file,
     );
+  });
+
+  app.post('/document/group/online', async (request) => {
+    const read = await readGroupMultipart(request, maxFileBytes);
+    verifyAuthorization(request, apiKey, read.data);
+    const body = parseBody('/document/group/online', read.data, vendorNumber);
+    if (read.problem) throw invalid(read.problem);
+    if (read.tooLarge) throw new VendorError(450);
+    return engine.createGroup(
+      {
+        publicKey: body.publicKey,
+        urlCallback: body.urlCallback ?? '',
+        groupDescription: body.groupDescription ?? '',
+        coverage: body.coverage ?? 0,
+        dateExpire: body.dateExpire,
+        signatureType: body.signInfo.type,
+        documents: body.documents.map((d) => ({
+          description: d.description,
+          optional: d.optional === 1 || d.optional === true,
+          checksumDocument: d.checksumDocument,
+        })),
+        users: body.users,
+      },
+      read.files,
+    );
+  });
+
+  app.post('/document/group/status', async (request) => {
+    const body = await jsonCall('/document/group/status', request);
+    return engine.groupStatus(body.transactionID);
+  });
+
+  app.post('/document/group/download', async (request, reply: FastifyReply) => {
+    const body = await jsonCall('/document/group/download', request);
+    const zip = await engine.groupDownload(body.transactionID);
+    return reply
+      .header('content-type', 'application/zip')
+      .header('content-disposition', `attachment; filename="${body.transactionID}.zip"`)
+      .send(Buffer.from(zip));
   });
 
   app.post('/document/doc/offline', async (request) => {

@@ -66,5 +66,8 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     status: (transactionID, call) => endpoints.status(api, transactionID, call),
     download: (transactionID, call) => endpoints.download(api, transactionID, call),
     withdraw: (threadID, call) => endpoints.withdraw(api, threadID, call),
+    sendGroupOnline: (input, call) => endpoints.sendGroupOnline(api, input, call),
+    groupStatus: (transactionID, call) => endpoints.status(api, transactionID, call, '/document/group/status'),
+    groupDownload: (transactionID, call) => endpoints.download(api, transactionID, call, '/document/group/download'),
   };
 }

@@ -27,6 +27,7 @@ import {
 } from './zip';
 
 import { DownloadTooLargeError, resolveDownloadLimits, type DownloadLimits } from './limits';
+import { uploadFilename } from './files';
 
 export { ENCRYPTED_SLICE_CHARS } from './zip';
 export { DEFAULT_DOWNLOAD_LIMITS, DownloadTooLargeError, type DownloadLimit, type DownloadLimits } from './limits';
@@ -277,4 +278,83 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string, op
     return [{ filename: safeFileName(originalName), content: only[1] }];
   }
   return documents.map(([name, content]) => ({ filename: safeFileName(name), content }));
+}
+
+/**
+ * Returns the signed documents of a `/document/group/download` answer, in document order: one file
+ * per outer entry. The outer ZIP holds, per document, the archive a single-document download would
+ * be (`<x>_OUT.enc`, `.key`, `.iv`, `.filename`); DigitalSofia unpacks it the same way, entry by
+ * entry in archive order. `expected` (the group's document count), when given, must match the
+ * entry count: a missing or extra document is a damaged answer, never a guess. Limits apply to the
+ * outer ZIP and to each document's ZIPs (decryptDownload).
+ */
+export async function decryptGroupDownload(
+  zip: Uint8Array,
+  privateKeyPem: string,
+  options: DecryptOptions & { expected?: number } = {},
+): Promise<DecryptedFile[]> {
+  const limits = resolveDownloadLimits(options.limits);
+  toForgeKey(privateKeyPem);
+  if (zip.byteLength > limits.maxDownloadBytes) {
+    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
+  }
+  let outer: Map<string, Uint8Array>;
+  try {
+    outer = unzipVerified(zip, limits);
+  } catch (err) {
+    if (err instanceof DownloadTooLargeError) throw err;
+    throw new DecryptError(
+      'not-a-zip',
+      `the group download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
+    );
+  }
+  const entries = [...outer].filter(([name]) => !isSignedHashReport(name));
+  if (entries.length === 0) throw new DecryptError('no-document', 'the group download holds no document');
+  if (options.expected !== undefined && entries.length !== options.expected) {
+    throw new DecryptError('missing-entry', `the group download holds ${entries.length} documents; the group has ${options.expected}`);
+  }
+  const out: DecryptedFile[] = [];
+  for (const [i, [, entry]] of entries.entries()) {
+    const files = await decryptDownload(entry, privateKeyPem, options);
+    if (files.length !== 1) {
+      throw new DecryptError('ambiguous-entry', `document ${i + 1} of the group download holds ${files.length} signed files, not one`);
+    }
+    out.push(files[0]!);
+  }
+  return out;
+}
+
+/**
+ * Which decrypted file is which document of the group: `result[i]` is document i's signed file, or
+ * undefined for an optional document the signers left unsigned. With one file per document they are
+ * in document order (as DigitalSofia reads them). With fewer, each file is matched by its original
+ * name (`.enc.filename`) to the one document of that name, and only optional documents may be left
+ * without one; anything else is a DecryptError, never a guess.
+ */
+export function assignGroupFiles(
+  files: readonly DecryptedFile[],
+  documents: readonly { filename: string; optional: boolean }[],
+): (DecryptedFile | undefined)[] {
+  if (files.length === documents.length) return [...files];
+  if (files.length > documents.length) {
+    throw new DecryptError('ambiguous-entry', `the group download holds ${files.length} documents; the group has ${documents.length}`);
+  }
+  // The name as sent (uploadFilename) or as the caller gave it, reduced as decryptDownload reduces names.
+  const names = documents.map((d) => new Set([safeFileName(d.filename), safeFileName(uploadFilename(d.filename))]));
+  const out: (DecryptedFile | undefined)[] = documents.map(() => undefined);
+  for (const file of files) {
+    const candidates = names.flatMap((n, i) => (n.has(file.filename) ? [i] : []));
+    if (candidates.length !== 1 || out[candidates[0]!] !== undefined) {
+      throw new DecryptError(
+        'ambiguous-entry',
+        `the group download holds ${files.length} of ${documents.length} documents and they cannot be told apart by name`,
+      );
+    }
+    out[candidates[0]!] = file;
+  }
+  const missing = out.flatMap((f, i) => (f === undefined && !documents[i]!.optional ? [i + 1] : []));
+  if (missing.length > 0) {
+    throw new DecryptError('missing-entry', `the group download lacks document ${missing.join(', ')}, which is not optional`);
+  }
+  return out;
 }

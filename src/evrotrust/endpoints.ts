@@ -6,6 +6,8 @@ import {
   SIGNATURE_TYPES,
   sendOfflineInputSchema,
   sendOfflineResponseSchema,
+  sendGroupOnlineInputSchema,
+  sendGroupOnlineResponseSchema,
   sendOnlineInputSchema,
   sendOnlineResponseSchema,
   signerSchema,
@@ -22,6 +24,7 @@ import type {
   CallOptions,
   EvrotrustLogger,
   EvrotrustSigner,
+  SendGroupOnlineInput,
   SendOfflineInput,
   SendOnlineInput,
   SendOnlineResult,
@@ -234,6 +237,71 @@ export async function sendOnline<S extends EvrotrustSigner>(
   return { threadID: r.threadID, transactions };
 }
 
+/**
+ * `/document/group/online` (Swagger; DigitalSofia `send_file_group`): per-document description,
+ * optional, preview and SHA-512; coverage, dateExpire and groupDescription for the whole group;
+ * one signInfo. The answer is read like `/document/doc/online`'s: one transaction per signer.
+ */
+export async function sendGroupOnline<S extends EvrotrustSigner>(
+  api: EndpointContext,
+  input: SendGroupOnlineInput & { signers: S[] },
+  call?: CallOptions,
+): Promise<SendOnlineResult<S>> {
+  const t: Transport = api.transport;
+  const { vendorNumber, publicKey, signing, logger } = api;
+  const endpoint = '/document/group/online';
+  const parsed = sendGroupOnlineInputSchema.safeParse(input);
+  if (!parsed.success) t.invalidInput(endpoint, {}, parsed.error);
+  const { documents, signers, urlCallback, signInfo, groupDescription } = parsed.data;
+  const picked = documents.map((d) => signInfoBody(signing, d, undefined));
+  // One signInfo for all: the shared type when every file picks the same, else the any-file CAD type.
+  const shared = picked.every((p) => p.type === picked[0]?.type) ? picked[0]! : { type: signing.otherType, algorithm: signing.algorithm };
+  const sign = signInfo ? { type: signInfo.type, algorithm: signInfo.algorithm ?? signing.algorithm } : shared;
+  const pdfSignature = sign.type.startsWith('PDF');
+  const data = asciiJson({
+    vendorNumber,
+    publicKey,
+    urlCallback,
+    groupDescription,
+    coverage: parsed.data.coverage ?? signing.coverage,
+    dateExpire: toUnixSeconds(parsed.data.dateExpire),
+    ...(signing.certificateType !== null ? { certificateType: signing.certificateType } : {}),
+    documents: documents.map((d) => ({
+      description: d.description,
+      optional: d.optional === true ? 1 : 0,
+      preview: !pdfSignature ? 0 : d.preview === undefined || d.preview === true || d.preview === 1 ? 1 : 0,
+      checksumDocument: sha512Hex(d.content),
+    })),
+    signInfo: sign,
+    users: signers.map(pickIdentifier),
+  });
+  const ctx = t.context(endpoint, {}, call, true);
+  const startedAt = performance.now();
+  const { httpStatus, value: r } = await t.sendJson(
+    ctx,
+    { kind: 'multipart-group', data, files: documents.map((d) => ({ filename: d.filename, content: d.content })) },
+    sendGroupOnlineResponseSchema,
+  );
+  const refs = { threadID: r.threadID };
+  const order = matchTransactions(input.signers, r.transactions);
+  if (!order) {
+    t.fail(
+      ctx,
+      t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs),
+      startedAt,
+    );
+  }
+  const callerSigners: S[] = input.signers;
+  const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
+  logger?.info?.('evrotrust document group sent', {
+    endpoint,
+    threadID: r.threadID,
+    documents: documents.length,
+    transactionIDs: transactions.map((x) => x.transactionID),
+  });
+  return { threadID: r.threadID, transactions };
+}
+
 export async function sendOffline(api: EndpointContext, input: SendOfflineInput, call?: CallOptions): Promise<{ transactionID: string }> {
   const t: Transport = api.transport;
   const { vendorNumber, publicKey, signing, logger } = api;
@@ -307,10 +375,15 @@ export async function resendOfflineCode(api: EndpointContext, transactionID: str
   await t.send(ctx, jsonPayload({ vendorNumber, transactionID, phone }), 'empty');
 }
 
-export async function status(api: EndpointContext, transactionID: string, call?: CallOptions): Promise<StatusResult> {
+/** `/document/status`, or `/document/group/status` for a group transaction: the same body and answer (Swagger). */
+export async function status(
+  api: EndpointContext,
+  transactionID: string,
+  call?: CallOptions,
+  endpoint: '/document/status' | '/document/group/status' = '/document/status',
+): Promise<StatusResult> {
   const t: Transport = api.transport;
   const { vendorNumber, logger } = api;
-  const endpoint = '/document/status';
   t.requireId(endpoint, 'transactionID', transactionID);
   const ctx = t.context(endpoint, { transactionID }, call, false);
   const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, transactionID }), statusResponseSchema);
@@ -327,10 +400,15 @@ export async function status(api: EndpointContext, transactionID: string, call?:
   };
 }
 
-export async function download(api: EndpointContext, transactionID: string, call?: CallOptions): Promise<Uint8Array> {
+/** `/document/download`, or `/document/group/download` for a group transaction (a ZIP either way). */
+export async function download(
+  api: EndpointContext,
+  transactionID: string,
+  call?: CallOptions,
+  endpoint: '/document/download' | '/document/group/download' = '/document/download',
+): Promise<Uint8Array> {
   const t: Transport = api.transport;
   const { vendorNumber } = api;
-  const endpoint = '/document/download';
   t.requireId(endpoint, 'transactionID', transactionID);
   const ctx = t.context(endpoint, { transactionID }, call, true);
   const startedAt = performance.now();

@@ -15,6 +15,10 @@ export const EVROTRUST_ENDPOINTS = [
   '/document/status',
   '/document/download',
   '/document/withdraw',
+  // Group signing (several documents in one request): Swagger /document/group/*.
+  '/document/group/online',
+  '/document/group/status',
+  '/document/group/download',
 ] as const;
 export type EvrotrustEndpoint = (typeof EVROTRUST_ENDPOINTS)[number];
 
@@ -36,10 +40,13 @@ export const ENDPOINT_SEMANTICS: Readonly<Record<EvrotrustEndpoint, { sideEffect
   '/document/status': { sideEffect: false, repeatable: true },
   '/document/download': { sideEffect: false, repeatable: true },
   '/document/withdraw': { sideEffect: true, repeatable: true },
+  '/document/group/online': { sideEffect: true, repeatable: false },
+  '/document/group/status': { sideEffect: false, repeatable: true },
+  '/document/group/download': { sideEffect: false, repeatable: true },
 };
 
 export function isCreateEndpoint(endpoint: EvrotrustEndpoint): boolean {
-  return endpoint === '/document/doc/online' || endpoint === '/document/doc/offline';
+  return endpoint === '/document/doc/online' || endpoint === '/document/doc/offline' || endpoint === '/document/group/online';
 }
 
 /** Stable codes: safe to switch on, to show (OTP ones), and to use as a Temporal failure type. */

@@ -175,6 +175,38 @@ export const sendOnlineInputSchema = z.object({
   signInfo: signInfoSchema.optional(),
 });
 
+/** Swagger `/document/group/online`: "The count of documents must be between 2 and 20". */
+export const GROUP_MIN_DOCUMENTS = 2;
+export const GROUP_MAX_DOCUMENTS = 20;
+
+export const sendGroupOnlineInputSchema = z.object({
+  documents: z
+    .array(
+      z.object({
+        ...documentBase,
+        optional: z.boolean().optional(),
+        preview: z.union([z.boolean(), z.literal(0), z.literal(1)]).optional(),
+      }),
+    )
+    .min(GROUP_MIN_DOCUMENTS, { message: `between ${GROUP_MIN_DOCUMENTS} and ${GROUP_MAX_DOCUMENTS} documents` })
+    .max(GROUP_MAX_DOCUMENTS, { message: `between ${GROUP_MIN_DOCUMENTS} and ${GROUP_MAX_DOCUMENTS} documents` })
+    .refine((docs) => docs[0]?.optional !== true, {
+      message: 'the first document must not be optional (Swagger: "The first document must always be optional=0")',
+    }),
+  groupDescription: z.string(),
+  dateExpire: dateExpireSchema,
+  coverage: z.number().int().nonnegative().optional(),
+  signers: z.array(signerSchema).min(1),
+  urlCallback: z.url(),
+  signInfo: signInfoSchema.optional(),
+});
+
+/** `/document/group/online` 200 (Swagger ResultDocumentTransactionGroup): the thread and one entry per signer. */
+export const sendGroupOnlineResponseSchema = z.object({
+  threadID: idSchema,
+  transactions: z.array(transactionEntrySchema).min(1),
+});
+
 /** The Swagger's pattern for the OTP phone ("+[0-9]"): a leading + and digits only (E.164, up to 15). */
 export const OTP_PHONE_PATTERN = /^\+[0-9]{6,15}$/;
 

@@ -65,7 +65,11 @@ export function failedBeforeSending(error: unknown): boolean {
   return errorCodes(error).some((c) => NOT_SENT_CODES.has(c));
 }
 
-export type Payload = { kind: 'json'; text: string } | { kind: 'multipart'; data: string; file: { filename: string; content: Uint8Array } };
+export type Payload =
+  | { kind: 'json'; text: string }
+  | { kind: 'multipart'; data: string; file: { filename: string; content: Uint8Array } }
+  /** `/document/group/online`: every file as a `documents[]` part, in document order (as DigitalSofia's Java client sends them). */
+  | { kind: 'multipart-group'; data: string; files: { filename: string; content: Uint8Array }[] };
 
 export interface CallContext {
   endpoint: EvrotrustEndpoint;
@@ -259,11 +263,14 @@ export function createTransport(options: TransportOptions): Transport {
     } else {
       const form = new FormData();
       form.append('data', payload.data);
-      form.append(
-        'document',
-        new Blob([payload.file.content], { type: contentTypeFor(payload.file.filename) }),
-        uploadFilename(payload.file.filename),
-      );
+      const files = payload.kind === 'multipart' ? [payload.file] : payload.files;
+      for (const file of files) {
+        form.append(
+          payload.kind === 'multipart' ? 'document' : 'documents[]',
+          new Blob([file.content], { type: contentTypeFor(file.filename) }),
+          uploadFilename(file.filename),
+        );
+      }
       headers.authorization = authorizationHeader(apiKey, payload.data);
       body = form;
     }

@@ -114,6 +114,30 @@ export interface SendOnlineResult<S extends EvrotrustSigner = EvrotrustSigner> {
   transactions: Array<S & { transactionID: string }>;
 }
 
+/** `/document/group/online`: several documents, one signing; one transaction per signer for the whole group. */
+export interface SendGroupOnlineInput {
+  /** 2–20 documents, in the order the signer sees them (and the download returns them). */
+  documents: Array<{
+    filename: string;
+    content: Uint8Array;
+    /** Shown to the signer; up to 4000 characters. */
+    description: string;
+    /** The signer may leave it unsigned. The first document never is (Swagger). Default false. */
+    optional?: boolean;
+    /** PDF only: default 1. Other files always go with 0. */
+    preview?: boolean | 0 | 1;
+  }>;
+  /** Shown to the signer for the whole group. */
+  groupDescription: string;
+  dateExpire: Date | number;
+  coverage?: EvrotrustCoverage;
+  signers: EvrotrustSigner[];
+  /** Evrotrust POSTs to this URL plus `/document/group/ready`. */
+  urlCallback: string;
+  /** One signInfo for the whole group; default: by file type when all documents share one (PDF, XML), else `otherType`. */
+  signInfo?: SignInfo;
+}
+
 export interface SendOfflineInput {
   document: {
     filename: string;
@@ -160,4 +184,13 @@ export interface EvrotrustClient {
   /** The ZIP as Evrotrust sends it; decrypt with `decryptDownload`. */
   download(transactionID: string, options?: CallOptions): Promise<Uint8Array>;
   withdraw(threadID: string, options?: CallOptions): Promise<WithdrawResult>;
+  /** `/document/group/online`: answers like sendOnline (one transaction per signer, covering every document). */
+  sendGroupOnline<S extends EvrotrustSigner>(
+    input: SendGroupOnlineInput & { signers: S[] },
+    options?: CallOptions,
+  ): Promise<SendOnlineResult<S>>;
+  /** `/document/group/status` for a group transaction (one signer's, covering every document). */
+  groupStatus(transactionID: string, options?: CallOptions): Promise<StatusResult>;
+  /** `/document/group/download`: the ZIP as Evrotrust sends it; decrypt with `decryptGroupDownload`. */
+  groupDownload(transactionID: string, options?: CallOptions): Promise<Uint8Array>;
 }

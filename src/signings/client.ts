@@ -78,10 +78,16 @@ export interface SigningClientHandleOptions extends CommonOptions {
 export type SigningClientOptions = SigningClientConnectOptions | SigningClientHandleOptions;
 
 /** The document to sign: Base64 as in the HTTP API, or the bytes themselves. */
-export type SigningDocumentInput = Omit<StartSigningRequest['document'], 'contentBase64'> &
-  ({ contentBase64: string; content?: undefined } | { content: Uint8Array; contentBase64?: undefined });
+export type SigningDocumentInput = { filename: string; description?: string } & (
+  { contentBase64: string; content?: undefined } | { content: Uint8Array; contentBase64?: undefined }
+);
 
-export type StartRequest = Omit<StartSigningRequest, 'document'> & { document: SigningDocumentInput };
+/** One document of a group (2–20 documents signed as one): optional ones the signer may leave unsigned (never the first). */
+export type GroupDocumentInput = SigningDocumentInput & { optional?: boolean };
+
+/** `document` for one file, or `documents` for a group of 2–20 (sent with Evrotrust's group endpoint). */
+export type StartRequest = Omit<StartSigningRequest, 'document' | 'documents'> &
+  ({ document: SigningDocumentInput; documents?: undefined } | { documents: GroupDocumentInput[]; document?: undefined });
 
 export interface SigningClient {
   /** Starts a signing; with `reference` or `idempotencyKey`, a repeat returns the same signing (`created: false`). */
@@ -105,6 +111,8 @@ export interface SigningClient {
   resendOtp(id: string): Promise<void>;
   /** The signed file of a signed signing; throws SigningStateError (`not-signed`) otherwise. */
   signedDocument(id: string): Promise<{ filename: string; contentType: string; content: Uint8Array }>;
+  /** Signed document `index` (1-based) of a group signing (GET /v1/signings/:id/signed-documents/:index). */
+  signedGroupDocument(id: string, index: number): Promise<{ filename: string; contentType: string; content: Uint8Array }>;
   close(): Promise<void>;
 }
 
@@ -122,6 +130,15 @@ function durationMs(option: string, value: string | number | undefined, fallback
  */
 function toServiceRequest(request: StartRequest): StartSigningBytesRequest {
   const raw: unknown = request;
+  if (typeof raw === 'object' && raw !== null && 'documents' in raw && Array.isArray(raw.documents)) {
+    const docs: unknown[] = raw.documents;
+    const bytes = docs.filter((d) => typeof d === 'object' && d !== null && 'content' in d && d.content !== undefined).length;
+    if (bytes === 0) return fromApiBody(raw);
+    if (bytes !== docs.length) throw new InvalidSigningRequestError('give every document as content or every one as contentBase64');
+    if (docs.some((d) => typeof d === 'object' && d !== null && 'contentBase64' in d && d.contentBase64 !== undefined))
+      throw new InvalidSigningRequestError('give documents[].content or documents[].contentBase64, not both');
+    return request as StartSigningBytesRequest;
+  }
   if (typeof raw !== 'object' || raw === null || !('document' in raw)) return fromApiBody(raw);
   const document: unknown = raw.document;
   if (typeof document !== 'object' || document === null || !('content' in document) || document.content === undefined)
@@ -216,6 +233,7 @@ export async function createSigningClient(options: SigningClientOptions): Promis
     submitOtp: (id, code) => service.submitOtp(id, { code }),
     resendOtp: (id) => service.resendOtp(id),
     signedDocument: (id) => service.signedDocument(id),
+    signedGroupDocument: (id, index) => service.signedGroupDocument(id, index),
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
     },

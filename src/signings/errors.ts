@@ -59,3 +59,10 @@ export class InvalidCursorError extends SigningError {
     super(400, 'invalid-cursor', message);
   }
 }
+
+/** GET …/signed-documents/:n with an n the signing has no document for: 404. */
+export class DocumentIndexError extends SigningError {
+  constructor(message: string) {
+    super(404, 'document-not-found', message);
+  }
+}

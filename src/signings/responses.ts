@@ -50,7 +50,24 @@ export const signingResponseSchema = z
     signedDocuments: z
       .array(z.strictObject({ transactionId: z.string(), filename: z.string(), sha256: z.string(), size: z.int() }))
       .optional()
-      .meta({ description: 'one per signer, when there are several' }),
+      .meta({ description: 'one per signer, when there are several (one document only)' }),
+    documents: z
+      .array(
+        z.strictObject({
+          index: z.int().min(1).meta({ description: '1-based: GET …/signed-documents/{index}' }),
+          filename: z.string(),
+          description: z.string().optional(),
+          optional: z.boolean().meta({ description: 'the signer may leave it unsigned' }),
+          sha256: z.string().meta({ description: 'of the document sent' }),
+          size: z.int(),
+          signedDocument: z
+            .strictObject({ filename: z.string(), sha256: z.string(), size: z.int(), deletedAt: instant.optional() })
+            .optional()
+            .meta({ description: 'its signed copy (with several signers, the last one signed: it carries every signature)' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'a group signing (started with `documents`): every document, in order; absent for one document' }),
   })
   .meta({
     examples: [

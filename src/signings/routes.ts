@@ -73,6 +73,15 @@ const idParams = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'id must be a signing id as returned by POST /v1/signings'),
 });
 
+/** A group's document: 1-based, as `documents[].index` in GET /v1/signings/:id. */
+const documentParams = idParams.extend({
+  n: z.coerce
+    .number('n must be the 1-based position of a document, e.g. 1')
+    .int('n must be the 1-based position of a document, e.g. 1')
+    .min(1, 'n must be the 1-based position of a document, e.g. 1')
+    .max(1000, 'n must be the 1-based position of a document, e.g. 1'),
+});
+
 /** Idempotency-Key, bare (as most APIs send it) or as a quoted structured-field string (IETF draft). */
 const idempotencyKeyHeader = z
   .string()
@@ -177,6 +186,24 @@ export const ROUTE_DOCS = {
         content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
       },
       404: notFound,
+      409: errorAnswer('the signing is not signed, or has several documents (use …/signed-documents/{n})'),
+      410: errorAnswer('deleted under SIGNED_DOCUMENT_RETENTION'),
+      ...commonErrors,
+    },
+  },
+  signedGroupDocument: {
+    ...common,
+    summary: 'One signed file of a group signing',
+    description:
+      'Document n (1-based, as `documents[].index` of GET /v1/signings/{id}) of a signing started with `documents`; with several signers, the copy the last one signed (it carries every signature). For a one-document signing, n = 1 is its signed file.',
+    params: documentParams,
+    response: {
+      200: {
+        description: 'the signed file, as Evrotrust returned it',
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+      },
+      400: errorAnswer('not a signing id, or n is not a positive integer'),
+      404: errorAnswer('no signing with this id, or no document n'),
       409: errorAnswer('the signing is not signed'),
       410: errorAnswer('deleted under SIGNED_DOCUMENT_RETENTION'),
       ...commonErrors,
@@ -274,6 +301,16 @@ export const signingApiRoutes: FastifyPluginAsync<SigningApiOptions> = async (ap
       api.get('/:id/signed-document', { schema: ROUTE_DOCS.signedDocument }, async (request, reply) => {
         const { id } = parseInput(idParams, request.params);
         const file = await service.signedDocument(id);
+        return noStore(reply)
+          .header('content-type', file.contentType)
+          .header('content-disposition', attachmentDisposition(file.filename))
+          .header('x-content-type-options', 'nosniff')
+          .send(Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength));
+      });
+
+      api.get('/:id/signed-documents/:n', { schema: ROUTE_DOCS.signedGroupDocument }, async (request, reply) => {
+        const { id, n } = parseInput(documentParams, request.params);
+        const file = await service.signedGroupDocument(id, n);
         return noStore(reply)
           .header('content-type', file.contentType)
           .header('content-disposition', attachmentDisposition(file.filename))

@@ -76,40 +76,65 @@ function otpRule(v: { method: 'app' | 'otp'; signers: unknown[] }, ctx: z.Refine
   }
 }
 
-/** The HTTP body of POST /v1/signings: the document's content in Base64. */
+/** Evrotrust's group endpoint takes 2–20 documents (Swagger /document/group/online). */
+export const MIN_GROUP_DOCUMENTS = 2;
+export const MAX_GROUP_DOCUMENTS = 20;
+
+const contentBase64 = z
+  .string()
+  .min(1, 'document.contentBase64 is required')
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'document.contentBase64 must be Base64');
+const content = z
+  .custom<Uint8Array>((c) => c instanceof Uint8Array, 'document.content must be a Uint8Array or Buffer')
+  .refine((c) => c.byteLength > 0, 'document.content is empty');
+// A group's document may be optional (the signer may leave it unsigned), but never the first one.
+const optional = z.boolean('optional must be true or false').optional();
+
+function documentsArray<T extends z.ZodType>(item: T) {
+  return z
+    .array(item)
+    .min(MIN_GROUP_DOCUMENTS, `documents needs ${MIN_GROUP_DOCUMENTS} to ${MAX_GROUP_DOCUMENTS} documents; send one as "document"`)
+    .max(MAX_GROUP_DOCUMENTS, `documents holds at most ${MAX_GROUP_DOCUMENTS} documents (Evrotrust's limit for one signing)`)
+    .optional();
+}
+
+/** Exactly one of `document` and `documents`; a group is signed in the app only (Evrotrust has no OTP group). */
+function documentRule(
+  v: { document?: unknown; documents?: { optional?: boolean | undefined }[]; method: 'app' | 'otp' },
+  ctx: z.RefinementCtx,
+): void {
+  if ((v.document === undefined) === (v.documents === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['document'], message: 'give exactly one of document (one file) and documents (2 to 20 files)' });
+  }
+  if (v.documents) {
+    if (v.method === 'otp')
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'documents (a group) can only be signed with method "app"' });
+    if (v.documents[0]?.optional === true)
+      ctx.addIssue({ code: 'custom', path: ['documents', 0, 'optional'], message: 'the first document cannot be optional' });
+  }
+}
+
+/** The HTTP body of POST /v1/signings: the document's content (or each of several documents') in Base64. */
 export const startSigningSchema = z
   .object({
-    document: z
-      .object({
-        filename,
-        contentBase64: z
-          .string()
-          .min(1, 'document.contentBase64 is required')
-          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'document.contentBase64 must be Base64'),
-        description,
-      })
-      .strict(),
+    document: z.object({ filename, contentBase64, description }).strict().optional(),
+    documents: documentsArray(z.object({ filename, contentBase64, description, optional }).strict()),
     ...requestFields,
   })
   .strict()
-  .superRefine(otpRule);
+  .superRefine(otpRule)
+  .superRefine(documentRule);
 
 /** What SigningService.start takes (the route decodes the Base64; the client passes the caller's bytes). */
 export const startSigningBytesSchema = z
   .object({
-    document: z
-      .object({
-        filename,
-        content: z
-          .custom<Uint8Array>((c) => c instanceof Uint8Array, 'document.content must be a Uint8Array or Buffer')
-          .refine((c) => c.byteLength > 0, 'document.content is empty'),
-        description,
-      })
-      .strict(),
+    document: z.object({ filename, content, description }).strict().optional(),
+    documents: documentsArray(z.object({ filename, content, description, optional }).strict()),
     ...requestFields,
   })
   .strict()
-  .superRefine(otpRule);
+  .superRefine(otpRule)
+  .superRefine(documentRule);
 
 export type StartSigningRequest = z.input<typeof startSigningSchema>;
 export type StartSigningInput = z.output<typeof startSigningSchema>;

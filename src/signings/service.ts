@@ -33,6 +33,7 @@ import {
   InvalidSigningRequestError,
   NotifyNotConfiguredError,
   OtpRejectedError,
+  DocumentIndexError,
   SignedDocumentGoneError,
   SigningNotFoundError,
   SigningStateError,
@@ -81,6 +82,30 @@ export interface SigningResponse {
   /** When the signers' personal data was deleted (PERSONAL_DATA_RETENTION). */
   personalDataErasedAt?: string;
   signedDocuments?: { transactionId: string; filename: string; sha256: string; size: number }[];
+  /** Group signings only: every document, 1-based `index` (GET …/signed-documents/:index), with its signed copy once stored. */
+  documents?: {
+    index: number;
+    filename: string;
+    description?: string;
+    optional: boolean;
+    sha256: string;
+    size: number;
+    signedDocument?: { filename: string; sha256: string; size: number; deletedAt?: string };
+  }[];
+}
+
+/** The files of a start request, in order: the one `document`, or the group's `documents`. */
+export function requestFiles(
+  input: StartSigningBytesInput,
+): { filename: string; content: Uint8Array; description?: string; optional?: boolean }[] {
+  if (input.documents) return input.documents;
+  if (input.document) return [input.document];
+  throw new InvalidSigningRequestError('give exactly one of document (one file) and documents (2 to 20 files)');
+}
+
+/** The signed copy of a group's document `index` (0-based) that carries every signature: the last one stored. */
+export function signedCopyOf(doc: SigningDoc, index: number): SigningDoc['signedDocuments'][number] | undefined {
+  return doc.signedDocuments.filter((d) => d.documentIndex === index).at(-1);
 }
 
 /** JSON with object keys sorted, so the same request always gives the same fingerprint. */
@@ -98,9 +123,18 @@ function canonicalJson(value: unknown): string {
  * still match, and a request started over HTTP and repeated through the client is the same request.
  */
 function fingerprintOf(input: StartSigningBytesInput): string {
-  const { content, ...document } = input.document;
-  const contentBase64 = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64');
-  return sha256Hex(canonicalJson({ ...input, document: { ...document, contentBase64 } }));
+  const base64 = <T extends { content: Uint8Array }>({ content, ...rest }: T) => ({
+    ...rest,
+    contentBase64: Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64'),
+  });
+  const { document, documents, ...rest } = input;
+  return sha256Hex(
+    canonicalJson({
+      ...rest,
+      ...(document ? { document: base64(document) } : {}),
+      ...(documents ? { documents: documents.map(base64) } : {}),
+    }),
+  );
 }
 
 /**
@@ -110,21 +144,52 @@ function fingerprintOf(input: StartSigningBytesInput): string {
 export function fromApiBody(body: unknown): StartSigningBytesRequest {
   const parsed = startSigningSchema.safeParse(body);
   if (!parsed.success) throw new InvalidSigningRequestError(formatZodIssues(parsed.error));
-  const { document, ...rest } = parsed.data;
-  const content = Buffer.from(document.contentBase64, 'base64');
-  if (content.byteLength === 0) throw new InvalidSigningRequestError('document.contentBase64 decodes to an empty file');
-  return {
-    ...rest,
-    document: {
-      filename: document.filename,
-      content,
-      ...(document.description !== undefined ? { description: document.description } : {}),
-    },
+  const { document, documents, ...rest } = parsed.data;
+  const decode = (d: { filename: string; contentBase64: string; description?: string | undefined }, field: string) => {
+    const content = Buffer.from(d.contentBase64, 'base64');
+    if (content.byteLength === 0) throw new InvalidSigningRequestError(`${field}.contentBase64 decodes to an empty file`);
+    return { filename: d.filename, content, ...(d.description !== undefined ? { description: d.description } : {}) };
   };
+  if (documents) {
+    return {
+      ...rest,
+      documents: documents.map((d, i) => ({
+        ...decode(d, `documents[${i}]`),
+        ...(d.optional !== undefined ? { optional: d.optional } : {}),
+      })),
+    };
+  }
+  return { ...rest, ...(document ? { document: decode(document, 'document') } : {}) };
+}
+
+/** A group's documents as GET /v1/signings/:id shows them: 1-based, each with the signed copy that carries every signature. */
+function groupDocuments(doc: SigningDoc): NonNullable<SigningResponse['documents']> {
+  return (doc.documents ?? []).map((d, i) => {
+    const signed = signedCopyOf(doc, i);
+    return {
+      index: i + 1,
+      filename: d.filename,
+      ...(d.description !== null ? { description: d.description } : {}),
+      optional: d.optional,
+      sha256: d.sha256,
+      size: d.size,
+      ...(signed
+        ? {
+            signedDocument: {
+              filename: signed.filename,
+              sha256: signed.sha256,
+              size: signed.size,
+              ...(doc.signedDocumentsDeletedAt ? { deletedAt: doc.signedDocumentsDeletedAt.toISOString() } : {}),
+            },
+          }
+        : {}),
+    };
+  });
 }
 
 export function toResponse(doc: SigningDoc): SigningResponse {
-  const last = doc.signedDocuments.at(-1);
+  // A group's files are under `documents`; `signedDocument` stays the one-document field.
+  const last = doc.documents ? undefined : doc.signedDocuments.at(-1);
   return {
     id: doc._id,
     status: doc.status,
@@ -154,7 +219,8 @@ export function toResponse(doc: SigningDoc): SigningResponse {
         }
       : {}),
     ...(doc.personalDataErasedAt ? { personalDataErasedAt: doc.personalDataErasedAt.toISOString() } : {}),
-    ...(doc.signedDocuments.length > 1
+    ...(doc.documents ? { documents: groupDocuments(doc) } : {}),
+    ...(!doc.documents && doc.signedDocuments.length > 1
       ? {
           signedDocuments: doc.signedDocuments.map((d) => ({
             transactionId: d.transactionId,
@@ -195,7 +261,9 @@ export class SigningService {
     const input = parsed.data;
     if (input.notifyUrl !== undefined && !this.opts.notify?.secretConfigured) throw new NotifyNotConfiguredError();
     const notifyUrl = input.notifyUrl ?? this.opts.notify?.defaultUrl;
-    const content = input.document.content;
+    const files = requestFiles(input);
+    const first = files[0]!;
+    const content = first.content;
     const expiryBounds = this.opts.expiryBounds ?? EXPIRY_BOUNDS;
     if (input.expiresIn !== undefined && !withinBounds(parseDuration(input.expiresIn) as number, expiryBounds))
       throw new InvalidSigningRequestError(`expiresIn must be a whole-unit duration ${describeBounds(expiryBounds)}, e.g. 3d`);
@@ -236,11 +304,22 @@ export class SigningService {
       method: input.method,
       reference: input.reference ?? null,
       document: {
-        filename: input.document.filename,
-        description: input.document.description ?? null,
+        filename: first.filename,
+        description: first.description ?? null,
         sha256: sha256Hex(content),
         size: content.byteLength,
       },
+      ...(input.documents
+        ? {
+            documents: files.map((f) => ({
+              filename: f.filename,
+              description: f.description ?? null,
+              optional: f.optional ?? false,
+              sha256: sha256Hex(f.content),
+              size: f.content.byteLength,
+            })),
+          }
+        : {}),
       signers: input.signers.map(() => ({ transactionId: null, status: 'pending' })),
       threadId: null,
       rejectReason: null,
@@ -255,7 +334,7 @@ export class SigningService {
       // In the record only: the workflow learns from an activity whether there is one, never the URL.
       ...(notifyUrl ? { notifyUrl } : {}),
     };
-    await this.store.putSource(id, input.document.filename, content);
+    for (const [i, f] of files.entries()) await this.store.putSource(id, f.filename, f.content, i);
     await this.store.putPeople(id, input.signers);
     // False when a concurrent duplicate request got here first.
     const created = await this.store.create(doc);
@@ -433,6 +512,12 @@ export class SigningService {
   async signedDocument(id: string): Promise<{ filename: string; contentType: string; content: Uint8Array }> {
     const doc = await this.store.get(id);
     if (!doc) throw new SigningNotFoundError(id);
+    if (doc.documents) {
+      throw new SigningStateError(
+        `the signing has ${doc.documents.length} documents: fetch each with GET /v1/signings/${doc._id}/signed-documents/<1 to ${doc.documents.length}>`,
+        'several-documents',
+      );
+    }
     const last = doc.signedDocuments.at(-1);
     if (doc.status !== 'signed' || !last) throw new SigningStateError(`the signing is ${doc.status}, not signed`, 'not-signed');
     const gone = () =>
@@ -443,6 +528,31 @@ export class SigningService {
     const content = await this.store.readSignedDocument(last);
     if (!content) throw gone();
     return { filename: last.filename, contentType: last.contentType, content };
+  }
+
+  /** Document `index` (1-based) of a signed group signing, as the last signer's copy (it carries every signature). */
+  async signedGroupDocument(id: string, index: number): Promise<{ filename: string; contentType: string; content: Uint8Array }> {
+    const doc = await this.store.get(id);
+    if (!doc) throw new SigningNotFoundError(id);
+    const count = doc.documents?.length ?? 1;
+    if (!Number.isInteger(index) || index < 1 || index > count) {
+      throw new DocumentIndexError(
+        `document ${index} does not exist: the signing has ${count} document${count === 1 ? '' : 's'} (1 to ${count})`,
+      );
+    }
+    if (!doc.documents) return this.signedDocument(id);
+    if (doc.status !== 'signed') throw new SigningStateError(`the signing is ${doc.status}, not signed`, 'not-signed');
+    const gone = () =>
+      new SignedDocumentGoneError(
+        `the signed document was deleted${doc.signedDocumentsDeletedAt ? ` on ${doc.signedDocumentsDeletedAt.toISOString()}` : ''} under the retention policy (SIGNED_DOCUMENT_RETENTION); its sha256 and size remain in GET /v1/signings/${doc._id}`,
+      );
+    if (doc.signedDocumentsDeletedAt) throw gone();
+    const ref = signedCopyOf(doc, index - 1);
+    if (!ref)
+      throw new SigningStateError(`document ${index} has no signed copy: it is optional and no signer signed it`, 'document-not-signed');
+    const content = await this.store.readSignedDocument(ref);
+    if (!content) throw gone();
+    return { filename: ref.filename, contentType: ref.contentType, content };
   }
 
   private async pending(id: string): Promise<SigningDoc> {

@@ -35,6 +35,11 @@ export interface SigningQuery {
   status?: SigningStatus;
 }
 
+/** GridFS id of a signing's document to sign: the signing id for the first (or only) one, `<id>:<index>` after it. */
+function sourceFileId(signingId: string, index: number): string {
+  return index === 0 ? signingId : `${signingId}:${index}`;
+}
+
 export class SigningStore {
   private readonly signings: Collection<SigningDoc>;
   private readonly people: Collection<SigningPeopleDoc>;
@@ -187,8 +192,21 @@ export class SigningStore {
   // ---- the document to sign ----
 
   /** Stores the document to sign; a retry after a crash mid-write clears what that write left. */
-  async putSource(signingId: string, filename: string, content: Uint8Array): Promise<void> {
-    await putFileOnce(this.db, BUCKETS.sources, signingId, filename, content);
+  /** `index`: a group's document (0-based); document 0 keeps the single-document GridFS id. */
+  async putSource(signingId: string, filename: string, content: Uint8Array, index = 0): Promise<void> {
+    await putFileOnce(this.db, BUCKETS.sources, sourceFileId(signingId, index), filename, content);
+  }
+
+  /** A group's documents to sign (index ≥ 1; 0 is readSource's), checked against their size and digest. */
+  async readGroupSource(signingId: string, index: number, expected: { size: number; sha256: string }): Promise<Uint8Array> {
+    const content = await readFile(this.db, BUCKETS.sources, sourceFileId(signingId, index), expected);
+    if (!content) throw new Error(`signing ${signingId} has no document ${index + 1} to sign stored`);
+    return content;
+  }
+
+  /** Deletes a group's further documents to sign (document 0 is deleted by the callers themselves). */
+  private async deleteGroupSources(signing: Pick<SigningDoc, '_id' | 'documents'>): Promise<void> {
+    for (let i = 1; i < (signing.documents?.length ?? 0); i++) await deleteFile(this.db, BUCKETS.sources, sourceFileId(signing._id, i));
   }
 
   /**
@@ -337,7 +355,9 @@ export class SigningStore {
    * a retry after a crash mid-write first clears the chunks that write left.
    */
   async putSignedDocument(signingId: string, ref: Omit<SignedDocumentRef, 'fileId'>, content: Uint8Array): Promise<SignedDocumentRef> {
-    const fileId = `${signingId}:${ref.transactionId}:${ref.sha256.slice(0, 16)}`;
+    // A group's documents get their index in the id: two identical documents still get two files.
+    const index = ref.documentIndex !== undefined ? `${ref.documentIndex}:` : '';
+    const fileId = `${signingId}:${ref.transactionId}:${index}${ref.sha256.slice(0, 16)}`;
     await putFileOnce(this.db, BUCKETS.documents, fileId, ref.filename, content, { contentType: ref.contentType, signingId });
     const full: SignedDocumentRef = { ...ref, fileId };
     // One update, no read: a retry finds the ref there and the filter matches nothing.
@@ -355,7 +375,9 @@ export class SigningStore {
    * and document. Order: the record first, so nothing sees a signing without its parts.
    */
   async discardUnstarted(signingId: string): Promise<void> {
-    await this.signings.deleteOne({ _id: signingId, status: 'pending', threadId: null });
+    const signing = await this.get(signingId);
+    const deleted = await this.signings.deleteOne({ _id: signingId, status: 'pending', threadId: null });
+    if (signing && deleted.deletedCount === 1) await this.deleteGroupSources(signing);
     await this.people.deleteOne({ _id: signingId });
     await this.events.deleteMany({ signingId });
     await deleteFile(this.db, BUCKETS.sources, signingId);
@@ -388,6 +410,7 @@ export class SigningStore {
     // The document to sign is the business's contract with the signer, personal data and all; a
     // final signing never reads it again (only the send does).
     const sourceDeleted = await deleteFile(this.db, BUCKETS.sources, signingId);
+    await this.deleteGroupSources(signing);
     await this.event(signingId, 'personal-data-erased', 'personal-data-erased', {
       signers: signing.signers.length,
       recordDeleted: deleted.deletedCount === 1,

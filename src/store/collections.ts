@@ -50,6 +50,18 @@ export interface SignedDocumentRef {
   contentType: string;
   sha256: string;
   size: number;
+  /** Group signings: which document (0-based, in the order of `documents`) this is the signed copy of; absent for one document. */
+  documentIndex?: number;
+}
+
+/** One document of a group signing (several documents, one Evrotrust group request). */
+export interface SigningDocumentMeta {
+  filename: string;
+  description: string | null;
+  /** The signer may leave it unsigned (Evrotrust's `optional`). */
+  optional: boolean;
+  sha256: string;
+  size: number;
 }
 
 /** `signings`: one per signing; `_id` is the signing id. Only the workflow writes after creation. */
@@ -58,7 +70,10 @@ export interface SigningDoc {
   status: SigningStatus;
   method: SigningMethod;
   reference: string | null;
+  /** The document (with several: the first one, so every reader of one document keeps working). */
   document: { filename: string; description: string | null; sha256: string; size: number };
+  /** Group signings only (2–20 documents, sent with /document/group/online); absent for one document. */
+  documents?: SigningDocumentMeta[];
   signers: SignerState[];
   threadId: string | null;
   rejectReason: string | null;

@@ -100,6 +100,7 @@ export const PAGE_JS = `'use strict';
   let config = { temporalUiUrl: null, namespace: 'default' };
   let cursor = null;
   let objectUrl = null;
+  let groupUrls = [];
 
   const token = () => sessionStorage.getItem('evrotrust-signing-token');
   const showError = (message) => { const e = $('error'); e.textContent = message; e.hidden = !message; };
@@ -155,6 +156,8 @@ export const PAGE_JS = `'use strict';
   async function detail(id) {
     showError('');
     if (objectUrl) { URL.revokeObjectURL(objectUrl); objectUrl = null; }
+    groupUrls.forEach((u) => URL.revokeObjectURL(u));
+    groupUrls = [];
     try {
       const [s, history] = await Promise.all([api('/v1/signings/' + encodeURIComponent(id)), api('/v1/signings/' + encodeURIComponent(id) + '/events')]);
       $('detail-title').replaceChildren(el('span', 'Signing '), el('span', s.id, 'mono'), el('span', ' '), badge(s.status));
@@ -182,6 +185,27 @@ export const PAGE_JS = `'use strict';
             objectUrl = URL.createObjectURL(blob);
             dl.href = objectUrl;
             dl.download = s.signedDocument.filename;
+            dl.click();
+          } catch (err) { failed(err); }
+        });
+        links.appendChild(dl);
+      }
+      // A group signing: each document, and each signed file to download (…/signed-documents/<n>).
+      for (const d of s.documents || []) {
+        const sd = d.signedDocument;
+        fact('Document ' + d.index, d.filename + (d.optional ? ' (optional)' : '') + (sd ? ', signed (' + sd.size + ' bytes, sha256 ' + sd.sha256.slice(0, 16) + '…)' + (sd.deletedAt ? ', deleted ' + when(sd.deletedAt) : '') : ''));
+        if (s.status !== 'signed' || !sd || sd.deletedAt) continue;
+        const dl = el('a', 'Download signed document ' + d.index);
+        dl.id = 'download-' + d.index;
+        dl.href = '#';
+        dl.addEventListener('click', async (e) => {
+          if (dl.download) return;
+          e.preventDefault();
+          try {
+            const blob = await api('/v1/signings/' + encodeURIComponent(s.id) + '/signed-documents/' + d.index, 'blob');
+            dl.href = URL.createObjectURL(blob);
+            groupUrls.push(dl.href);
+            dl.download = sd.filename;
             dl.click();
           } catch (err) { failed(err); }
         });
