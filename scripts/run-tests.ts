@@ -52,17 +52,21 @@ async function main(): Promise<number> {
     // check (shutdown within its grace, no overload 503s) hold only on a machine not starved by a
     // second file. TEST_CONCURRENCY=2 runs two at once: ~10 min instead of ~14 here, with that risk.
     const concurrency = /^[1-8]$/.test(process.env.TEST_CONCURRENCY ?? '') ? String(process.env.TEST_CONCURRENCY) : '1';
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
-      cwd: root,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        EMBEDDED_POSTGRESQL_DB_PREFIX: databasePrefix,
-        TEST_TEMPORAL_ADDRESS: temporal.address,
-        TEST_MONGODB_URI: mongo.uri,
-        TEST_WORK_DIR: work,
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          EMBEDDED_POSTGRESQL_DB_PREFIX: databasePrefix,
+          TEST_TEMPORAL_ADDRESS: temporal.address,
+          TEST_MONGODB_URI: mongo.uri,
+          TEST_WORK_DIR: work,
+        },
       },
-    });
+    );
     code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
     return code;
   } finally {
