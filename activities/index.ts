@@ -104,6 +104,20 @@ export function createActivities(deps: ActivityDeps) {
     return doc;
   }
 
+  /** Records a status Evrotrust gave (a settled one, with any reject reason), once per transaction and status. */
+  const recordStatus = async (
+    signingId: string,
+    transactionId: string,
+    r: { status: number; statusName: StatusName; isProcessing: boolean; rejectReason: string | null },
+  ): Promise<void> => {
+    if (r.statusName === 'unknown') log().warn('unknown Evrotrust status code', { signingId, transactionId, status: r.status });
+    const settled = r.statusName !== 'signed' || !r.isProcessing;
+    if (settled && r.statusName !== 'pending') {
+      await store.recordSignerStatus(signingId, transactionId, signerStatusOf(r.statusName, r.isProcessing), r.rejectReason);
+      await store.event(signingId, `status:${transactionId}:${r.status}`, 'status', { transactionId, status: r.statusName });
+    }
+  };
+
   const activities = {
     /** user/check/extended for every signer; records why anyone cannot sign. */
     async checkSigners(input: { signingId: string }): Promise<{ ready: boolean; notReady: { index: number; reason: string }[] }> {
@@ -267,17 +281,35 @@ export function createActivities(deps: ActivityDeps) {
         if (isNotYetVisible(err)) return { status: 1, statusName: 'pending', isProcessing: false };
         throw toActivityFailure(err);
       }
-      if (r.statusName === 'unknown')
-        log().warn('unknown Evrotrust status code', { signingId: input.signingId, transactionId: input.transactionId, status: r.status });
-      const settled = r.statusName !== 'signed' || !r.isProcessing;
-      if (settled && r.statusName !== 'pending') {
-        await store.recordSignerStatus(input.signingId, input.transactionId, signerStatusOf(r.statusName, r.isProcessing), r.rejectReason);
-        await store.event(input.signingId, `status:${input.transactionId}:${r.status}`, 'status', {
-          transactionId: input.transactionId,
-          status: r.statusName,
-        });
-      }
+      await recordStatus(input.signingId, input.transactionId, r);
       return { status: r.status, statusName: r.statusName, isProcessing: r.isProcessing };
+    },
+
+    /**
+     * Asks Evrotrust the status of every transaction of the signing's thread in one call
+     * (/document/thread/status) and records each as confirmStatus does. Answers the signing's own
+     * transactions that Evrotrust listed; an empty list when the thread is not visible yet (443).
+     */
+    async confirmThread(input: {
+      signingId: string;
+      threadId: string;
+    }): Promise<{ transactionId: string; status: number; statusName: StatusName; isProcessing: boolean }[]> {
+      const doc = await signing(input.signingId);
+      const ours = new Set(doc.signers.map((s) => s.transactionId).filter((t): t is string => t !== null));
+      let r;
+      try {
+        r = await deps.evrotrust.threadStatus(input.threadId, call());
+      } catch (err) {
+        if (isNotYetVisible(err)) return [];
+        throw toActivityFailure(err);
+      }
+      const out = [];
+      for (const t of r.transactions) {
+        if (!ours.has(t.transactionID)) continue;
+        await recordStatus(input.signingId, t.transactionID, t);
+        out.push({ transactionId: t.transactionID, status: t.status, statusName: t.statusName, isProcessing: t.isProcessing });
+      }
+      return out;
     },
 
     async withdrawThread(input: {

@@ -83,6 +83,15 @@ export interface OnlineAnswer {
   }[];
 }
 
+/** One signer's entry of `/document/thread/status`. */
+export interface ThreadStatusEntry {
+  groupTransactionID?: string;
+  groupIsProcessing?: boolean;
+  groupStatus?: number;
+  rejectReason: string | null;
+  documents: { transactionID: string; isProcessing: boolean; status: number }[];
+}
+
 export interface StatusAnswer {
   status: number;
   isProcessing: boolean;
@@ -396,6 +405,39 @@ export class SimulatorEngine {
     tx.otp = { code: newOtpCode(), expiresAt: Date.now() + this.options.otpCodeTtlMs };
     tx.updatedAt = Date.now();
     this.state.save();
+  }
+
+  /**
+   * `/document/thread/status` (Swagger ResultDocumentThreadStatus): one entry per signer of the
+   * thread with its document transactions' statuses; for a group also `groupTransactionID`,
+   * `groupStatus` and `groupIsProcessing` ("returned only if group of documents has been sent"). A
+   * group's per-document transaction ids are not documented anywhere: these are the simulator's own.
+   * 443 for an unknown thread, and for a while after it was created (as /document/status).
+   */
+  threadStatus(threadID: string): { statuses: ThreadStatusEntry[] } {
+    const thread = this.state.threads.get(threadID);
+    if (!thread) throw new VendorError(443);
+    const txs = thread.transactionIDs.map((id) => this.tx(id));
+    if (txs.every((tx) => tx.updatedAt === tx.createdAt) && Date.now() - thread.createdAt < this.options.statusNotFoundMs)
+      throw new VendorError(443);
+    return {
+      statuses: txs.map((tx): ThreadStatusEntry => {
+        const isProcessing = this.isProcessing(tx);
+        const rejectReason = tx.rejectReason ?? null;
+        if (tx.kind !== 'group') return { rejectReason, documents: [{ transactionID: tx.transactionID, isProcessing, status: tx.status }] };
+        return {
+          groupTransactionID: tx.transactionID,
+          groupIsProcessing: isProcessing,
+          groupStatus: tx.status,
+          rejectReason,
+          documents: (thread.documents ?? []).map((_, i) => ({
+            transactionID: `${tx.transactionID}_${i + 1}`,
+            isProcessing,
+            status: tx.status,
+          })),
+        };
+      }),
+    };
   }
 
   status(transactionID: string): StatusAnswer {

@@ -360,6 +360,33 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     return true;
   };
 
+  /**
+   * Asks Evrotrust about every transaction of the thread in one call (/document/thread/status);
+   * answers the transactions it answered. One attempt (the activity retries briefly on its own):
+   * whatever it could not answer is then asked one by one, so this can only save calls.
+   */
+  const confirmThread = async (threadId: string): Promise<string[]> => {
+    let answers;
+    try {
+      answers = await quick.confirmThread({ signingId, threadId });
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      log.warn('thread status failed; asking per transaction', { signingId, code: failureType(err) });
+      return [];
+    }
+    let changed = false;
+    for (const a of answers) {
+      const signer = signerOf(a.transactionId);
+      const status = signerStatusOf(a.statusName, a.isProcessing);
+      if (signer && signer.status !== status) {
+        signer.status = status;
+        changed = true;
+      }
+    }
+    if (changed) publish();
+    return answers.map((a) => a.transactionId);
+  };
+
   // 3. Wait for the outcome.
   // A resumed run asks at once: hints that came in while the last run ended were not carried.
   let nextPoll = input.resume ? Date.now() : Date.now() + input.pollIntervalMs;
@@ -390,6 +417,14 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
     if (Date.now() >= nextPoll) {
       for (const s of unsettled()) if (s.transactionId) toCheck.add(s.transactionId);
       nextPoll = Date.now() + input.pollIntervalMs;
+    }
+    // Several to ask about (a poll, the end of a signing with several signers): one call for the thread.
+    if (toCheck.size > 1 && view.threadId && patched('thread-status')) {
+      for (const tx of await confirmThread(view.threadId)) {
+        if (!toCheck.delete(tx)) continue;
+        if (endReason) confirmedSinceEnd.add(tx);
+        if (signerOf(tx)?.status === 'processing') nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
+      }
     }
     for (const tx of toCheck) {
       if (await confirm(tx, endReason ? settleBy : deadline)) {

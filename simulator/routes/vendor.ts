@@ -117,6 +117,7 @@ const schemas = {
   }),
   '/document/group/status': z.object({ vendorNumber: text, transactionID: id }),
   '/document/group/download': z.object({ vendorNumber: text, transactionID: id }),
+  '/document/thread/status': z.object({ vendorNumber: text, threadID: id }),
 } satisfies Record<VendorEndpoint, z.ZodType>;
 
 type Body<E extends VendorEndpoint> = z.output<(typeof schemas)[E]>;
@@ -343,6 +344,11 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
   app.post('/document/group/status', async (request) => {
     const body = await jsonCall('/document/group/status', request);
     return engine.groupStatus(body.transactionID);
+  });
+
+  app.post('/document/thread/status', async (request) => {
+    const body = await jsonCall('/document/thread/status', request);
+    return engine.threadStatus(body.threadID);
   });
 
   app.post('/document/group/download', async (request, reply: FastifyReply) => {

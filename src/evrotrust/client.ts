@@ -69,5 +69,6 @@ export function createEvrotrustClient(options: EvrotrustClientOptions): Evrotrus
     sendGroupOnline: (input, call) => endpoints.sendGroupOnline(api, input, call),
     groupStatus: (transactionID, call) => endpoints.status(api, transactionID, call, '/document/group/status'),
     groupDownload: (transactionID, call) => endpoints.download(api, transactionID, call, '/document/group/download'),
+    threadStatus: (threadID, call) => endpoints.threadStatus(api, threadID, call),
   };
 }

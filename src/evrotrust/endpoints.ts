@@ -12,6 +12,7 @@ import {
   sendOnlineResponseSchema,
   signerSchema,
   statusResponseSchema,
+  threadStatusResponseSchema,
   userCheckResponseSchema,
   withdrawResponseSchema,
   type SignatureType,
@@ -30,6 +31,7 @@ import type {
   SendOnlineResult,
   SigningOptions,
   StatusResult,
+  ThreadStatusResult,
   UserCheckResult,
   WithdrawResult,
   WithdrawStatus,
@@ -398,6 +400,37 @@ export async function status(
     isFinal: isFinalStatus(r.status, r.isProcessing),
     rejectReason: r.rejectReason ?? null,
   };
+}
+
+/**
+ * `/document/thread/status`: every signer's status in one call. A signer's entry is its group
+ * transaction when Evrotrust names one (a group), else each of its document transactions.
+ */
+export async function threadStatus(api: EndpointContext, threadID: string, call?: CallOptions): Promise<ThreadStatusResult> {
+  const t: Transport = api.transport;
+  const { vendorNumber, logger } = api;
+  const endpoint = '/document/thread/status';
+  t.requireId(endpoint, 'threadID', threadID);
+  const ctx = t.context(endpoint, { threadID }, call, false);
+  const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, threadID }), threadStatusResponseSchema);
+  const result = (transactionID: string, status: number, isProcessing: boolean, rejectReason: string | null) => {
+    if (!isKnownStatus(status)) logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status });
+    return {
+      transactionID,
+      status,
+      statusName: statusName(status),
+      isProcessing,
+      isFinal: isFinalStatus(status, isProcessing),
+      rejectReason,
+    };
+  };
+  const transactions = r.statuses.flatMap((s) => {
+    const reason = s.rejectReason ?? null;
+    if (s.groupTransactionID != null && s.groupStatus != null)
+      return [result(s.groupTransactionID, s.groupStatus, s.groupIsProcessing ?? false, reason)];
+    return (s.documents ?? []).map((d) => result(d.transactionID, d.status, d.isProcessing ?? false, reason));
+  });
+  return { transactions };
 }
 
 /** `/document/download`, or `/document/group/download` for a group transaction (a ZIP either way). */

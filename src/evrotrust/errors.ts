@@ -19,6 +19,8 @@ export const EVROTRUST_ENDPOINTS = [
   '/document/group/online',
   '/document/group/status',
   '/document/group/download',
+  // Every transaction of a thread in one read (Swagger /document/thread/status).
+  '/document/thread/status',
 ] as const;
 export type EvrotrustEndpoint = (typeof EVROTRUST_ENDPOINTS)[number];
 
@@ -43,6 +45,7 @@ export const ENDPOINT_SEMANTICS: Readonly<Record<EvrotrustEndpoint, { sideEffect
   '/document/group/online': { sideEffect: true, repeatable: false },
   '/document/group/status': { sideEffect: false, repeatable: true },
   '/document/group/download': { sideEffect: false, repeatable: true },
+  '/document/thread/status': { sideEffect: false, repeatable: true },
 };
 
 export function isCreateEndpoint(endpoint: EvrotrustEndpoint): boolean {

@@ -106,6 +106,24 @@ export const statusResponseSchema = z.object({
   rejectReason: optionalText,
 });
 
+/**
+ * `/document/thread/status` 200 (Swagger ResultDocumentThreadStatus): one entry per signer, each with
+ * the status of its document transactions; for a group also the signer's group transaction and its
+ * status (`groupTransactionID`, `groupStatus`, `groupIsProcessing`, "returned only if group of
+ * documents has been sent").
+ */
+export const threadStatusResponseSchema = z.object({
+  statuses: z.array(
+    z.object({
+      groupTransactionID: idSchema.nullish(),
+      groupIsProcessing: flagSchema.nullish(),
+      groupStatus: statusCodeSchema.nullish(),
+      rejectReason: optionalText,
+      documents: z.array(z.object({ transactionID: idSchema, isProcessing: flagSchema.nullish(), status: statusCodeSchema })).nullish(),
+    }),
+  ),
+});
+
 /** `/document/withdraw` 200: 1 withdrawn, 2 not withdrawn, 3 already withdrawn. */
 export const withdrawResponseSchema = z.object({
   status: statusCodeSchema.pipe(z.union([z.literal(1), z.literal(2), z.literal(3)])),

@@ -193,4 +193,13 @@ export interface EvrotrustClient {
   groupStatus(transactionID: string, options?: CallOptions): Promise<StatusResult>;
   /** `/document/group/download`: the ZIP as Evrotrust sends it; decrypt with `decryptGroupDownload`. */
   groupDownload(transactionID: string, options?: CallOptions): Promise<Uint8Array>;
+  /**
+   * `/document/thread/status`: the status of every signer's transaction in the thread, in one call
+   * (for a group, each signer's group transaction). Transactions Evrotrust does not list are absent.
+   */
+  threadStatus(threadID: string, options?: CallOptions): Promise<ThreadStatusResult>;
+}
+
+export interface ThreadStatusResult {
+  transactions: (StatusResult & { transactionID: string })[];
 }
