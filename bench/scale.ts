@@ -12,6 +12,7 @@
 //
 //   npm run bench -- bench/scale.ts [--signings 10000] [--concurrency 20] [--window 1000] [--store auto|sqlite]
 //                                   [--temporal dev|server] [--seed 0] [--seed-concurrency 50] [--seed-window 10000]
+//                                   [--workflow-threads N]
 // --temporal server runs Temporal Server itself on PostgreSQL (scripts/lib/temporal-server.ts) in place
 // of the dev server, for populations beyond what the dev server's single SQLite connection carries.
 // --seed S adds S seeded pending signings (bench/lib/seed.ts: sent, then resumed as the reconciler
@@ -35,6 +36,7 @@ const SEED = process.argv.includes('--seed') ? intArg('seed', 1) : 0;
 const SEED_CONCURRENCY = intArg('seed-concurrency', 50);
 const SEED_WINDOW = intArg('seed-window', Math.max(1, Math.round(SEED / 10)));
 const SEED_BATCH = Math.min(SEED_WINDOW, intArg('seed-batch', 500));
+const WORKFLOW_THREADS = process.argv.includes('--workflow-threads') ? intArg('workflow-threads', 1) : undefined;
 
 const ms = (x: number) => `${x >= 100 ? x.toFixed(0) : x.toFixed(1)} ms`;
 
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
     defaultExpiryMs: 7 * 86_400_000,
     pollIntervalMs: 86_400_000,
     sdkLogLevel: 'ERROR',
+    ...(WORKFLOW_THREADS ? { workflowThreads: WORKFLOW_THREADS } : {}),
   });
   const { service, sim, mongo, baseUrl, port } = bench;
   console.log(bench.description);

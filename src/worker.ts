@@ -17,6 +17,8 @@ export interface WorkerOptions {
   shutdownGraceMs: number;
   /** Activity interceptors and the workflow span sink; src/telemetry/tracing.ts (a no-op sink when off). */
   tracing: Pick<Tracing, 'activityInterceptors' | 'sinks'>;
+  /** Threads that run workflow code (the SDK's default, 1, unless given): bench/scale.ts measures more. */
+  workflowThreads?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     activities: opts.activities,
     shutdownGraceTime: opts.shutdownGraceMs,
     maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
+    ...(opts.workflowThreads ? { workflowThreadPoolSize: opts.workflowThreads } : {}),
     sinks: opts.tracing.sinks,
   });
 }

@@ -33,6 +33,8 @@ export interface BenchServiceOptions {
   defaultExpiryMs: number;
   pollIntervalMs: number;
   sdkLogLevel: LogLevel;
+  /** Threads running workflow code in the worker (default: the SDK's). */
+  workflowThreads?: number;
 }
 
 export interface BenchService {
@@ -115,6 +117,7 @@ export async function startBenchService(opts: BenchServiceOptions): Promise<Benc
     activities,
     shutdownGraceMs: 5000,
     tracing: tracingOff,
+    ...(opts.workflowThreads ? { workflowThreads: opts.workflowThreads } : {}),
   });
   const running = worker.run();
   const close = async () => {
