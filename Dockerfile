@@ -7,7 +7,7 @@
 #
 # Compiled, not run through tsx: the build stage runs `npm run build`, which compiles src/,
 # activities/ and workflows/ to CommonJS in dist/ and pre-bundles the workflows with the SDK's
-# bundleWorkflowCode (dist/workflow-bundle.js, from src/worker-bundle.ts). Why:
+# bundleWorkflowCode (dist/workflow-bundle.js and -traced.js, from src/worker-bundle.ts). Why:
 #  - the worker loads that bundle instead of running webpack over the workflow sources at every
 #    start (seconds of CPU and ~100 MB of memory per worker start, per replica), as Temporal's own
 #    production sample does; a compiled worker without the bundle refuses to start;

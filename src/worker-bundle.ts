@@ -1,6 +1,6 @@
 // The one place that says how the workflows are bundled for the Temporal worker: which module is the
 // bundle's entry, which workflow interceptor modules go in, and where `npm run build` puts the
-// pre-built bundle. scripts/build-workflow-bundle.ts builds it from these; src/worker.ts loads it.
+// pre-built bundles (one without tracing, one with). scripts/build-workflow-bundle.ts builds it from these; src/worker.ts loads it.
 //
 // From sources (npm start, the tests, all through tsx) the worker bundles at start, as before: the
 // code it runs is then always the code on disk. Compiled (dist/, the image) it loads the bundle that
@@ -13,18 +13,27 @@ import { dirname, join } from 'node:path';
 export const workflowsPath = require.resolve('../workflows');
 
 /**
- * Modules exporting `interceptors` (WorkflowInterceptorsFactory) that go into the bundle.
- * OpenTelemetry's workflow interceptors are always there: with tracing off their spans go to a
- * no-op sink (src/telemetry/tracing.ts), so one bundle serves both cases.
+ * Modules exporting `interceptors` (WorkflowInterceptorsFactory) for a worker that traces:
+ * OpenTelemetry's workflow interceptors. A worker with tracing off gets a bundle without them: a
+ * CPU profile of 4,000 pending signings (bench/scale.ts) showed them costing the one workflow
+ * thread about a sixth of its time (async_hooks) even though their spans went to a no-op sink.
+ * Leaving them out changes no workflow command, so a history replays under either bundle
+ * (test/signing/replay.test.ts replays every recorded one under both).
  */
-export const workflowInterceptorModules: string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+export const tracingInterceptorModules: string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
-/** The pre-built bundle's file name, at the top of the build's output directory (dist/). */
+/** The interceptor modules a worker's bundle holds: the tracing ones only when it traces. */
+export function workflowInterceptorModules(traced: boolean): string[] {
+  return traced ? tracingInterceptorModules : [];
+}
+
+/** The pre-built bundles' file names, at the top of the build's output directory (dist/). */
 export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+export const TRACED_WORKFLOW_BUNDLE_FILE = 'workflow-bundle-traced.js';
 
-/** Where the build writes it, relative to the output directory that holds src/ (dist/). */
-export function workflowBundlePath(outDir: string): string {
-  return join(outDir, WORKFLOW_BUNDLE_FILE);
+/** Where the build writes a bundle, relative to the output directory that holds src/ (dist/). */
+export function workflowBundlePath(outDir: string, traced: boolean): string {
+  return join(outDir, traced ? TRACED_WORKFLOW_BUNDLE_FILE : WORKFLOW_BUNDLE_FILE);
 }
 
 export class MissingWorkflowBundleError extends Error {
@@ -47,10 +56,10 @@ export interface WorkflowSource {
 }
 
 /** The pre-built bundle when compiled (an error if it is missing), bundling from sources otherwise. */
-export function workflowSource(file: string = __filename): WorkflowSource {
-  if (!runningCompiled(file)) return { code: { workflowsPath }, workflowModules: workflowInterceptorModules };
+export function workflowSource(traced: boolean, file: string = __filename): WorkflowSource {
+  if (!runningCompiled(file)) return { code: { workflowsPath }, workflowModules: workflowInterceptorModules(traced) };
   // Compiled, this file is <outDir>/src/worker-bundle.js.
-  const codePath = workflowBundlePath(dirname(dirname(file)));
+  const codePath = workflowBundlePath(dirname(dirname(file)), traced);
   if (!existsSync(codePath)) throw new MissingWorkflowBundleError(codePath);
   return { code: { workflowBundle: { codePath } }, workflowModules: [] };
 }

@@ -15,8 +15,8 @@ export interface WorkerOptions {
    * repeatable Evrotrust calls aborted) and reported failed, and the server retries them elsewhere.
    */
   shutdownGraceMs: number;
-  /** Activity interceptors and the workflow span sink; src/telemetry/tracing.ts (a no-op sink when off). */
-  tracing: Pick<Tracing, 'activityInterceptors' | 'sinks'>;
+  /** Whether it traces (which bundle), activity interceptors, the workflow span sink; src/telemetry/tracing.ts. */
+  tracing: Pick<Tracing, 'enabled' | 'activityInterceptors' | 'sinks'>;
   /** Threads that run workflow code (the SDK's default, 1, unless given): bench/scale.ts measures more. */
   workflowThreads?: number;
 }
@@ -32,7 +32,7 @@ export const WORKFLOW_CACHE_SIZE = 400;
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
   // Compiled: the bundle `npm run build` made; from sources: bundled now (src/worker-bundle.ts).
-  const workflows = workflowSource();
+  const workflows = workflowSource(opts.tracing.enabled);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

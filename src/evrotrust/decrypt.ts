@@ -211,6 +211,22 @@ function safeFileName(name: string): string {
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'document' : cleaned;
 }
 
+/** A download's outer ZIP within the limits: too large is a DownloadTooLargeError, anything unreadable `not-a-zip`. */
+function unzipDownload(zip: Uint8Array, limits: ReturnType<typeof resolveDownloadLimits>, what: string): Map<string, Uint8Array> {
+  if (zip.byteLength > limits.maxDownloadBytes) {
+    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
+  }
+  try {
+    return unzipVerified(zip, limits);
+  } catch (err) {
+    if (err instanceof DownloadTooLargeError) throw err;
+    throw new DecryptError(
+      'not-a-zip',
+      `${what} is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
+    );
+  }
+}
+
 /**
  * Returns the signed document(s) of a `/document/download` answer.
  *
@@ -230,19 +246,7 @@ export async function decryptDownload(zip: Uint8Array, privateKeyPem: string, op
   const limits = resolveDownloadLimits(options.limits);
   // A configuration problem first: it is not the download's fault and retrying will not fix it.
   const forgeKey = toForgeKey(privateKeyPem);
-  if (zip.byteLength > limits.maxDownloadBytes) {
-    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
-  }
-  let outer: Map<string, Uint8Array>;
-  try {
-    outer = unzipVerified(zip, limits);
-  } catch (err) {
-    if (err instanceof DownloadTooLargeError) throw err;
-    throw new DecryptError(
-      'not-a-zip',
-      `the download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
-    );
-  }
+  const outer = unzipDownload(zip, limits, 'the download');
 
   const encEntry = findEntry(outer, 'enc', true);
   const keyEntry = findEntry(outer, 'key', true);
@@ -295,19 +299,7 @@ export async function decryptGroupDownload(
 ): Promise<DecryptedFile[]> {
   const limits = resolveDownloadLimits(options.limits);
   toForgeKey(privateKeyPem);
-  if (zip.byteLength > limits.maxDownloadBytes) {
-    throw new DownloadTooLargeError('download-bytes', zip.byteLength, limits.maxDownloadBytes);
-  }
-  let outer: Map<string, Uint8Array>;
-  try {
-    outer = unzipVerified(zip, limits);
-  } catch (err) {
-    if (err instanceof DownloadTooLargeError) throw err;
-    throw new DecryptError(
-      'not-a-zip',
-      `the group download is not a valid ZIP archive: ${err instanceof ZipFormatError ? err.message : 'unreadable'}`,
-    );
-  }
+  const outer = unzipDownload(zip, limits, 'the group download');
   const entries = [...outer].filter(([name]) => !isSignedHashReport(name));
   if (entries.length === 0) throw new DecryptError('no-document', 'the group download holds no document');
   if (options.expected !== undefined && entries.length !== options.expected) {

@@ -143,6 +143,35 @@ export function matchTransactions(
   return out;
 }
 
+/**
+ * A send's answer, one transaction per signer, matched to the caller's signers (matchTransactions);
+ * an answer that cannot be matched is malformed, and its error carries threadID so the caller can
+ * withdraw the thread that exists at Evrotrust.
+ */
+function transactionsInOrder<S extends EvrotrustSigner>(
+  t: Transport,
+  ctx: Parameters<Transport['fail']>[0],
+  answer: {
+    httpStatus: number;
+    startedAt: number;
+    threadID: string;
+    transactions: ReadonlyArray<{ transactionID: string; identificationNumber?: string | null | undefined }>;
+  },
+  signers: S[],
+): Array<S & { transactionID: string }> {
+  const order = matchTransactions(signers, answer.transactions);
+  if (!order) {
+    const problem = `expected one entry per signer (${signers.length}), in order`;
+    t.fail(ctx, t.malformed(ctx, answer.httpStatus, 'transactions', problem, { threadID: answer.threadID }), answer.startedAt);
+  }
+  return signers.map((signer, i) => ({ ...signer, transactionID: answer.transactions[order[i]!]!.transactionID }));
+}
+
+/** Preview is for PDFs (the app shows them): 1 unless the caller said no; DigitalSofia sends 0 for XML and CAD files. */
+function previewFlag(pdfSignature: boolean, preview: boolean | 0 | 1 | undefined): 0 | 1 {
+  return !pdfSignature ? 0 : preview === undefined || preview === true || preview === 1 ? 1 : 0;
+}
+
 function signInfoBody(
   signing: SigningOptions,
   file: { filename: string; content: Uint8Array },
@@ -198,9 +227,7 @@ export async function sendOnline<S extends EvrotrustSigner>(
   if (!parsed.success) t.invalidInput(endpoint, {}, parsed.error);
   const { document, signers, urlCallback, signInfo } = parsed.data;
   const sign = signInfoBody(signing, document, signInfo);
-  // Preview is for PDFs (the app shows them); DigitalSofia sends 0 for XML and CAD files.
-  const pdfSignature = sign.type.startsWith('PDF');
-  const preview = !pdfSignature ? 0 : document.preview === undefined || document.preview === true || document.preview === 1 ? 1 : 0;
+  const preview = previewFlag(sign.type.startsWith('PDF'), document.preview);
   const data = asciiJson({
     vendorNumber,
     publicKey,
@@ -223,18 +250,7 @@ export async function sendOnline<S extends EvrotrustSigner>(
     { kind: 'multipart', data, file: { filename: document.filename, content: document.content } },
     sendOnlineResponseSchema,
   );
-  const refs = { threadID: r.threadID };
-  const order = matchTransactions(input.signers, r.transactions);
-  if (!order) {
-    // The thread exists at Evrotrust: the error carries threadID so the caller can withdraw it.
-    t.fail(
-      ctx,
-      t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs),
-      startedAt,
-    );
-  }
-  const callerSigners: S[] = input.signers;
-  const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
+  const transactions = transactionsInOrder(t, ctx, { httpStatus, startedAt, ...r }, input.signers);
   logger?.info?.('evrotrust document sent', { endpoint, threadID: r.threadID, transactionIDs: transactions.map((t) => t.transactionID) });
   return { threadID: r.threadID, transactions };
 }
@@ -271,7 +287,7 @@ export async function sendGroupOnline<S extends EvrotrustSigner>(
     documents: documents.map((d) => ({
       description: d.description,
       optional: d.optional === true ? 1 : 0,
-      preview: !pdfSignature ? 0 : d.preview === undefined || d.preview === true || d.preview === 1 ? 1 : 0,
+      preview: previewFlag(pdfSignature, d.preview),
       checksumDocument: sha512Hex(d.content),
     })),
     signInfo: sign,
@@ -284,17 +300,7 @@ export async function sendGroupOnline<S extends EvrotrustSigner>(
     { kind: 'multipart-group', data, files: documents.map((d) => ({ filename: d.filename, content: d.content })) },
     sendGroupOnlineResponseSchema,
   );
-  const refs = { threadID: r.threadID };
-  const order = matchTransactions(input.signers, r.transactions);
-  if (!order) {
-    t.fail(
-      ctx,
-      t.malformed(ctx, httpStatus, 'transactions', `expected one entry per signer (${input.signers.length}), in order`, refs),
-      startedAt,
-    );
-  }
-  const callerSigners: S[] = input.signers;
-  const transactions = callerSigners.map((signer, i) => ({ ...signer, transactionID: r.transactions[order[i]!]!.transactionID }));
+  const transactions = transactionsInOrder(t, ctx, { httpStatus, startedAt, ...r }, input.signers);
   logger?.info?.('evrotrust document group sent', {
     endpoint,
     threadID: r.threadID,

@@ -431,22 +431,29 @@ export class SigningService {
     for (let pause = 0; ; pause = Math.min(Math.max(pause * 2, 200), 5000)) {
       const doc = await this.store.get(id);
       if (!doc) throw new SigningNotFoundError(id);
-      if (doc.status !== 'pending') return toResponse(doc);
+      if (doc.status !== 'pending') {
+        // finalize writes the record, then its final event: a caller that reads the history next
+        // must find that event, so wait for it too (or for the run that writes it to be gone).
+        if (!(await this.store.hasFinalEvent(id))) {
+          await this.runEndOr(doc.workflowId, () => this.store.hasFinalEvent(id), 100).catch(() => undefined);
+        }
+        return toResponse(doc);
+      }
       if (pause > 0) {
         // A run ended but the record is still pending: it was terminated or failed. Start a new run.
         if (Date.now() - doc.createdAt.getTime() > 5000) await this.ensureWorkflow(doc).catch(() => undefined);
         await new Promise((r) => setTimeout(r, pause));
       }
-      await this.runEndOrFinal(id, doc.workflowId);
+      await this.runEndOr(doc.workflowId, async () => (await this.store.get(id))?.status !== 'pending', 2000);
     }
   }
 
   /**
-   * Waits until the signing's run ends or its record is final, whichever comes first: after the
-   * final state a run may go on delivering its notification for days (NOTIFY_GIVE_UP_AFTER), and
-   * the caller waits for the signing, not for its receiver.
+   * Waits until the signing's run ends or `done()` holds (checked every `everyMs`), whichever comes
+   * first: after the final state a run may go on delivering its notification for days
+   * (NOTIFY_GIVE_UP_AFTER), and the caller waits for the signing, not for its receiver.
    */
-  private async runEndOrFinal(id: string, workflowId: string): Promise<void> {
+  private async runEndOr(workflowId: string, done: () => Promise<boolean>, everyMs: number): Promise<void> {
     const stop = new AbortController();
     const run = this.opts.temporal
       .withAbortSignal(stop.signal, () => this.opts.temporal.workflow.getHandle(workflowId).result())
@@ -459,9 +466,9 @@ export class SigningService {
       );
     const final = (async () => {
       for (;;) {
-        await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, everyMs));
         if (stop.signal.aborted) return;
-        if ((await this.store.get(id))?.status !== 'pending') return;
+        if (await done()) return;
       }
     })().catch(() => undefined); // a store error here is the next loop's to report
     try {

@@ -177,6 +177,11 @@ export class SigningStore {
     await insertIfAbsent(this.events, { _id: `${signingId}:${key}`, signingId, type, at: new Date(), ...(data ? { data } : {}) });
   }
 
+  /** Whether the signing's final event is written (finalize writes it just after the record). */
+  async hasFinalEvent(signingId: string): Promise<boolean> {
+    return (await this.events.countDocuments({ _id: `${signingId}:final` }, { limit: 1 })) > 0;
+  }
+
   history(signingId: string): Promise<SigningEventDoc[]> {
     return this.events.find({ signingId }).sort({ at: 1 }).toArray();
   }

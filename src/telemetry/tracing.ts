@@ -4,9 +4,9 @@
 // activity execution (worker), linked through Temporal headers. Spans carry Temporal ids and
 // types only (workflow id `signing-<id>`, run id, activity type): inputs never become attributes.
 //
-// The workflow interceptor module is always in the bundle (src/worker-bundle.ts), so one bundle
-// serves both cases; with tracing off its `exporter` sink is a no-op, which keeps the worker from
-// logging "unregistered external sink" at every workflow task.
+// The workflow interceptor module is only in the traced bundle (src/worker-bundle.ts); with tracing
+// off the `exporter` sink is still registered (a no-op), so a worker given the traced bundle anyway
+// does not log "unregistered external sink" at every workflow task.
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import type { ClientInterceptors } from '@temporalio/client';
@@ -49,5 +49,5 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
   return startTracing(options);
 }
 
-/** Tracing off, without loading OpenTelemetry: for workers whose bundle holds the workflow interceptors. */
+/** Tracing off, without loading OpenTelemetry. */
 export const tracingOff: Tracing = OFF;

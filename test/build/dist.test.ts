@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateKeyPair } from '../../src/evrotrust/keys';
-import { WORKFLOW_BUNDLE_FILE } from '../../src/worker-bundle';
+import { TRACED_WORKFLOW_BUNDLE_FILE, WORKFLOW_BUNDLE_FILE } from '../../src/worker-bundle';
 import { startSimulator, SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
 import { freePort } from '../../scripts/lib/stack';
 import { testEnv } from '../helpers/stack';
@@ -128,6 +128,7 @@ describe('the built service (dist/) with plain node and production packages only
 
   it('holds compiled JavaScript and the bundle, and no tsx can be reached', () => {
     assert.ok(existsSync(join(app, 'dist', WORKFLOW_BUNDLE_FILE)), 'dist/workflow-bundle.js');
+    assert.ok(existsSync(join(app, 'dist', TRACED_WORKFLOW_BUNDLE_FILE)), 'dist/workflow-bundle-traced.js');
     for (const entry of ['main', 'api-main', 'worker-main']) assert.ok(existsSync(join(app, 'dist/src', `${entry}.js`)), entry);
     assert.deepEqual(typeScriptFiles(join(app, 'dist')), []);
     assert.equal(existsSync(join(app, 'node_modules', 'tsx')), false, 'tsx is not a production package');

@@ -42,8 +42,12 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test process: bundling takes seconds. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  // Bundled as the build does it (src/worker-bundle.ts), from the sources.
-  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: new DefaultLogger('WARN') });
+  // Bundled as the build does it for a worker with tracing off (src/worker-bundle.ts), from the sources.
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: workflowInterceptorModules(false),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -57,7 +61,6 @@ export interface RunningWorker {
 export async function startTestWorker(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: testEnv().temporalAddress });
-  // The bundle holds the workflow tracing interceptors (src/worker-bundle.ts): their sink, a no-op with tracing off.
   const worker = await Worker.create({
     connection,
     taskQueue,

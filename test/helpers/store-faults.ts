@@ -11,6 +11,8 @@ export interface StoreFault {
   method: string;
   /** How many calls fail (default 1); later calls go through. */
   times?: number;
+  /** Only calls whose arguments this accepts fail (e.g. one document's insert); others go through. */
+  match?: (...args: unknown[]) => boolean;
 }
 
 export interface FaultyDb {
@@ -22,10 +24,9 @@ export interface FaultyDb {
 }
 
 export function faultyDb(real: Db, initial: StoreFault[] = []): FaultyDb {
-  const armed = new Map<string, number>();
+  const armed: { key: string; left: number; match?: StoreFault['match'] }[] = [];
   const failures = new Map<string, number>();
-  const fail = (f: StoreFault) =>
-    armed.set(`${f.collection}#${f.method}`, (armed.get(`${f.collection}#${f.method}`) ?? 0) + (f.times ?? 1));
+  const fail = (f: StoreFault) => armed.push({ key: `${f.collection}#${f.method}`, left: f.times ?? 1, match: f.match });
   initial.forEach(fail);
   const db = new Proxy(real, {
     get(target, prop, receiver) {
@@ -38,9 +39,9 @@ export function faultyDb(real: Db, initial: StoreFault[] = []): FaultyDb {
             if (typeof value !== 'function') return value;
             return (...args: unknown[]) => {
               const key = `${name}#${String(method)}`;
-              const left = armed.get(key) ?? 0;
-              if (left > 0) {
-                armed.set(key, left - 1);
+              const fault = armed.find((f) => f.key === key && f.left > 0 && (!f.match || f.match(...args)));
+              if (fault) {
+                fault.left -= 1;
                 failures.set(`${name}.${String(method)}`, (failures.get(`${name}.${String(method)}`) ?? 0) + 1);
                 const err = new MongoNetworkError(`injected fault: ${name}.${String(method)}`);
                 // Cursor methods (find) fail when read, like a real one.

@@ -145,6 +145,20 @@ describe('store failures between two writes', () => {
     );
   });
 
+  it('the final event written seconds after the record turned final: result() answers once both are there', async () => {
+    const { id } = await env.service.start(body());
+    const [tx] = await sentTransactions(env, id);
+    // finalize's second write fails (the activity retries it): the record is final, its event not yet.
+    const finalEvent = (doc: unknown) => (doc as { _id?: unknown })._id === `${id}:final`;
+    activityStore.fail({ collection: 'signing_events', method: 'insertOne', times: 3, match: finalEvent });
+    const waiting = env.service.result(id);
+    await env.sim.controls.sign(tx as string);
+    const s = await waiting;
+    assert.equal(s.status, 'signed');
+    assert.equal(await eventCount(env, id, 'signed'), 1, 'the final event is in the history when result() answers');
+    assert.equal(activityStore.failures.get('signing_events.insertOne'), 3, 'the fault was hit');
+  });
+
   it('a store error after the send is claimable but before the upload: retried and sent, not "outcome unknown"', async () => {
     // The send reads the document to sign from its chunks (one query, checked against the record's digest).
     activityStore.fail({ collection: 'sources.chunks', method: 'find' });

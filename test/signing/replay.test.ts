@@ -31,19 +31,23 @@ describe('workflow replay', () => {
     }
   });
 
-  it('replays every recorded history without a nondeterminism error', async () => {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    const histories = files.map((f) => ({
-      workflowId: f.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))),
-    }));
-    const results = [];
-    for await (const r of Worker.runReplayHistories(
-      { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules } },
-      histories,
-    ))
-      results.push(r);
-    assert.equal(results.length, files.length);
-    for (const r of results) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
-  });
+  // Workers with tracing on and off run different bundles (src/worker-bundle.ts): a history made
+  // under one must replay under the other, so both are checked.
+  for (const traced of [false, true]) {
+    it(`replays every recorded history without a nondeterminism error (${traced ? 'traced' : 'untraced'} bundle)`, async () => {
+      if (Runtime._instance === undefined) Runtime.install({ logger: new DefaultLogger('WARN') });
+      const histories = files.map((f) => ({
+        workflowId: f.replace(/\.json$/, ''),
+        history: historyFromJSON(JSON.parse(readFileSync(join(dir, f), 'utf8'))),
+      }));
+      const results = [];
+      for await (const r of Worker.runReplayHistories(
+        { workflowsPath, interceptors: { workflowModules: workflowInterceptorModules(traced) } },
+        histories,
+      ))
+        results.push(r);
+      assert.equal(results.length, files.length);
+      for (const r of results) assert.equal(r.error, undefined, `${r.workflowId}: ${String(r.error)}`);
+    });
+  }
 });
