@@ -74,6 +74,9 @@ async function withHeartbeat<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Signings whose group-ness a worker remembers (a few hundred KiB at most). */
+const GROUP_CACHE_SIZE = 10_000;
+
 export function createActivities(deps: ActivityDeps) {
   const store = new SigningStore(deps.db);
   // Checked once, here: a bad secret is a configuration error, not a reason to fail every attempt.
@@ -89,6 +92,21 @@ export function createActivities(deps: ActivityDeps) {
    * may still complete within SHUTDOWN_TIMEOUT; their own timeout and that bound still apply.
    */
   const call = () => ({ signal: Context.current().cancellationSignal });
+
+  /**
+   * Whether a signing is a group (asked with /document/group/status): fixed when it starts, so
+   * remembered per worker, and a poll does not read the record again only to know. Bounded: the
+   * oldest entries go first.
+   */
+  const groups = new Map<string, boolean>();
+  async function isGroup(signingId: string): Promise<boolean> {
+    const known = groups.get(signingId);
+    if (known !== undefined) return known;
+    const group = ((await store.get(signingId))?.documents?.length ?? 0) > 1;
+    if (groups.size >= GROUP_CACHE_SIZE) groups.delete(groups.keys().next().value as string);
+    groups.set(signingId, group);
+    return group;
+  }
 
   async function signing(signingId: string) {
     const doc = await store.get(signingId);
@@ -270,9 +288,7 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<{ status: number; statusName: StatusName; isProcessing: boolean }> {
       let r;
       try {
-        // A group's transaction is asked about with /document/group/status (one read of the record to know).
-        const group = ((await store.get(input.signingId))?.documents?.length ?? 0) > 1;
-        r = group
+        r = (await isGroup(input.signingId))
           ? await deps.evrotrust.groupStatus(input.transactionId, call())
           : await deps.evrotrust.status(input.transactionId, call());
       } catch (err) {
@@ -379,35 +395,24 @@ export function createActivities(deps: ActivityDeps) {
       }
       const original = record.document.filename;
       const extension = (name: string) => /\.[^.]*$/.exec(name)?.[0]?.toLowerCase() ?? '';
-      if (groupDocs) {
-        // Each document's file (assignGroupFiles); an optional document left unsigned has none.
-        for (const [i, f] of perDocument.entries()) {
-          if (!f) continue;
-          const caller = groupDocs[i]?.filename ?? f.filename;
-          const filename = extension(f.filename) === extension(caller) ? caller : f.filename;
-          await store.putSignedDocument(
-            input.signingId,
-            {
-              transactionId: input.transactionId,
-              filename,
-              contentType: contentTypeFor(filename),
-              sha256: sha256Hex(f.content),
-              size: f.content.byteLength,
-              documentIndex: i,
-            },
-            f.content,
-          );
-        }
-        await store.event(input.signingId, `stored:${input.transactionId}`, 'signed-document-stored', {
-          transactionId: input.transactionId,
-          files: files.length,
-        });
-        return { files: files.length };
-      }
-      for (const f of files) {
-        // A single signed copy of the same type keeps the caller's file name exactly: the multipart
-        // upload encodes characters such as `"` (as %22), so the name that comes back can differ.
-        const filename = files.length === 1 && extension(f.filename) === extension(original) ? original : f.filename;
+      // Where each file goes and under which name: a group's by its document (assignGroupFiles; an
+      // optional document left unsigned has none), else a single signed copy of the same type keeps
+      // the caller's file name exactly (the multipart upload encodes characters such as `"` as %22,
+      // so the name that comes back can differ).
+      const placed = groupDocs
+        ? perDocument.flatMap((f, i) => {
+            if (!f) return [];
+            const caller = groupDocs[i]?.filename ?? f.filename;
+            return [
+              { f, documentIndex: i as number | undefined, filename: extension(f.filename) === extension(caller) ? caller : f.filename },
+            ];
+          })
+        : files.map((f) => ({
+            f,
+            documentIndex: undefined,
+            filename: files.length === 1 && extension(f.filename) === extension(original) ? original : f.filename,
+          }));
+      for (const { f, documentIndex, filename } of placed) {
         await store.putSignedDocument(
           input.signingId,
           {
@@ -416,6 +421,7 @@ export function createActivities(deps: ActivityDeps) {
             contentType: contentTypeFor(filename),
             sha256: sha256Hex(f.content),
             size: f.content.byteLength,
+            ...(documentIndex !== undefined ? { documentIndex } : {}),
           },
           f.content,
         );

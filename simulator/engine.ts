@@ -263,18 +263,8 @@ export class SimulatorEngine {
     for (const user of request.users) this.users.assertCanSign(user);
 
     const thread = this.newThread('online', request, file, request.dateExpire);
-    const answer: OnlineAnswer = { threadID: thread.threadID, transactionID: '', transactions: [] };
-    for (const user of request.users) {
-      const tx = this.newTransaction(thread, user);
-      answer.transactions.push({
-        transactionID: tx.transactionID,
-        identificationNumber: user.identificationNumber ?? null,
-        country: user.country ?? null,
-        email: user.email ?? null,
-        phone: user.phone ?? null,
-      });
-    }
-    answer.transactionID = answer.transactions[0]?.transactionID ?? '';
+    const transactions = this.newSignerTransactions(thread, request.users);
+    const answer: OnlineAnswer = { threadID: thread.threadID, transactionID: transactions[0]?.transactionID ?? '', transactions };
     this.state.save();
     for (const id of thread.transactionIDs) this.scheduleExpiry(this.tx(id));
     return answer;
@@ -334,17 +324,7 @@ export class SimulatorEngine {
     files.forEach((file, i) => {
       if (i > 0) this.state.putOriginal(thread.threadID, file.content, i);
     });
-    const answer: GroupAnswer = { threadID: thread.threadID, transactions: [] };
-    for (const user of request.users) {
-      const tx = this.newTransaction(thread, user);
-      answer.transactions.push({
-        transactionID: tx.transactionID,
-        identificationNumber: user.identificationNumber ?? null,
-        country: user.country ?? null,
-        email: user.email ?? null,
-        phone: user.phone ?? null,
-      });
-    }
+    const answer: GroupAnswer = { threadID: thread.threadID, transactions: this.newSignerTransactions(thread, request.users) };
     this.state.save();
     for (const id of thread.transactionIDs) this.scheduleExpiry(this.tx(id));
     return answer;
@@ -660,6 +640,17 @@ export class SimulatorEngine {
     this.state.putOriginal(thread.threadID, file.content);
     this.state.threads.set(thread.threadID, thread);
     return thread;
+  }
+
+  /** One transaction per signer, answered in the wire shape: every identifier echoed, null when absent. */
+  private newSignerTransactions(thread: Thread, users: SignerIdentity[]): OnlineAnswer['transactions'] {
+    return users.map((user) => ({
+      transactionID: this.newTransaction(thread, user).transactionID,
+      identificationNumber: user.identificationNumber ?? null,
+      country: user.country ?? null,
+      email: user.email ?? null,
+      phone: user.phone ?? null,
+    }));
   }
 
   private newTransaction(thread: Thread, signer: SignerIdentity): Transaction {

@@ -353,11 +353,7 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/document/group/download', async (request, reply: FastifyReply) => {
     const body = await jsonCall('/document/group/download', request);
-    const zip = await engine.groupDownload(body.transactionID);
-    return reply
-      .header('content-type', 'application/zip')
-      .header('content-disposition', `attachment; filename="${body.transactionID}.zip"`)
-      .send(Buffer.from(zip));
+    return sendZip(reply, body.transactionID, await engine.groupDownload(body.transactionID));
   });
 
   app.post('/document/doc/offline', async (request) => {
@@ -395,11 +391,7 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
 
   app.post('/document/download', async (request, reply: FastifyReply) => {
     const body = await jsonCall('/document/download', request);
-    const zip = await engine.download(body.transactionID);
-    return reply
-      .header('content-type', 'application/zip')
-      .header('content-disposition', `attachment; filename="${body.transactionID}.zip"`)
-      .send(Buffer.from(zip));
+    return sendZip(reply, body.transactionID, await engine.download(body.transactionID));
   });
 
   app.post('/document/withdraw', async (request) => {
@@ -407,3 +399,11 @@ export const vendorRoutes: FastifyPluginAsync<VendorRoutesOptions> = async (app:
     return engine.withdraw(body.threadID);
   });
 };
+
+/** A download's answer: the ZIP as an attachment named after the transaction. */
+function sendZip(reply: FastifyReply, transactionID: string, zip: Uint8Array): FastifyReply {
+  return reply
+    .header('content-type', 'application/zip')
+    .header('content-disposition', `attachment; filename="${transactionID}.zip"`)
+    .send(Buffer.from(zip));
+}

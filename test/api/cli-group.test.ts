@@ -1,55 +1,19 @@
 // The CLI's group signing as a user runs it (child processes, configured by the environment):
 // `start` with several --file, then `download --document <n>` for each signed file.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testEnv } from '../helpers/stack';
+import { useCli } from '../helpers/cli';
 import { pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
-
-const root = join(__dirname, '..', '..');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('CLI group signing (several --file)', () => {
   const env = useSigningEnv({ pollIntervalMs: 300 });
   const dir = mkdtempSync(join(tmpdir(), 'evrotrust-cli-group-'));
-  let cliEnv: NodeJS.ProcessEnv = {};
-
-  before(() => {
-    const mongo = new URL(testEnv().mongoUri);
-    mongo.pathname = `/${env.mongo.db.databaseName}`;
-    cliEnv = {
-      EVROTRUST_SANDBOX: 'true',
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_ADDRESS: testEnv().temporalAddress,
-      MONGODB_URI: mongo.toString(),
-      TEMPORAL_TASK_QUEUE: env.worker.taskQueue,
-      SIGNING_POLL_INTERVAL: '5s',
-    };
-  });
-
-  const cli = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli.ts', ...args],
-        { cwd: root, env: cliEnv, timeout: 60_000, encoding: 'buffer' },
-        (err, stdout, stderr) => {
-          const code = err && typeof err.code === 'number' ? err.code : err ? -1 : 0;
-          resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
-        },
-      );
-    });
+  const cli = useCli(env);
 
   it('start --file ×3 --optional 3 → one group signing; download --document n saves each signed file', async () => {
     const names = ['contract.pdf', 'annex.pdf', 'consent.pdf'];

@@ -1,58 +1,21 @@
 // The CLI as a user runs it: `node --import tsx src/cli.ts …` in a child process, configured only by
 // the environment, against this run's Temporal, FerretDB, a worker and the simulator.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testEnv } from '../helpers/stack';
+import { useCli, type CliRun } from '../helpers/cli';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
 import { signingDoc } from '../helpers/signings';
-
-const root = join(__dirname, '..', '..');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 // Each CLI run pays for a Node + tsx start (~1.5 s), so the independent cases run concurrently.
 describe('CLI (src/cli.ts)', { concurrency: true }, () => {
   const env = useSigningEnv({ pollIntervalMs: 300 });
   const dir = mkdtempSync(join(tmpdir(), 'evrotrust-cli-'));
-  let cliEnv: NodeJS.ProcessEnv = {};
-
-  before(() => {
-    const mongo = new URL(testEnv().mongoUri);
-    mongo.pathname = `/${env.mongo.db.databaseName}`;
-    // Only what a user would set: sandbox mode, chosen explicitly since Temporal and MongoDB are external.
-    cliEnv = {
-      EVROTRUST_SANDBOX: 'true',
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TEMPORAL_ADDRESS: testEnv().temporalAddress,
-      MONGODB_URI: mongo.toString(),
-      TEMPORAL_TASK_QUEUE: env.worker.taskQueue,
-      SIGNING_POLL_INTERVAL: '5s', // the shortest the configuration accepts
-    };
-  });
-
-  const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli.ts', ...args],
-        { cwd: root, env: { ...cliEnv, ...extraEnv }, timeout: 60_000, encoding: 'buffer' },
-        (err, stdout, stderr) => {
-          const code = err && typeof err.code === 'number' ? err.code : err ? -1 : 0;
-          resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
-        },
-      );
-    });
-  const errorOf = (run: Run): { error: string; message: string } => JSON.parse(run.stderr.trim()) as { error: string; message: string };
+  const cli = useCli(env);
+  const errorOf = (run: CliRun): { error: string; message: string } => JSON.parse(run.stderr.trim()) as { error: string; message: string };
 
   it('usage errors exit 2 with a hint; --help exits 0', async () => {
     const [none, missing, unknown, badOption, noSigner, help] = await Promise.all([

@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEvrotrustClient, type EvrotrustClient } from '../../src/evrotrust/client';
+import type { EvrotrustClient } from '../../src/evrotrust/client';
 import { assignGroupFiles, decryptGroupDownload, DecryptError } from '../../src/evrotrust/decrypt';
 import { EvrotrustRequestError } from '../../src/evrotrust/errors';
 import { zipEntries } from '../../src/evrotrust/zip';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
-import { OTHER_EGN, VALID_EGN, samplePdf, startTestSimulator, vendorKeys } from '../simulator/helpers';
+import type { Simulator } from '../../simulator';
+import { OTHER_EGN, VALID_EGN, clientFor, samplePdf, startTestSimulator, vendorKeys } from '../simulator/helpers';
 import { waitFor } from '../helpers/wait';
 
 let sim: Simulator;
@@ -16,12 +16,7 @@ let client: EvrotrustClient;
 
 before(async () => {
   sim = await startTestSimulator({ processingMs: 20 });
-  client = createEvrotrustClient({
-    baseUrl: sim.vendorBaseUrl,
-    vendorNumber: SANDBOX_VENDOR_NUMBER,
-    apiKey: SANDBOX_API_KEY,
-    publicKeyPem: vendorKeys().publicKeyPem,
-  });
+  client = clientFor(sim);
 });
 after(async () => {
   await sim.close();

@@ -4,12 +4,11 @@
 // docs page renders in headless Chromium (screenshot: test-results/docs-page.png).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, RouteOptions } from 'fastify';
 import { z } from 'zod';
-import { chromium } from 'playwright-core';
 import { buildServer } from '../../src/http/server';
 import { signingApiRoutes } from '../../src/signings/routes';
 import { registerCallbacks } from '../../src/callbacks';
@@ -25,6 +24,7 @@ import {
 import { SERVICE_VERSION } from '../../src/version';
 import { TEXT_FIELDS } from '../../src/signings/multipart';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { launchChromium } from '../helpers/chromium';
 import { waitFor } from '../helpers/wait';
 
 const TOKEN = `test-${randomBytes(16).toString('hex')}`;
@@ -179,22 +179,7 @@ describe('OpenAPI description and docs page', () => {
   });
 
   it('the docs page renders in Chromium, listing the operations', async () => {
-    const CHROMIUM = '/usr/bin/chromium';
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const failed: string[] = [];

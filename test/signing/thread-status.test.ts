@@ -5,9 +5,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createEvrotrustClient, type EvrotrustClient } from '../../src/evrotrust/client';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
-import { OTHER_EGN, VALID_EGN, samplePdf, startTestSimulator, vendorKeys } from '../simulator/helpers';
+import type { EvrotrustClient } from '../../src/evrotrust/client';
+import type { Simulator } from '../../simulator';
+import { OTHER_EGN, VALID_EGN, clientFor, samplePdf, startTestSimulator } from '../simulator/helpers';
 import { pdf, sentTransactions, SIGNER_A, SIGNER_B, useSigningEnv } from '../helpers/signing-env';
 import { waitFor } from '../helpers/wait';
 
@@ -16,12 +16,7 @@ describe('Evrotrust client: thread status', () => {
   let client: EvrotrustClient;
   before(async () => {
     sim = await startTestSimulator({ processingMs: 20 });
-    client = createEvrotrustClient({
-      baseUrl: sim.vendorBaseUrl,
-      vendorNumber: SANDBOX_VENDOR_NUMBER,
-      apiKey: SANDBOX_API_KEY,
-      publicKeyPem: vendorKeys().publicKeyPem,
-    });
+    client = clientFor(sim);
   });
   after(async () => {
     await sim?.close();

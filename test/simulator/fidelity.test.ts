@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
 import forge from 'node-forge';
-import { createEvrotrustClient } from '../../src/evrotrust/client';
 import { decryptDownload } from '../../src/evrotrust/decrypt';
-import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, type Simulator } from '../../simulator';
+import type { Simulator } from '../../simulator';
 import {
   VALID_EGN,
+  clientFor,
   samplePdf,
   sendOnline,
   startCallbackServer,
@@ -190,12 +190,7 @@ describe('our client against the strict simulator, over real HTTP', () => {
     });
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     try {
-      const client = createEvrotrustClient({
-        baseUrl: `http://127.0.0.1:${(relay.address() as AddressInfo).port}/vendor`,
-        vendorNumber: SANDBOX_VENDOR_NUMBER,
-        apiKey: SANDBOX_API_KEY,
-        publicKeyPem: vendorKeys().publicKeyPem,
-      });
+      const client = clientFor(`http://127.0.0.1:${(relay.address() as AddressInfo).port}/vendor`);
       const check = await client.checkUser({ identificationNumber: VALID_EGN, phone: '+359888123456', email: 'ivan@example.bg' });
       assert.equal(check.isReadyToSign, true);
       const sent = await client.sendOnline({

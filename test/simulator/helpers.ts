@@ -6,10 +6,21 @@ import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authorizationHeader } from '../../src/evrotrust/auth';
+import { createEvrotrustClient, type EvrotrustClient } from '../../src/evrotrust/client';
 import { sha512Hex } from '../../src/lib/hash';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 
 let keys: { publicKeyPem: string; privateKeyPem: string } | undefined;
+
+/** Our Evrotrust client against a simulator (or a relay in front of one), with the sandbox credentials and vendorKeys(). */
+export function clientFor(target: Simulator | string): EvrotrustClient {
+  return createEvrotrustClient({
+    baseUrl: typeof target === 'string' ? target : target.vendorBaseUrl,
+    vendorNumber: SANDBOX_VENDOR_NUMBER,
+    apiKey: SANDBOX_API_KEY,
+    publicKeyPem: vendorKeys().publicKeyPem,
+  });
+}
 
 /** One RSA-2048 key pair per test process (generation takes ~100 ms). */
 export function vendorKeys(): { publicKeyPem: string; privateKeyPem: string; publicKey: string } {

@@ -3,9 +3,8 @@
 // an OTP signing shows its SMS code; user text is shown as text, never as markup.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Simulator } from '../../simulator';
 import {
   VALID_EGN,
@@ -16,29 +15,17 @@ import {
   vendorMultipart,
   type CallbackServer,
 } from './helpers';
+import { launchChromium } from '../helpers/chromium';
 import { waitFor } from '../helpers/wait';
-
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let sim: Simulator;
 let receiver: CallbackServer;
 let browser: Browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
   receiver = await startCallbackServer();
   sim = await startTestSimulator();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 30_000 });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -4,19 +4,19 @@
 // the Temporal Web UI. Screenshots: test-results/signings-page-list.png, signings-page-signing.png.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildServer } from '../../src/http/server';
 import { signingApiRoutes } from '../../src/signings/routes';
 import { signingsPageRoutes } from '../../src/ui/routes';
 import { pdf, sentTransactions, SIGNER_A, useSigningEnv } from '../helpers/signing-env';
+import { launchChromium } from '../helpers/chromium';
 import { waitFor } from '../helpers/wait';
 
 const TOKEN = `test-${randomBytes(16).toString('hex')}`;
-const CHROMIUM = '/usr/bin/chromium';
 const TEMPORAL_UI = 'http://temporal-ui.example:8233';
 const artifacts = join(__dirname, '..', '..', 'test-results');
 
@@ -30,7 +30,6 @@ describe('signings page (/ui/) in Chromium', () => {
   const ids: { signed: string; pending: string; withdrawn: string } = { signed: '', pending: '', withdrawn: '' };
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
     app = await buildServer({
       health: { temporal: async () => {}, mongodb: async () => {} },
       plugins: [
@@ -60,20 +59,7 @@ describe('signings page (/ui/) in Chromium', () => {
     await waitFor(async () => (await env.service.get(ids.signed)).status === 'signed', 'signed');
     await waitFor(async () => (await env.service.get(ids.withdrawn)).status === 'withdrawn', 'withdrawn');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ acceptDownloads: true })).newPage();
   });
   after(async () => {
