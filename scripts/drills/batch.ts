@@ -32,6 +32,8 @@ export interface BatchOptions {
   /** The fault, started once this share of the batch was accepted; answers what it injected. */
   fault?: (targets: DrillTargets) => Promise<string>;
   faultAt?: number;
+  /** Each signing's notifyUrl (the final state is POSTed there). */
+  notifyUrl?: string;
   /** Called once a signing's transaction exists at the simulator, before its outcome is driven. */
   beforeAct?: (tx: SimTransaction, index: number) => Promise<void>;
   log: (line: string) => void;
@@ -51,6 +53,8 @@ export interface DrillResult {
   notes: string[];
   /** Drill-specific checks that failed (each fails the row). */
   checks: string[];
+  /** The accepted signings' ids, for a drill's own checks. */
+  signingIds?: string[];
 }
 
 interface Item {
@@ -145,6 +149,7 @@ export async function runBatch(targets: DrillTargets, opts: BatchOptions): Promi
       signers: [{ identificationNumber: SIGNERS[item.index % SIGNERS.length] }],
       reference: item.reference,
       ...(item.intent === 'expire' ? { expiresIn: opts.expireIn } : {}),
+      ...(opts.notifyUrl ? { notifyUrl: opts.notifyUrl } : {}),
     };
     try {
       item.id = (await retrying(t0 + 90_000, () => targets.api.start(body))).id;
@@ -319,5 +324,6 @@ async function judge(
     lastFinalS: lastFinal === undefined ? undefined : lastFinal / 1000,
     notes,
     checks: [],
+    signingIds: ids,
   };
 }

@@ -10,6 +10,9 @@ import { ApiClient, SimControls } from './clients';
 import { runBatch, type BatchOptions, type DrillResult, type DrillTargets } from './batch';
 import { API_TOKEN, PARTS, type DrillStack, type Part } from './stack';
 import { EVROTRUST_ENDPOINTS } from '../../src/evrotrust/errors';
+import { SigningStore } from '../../src/signings/store';
+import { finalStateMessageId } from '../../src/notify/event';
+import { startNotifyReceiver } from './notify-receiver';
 
 export interface DrillContext {
   stack: DrillStack;
@@ -153,6 +156,11 @@ export const DRILLS: Drill[] = [
     },
   },
   {
+    name: 'notify-ferretdb-kill',
+    what: 'every signing names a notifyUrl; FerretDB is SIGKILLed (8 s down) once notifications arrive, between a POST and its record',
+    run: (ctx) => notifyDrill(ctx),
+  },
+  {
     name: 'ctrl-c',
     what: '`npm start` (embedded stack) gets SIGINT twice on its process group mid-burst, as a terminal and npm deliver one Ctrl-C, then `npm start` again at once',
     run: (ctx) => ctrlCDrill(ctx),
@@ -288,5 +296,61 @@ async function ctrlCDrill(ctx: DrillContext): Promise<DrillResult> {
     current.signal('SIGINT');
     if ((await current.waitExit(40_000)) === 'timeout') current.signal('SIGKILL');
     await mongo.close().catch(() => {});
+  }
+}
+
+/**
+ * Notifications across a store outage: the receiver gets each final state at least once, signed,
+ * always under the signing's one webhook-id, and each signing's history records one delivery. A
+ * POST that landed just before FerretDB died is sent again (its record failed): at least once, never
+ * lost, and a receiver deduplicates by webhook-id.
+ */
+async function notifyDrill(ctx: DrillContext): Promise<DrillResult> {
+  const receiver = await startNotifyReceiver();
+  try {
+    let before = 0;
+    const result = await batch(ctx, 'notify-ferretdb-kill', {
+      notifyUrl: receiver.url,
+      faultAt: 0.2,
+      fault: async () => {
+        const until = Date.now() + 60_000;
+        while (receiver.deliveries.length < 2 && Date.now() < until) await sleep(100);
+        before = receiver.deliveries.length;
+        await crash(ctx, ['ferretdb'], 8000)();
+        return '';
+      },
+    });
+    const store = new SigningStore(ctx.targets.db);
+    const finals = (await store.getMany(result.signingIds ?? [])).filter((d) => d.status !== 'pending');
+    // Retries back off (5 s, doubling): give the last ones time to land and be recorded.
+    const deadline = Date.now() + 120_000;
+    let delivered = new Map<string, number>();
+    for (;;) {
+      const events = await store.histories(finals.map((d) => d._id)).catch(() => []);
+      delivered = new Map();
+      for (const e of events) if (e.type === 'notification-delivered') delivered.set(e.signingId, (delivered.get(e.signingId) ?? 0) + 1);
+      if (delivered.size === finals.length || Date.now() > deadline) break;
+      await sleep(1000);
+    }
+    const received = receiver.deliveries;
+    const unverified = received.filter((d) => !d.verified).length;
+    if (unverified > 0) result.checks.push(`${unverified} deliveries whose signature did not verify`);
+    let repeated = 0;
+    for (const doc of finals) {
+      const mine = received.filter((d) => d.signingId === doc._id);
+      if (mine.length === 0) result.checks.push(`signing ${doc._id} (${doc.status}): no notification received`);
+      if (mine.length > 1) repeated += 1;
+      if (mine.some((d) => d.webhookId !== finalStateMessageId(doc._id)))
+        result.checks.push(`signing ${doc._id}: a delivery under another webhook-id`);
+      if (mine.some((d) => d.type !== `signing.${doc.status}`)) result.checks.push(`signing ${doc._id}: a delivery of another state`);
+      const n = delivered.get(doc._id) ?? 0;
+      if (n !== 1) result.checks.push(`signing ${doc._id}: ${n} notification-delivered events, expected 1`);
+    }
+    result.faults =
+      `FerretDB SIGKILL after ${before} notifications, 8 s down; ${received.length} deliveries for ${finals.length} final signings, ` +
+      `${repeated} of them received more than once (same webhook-id)`;
+    return result;
+  } finally {
+    await receiver.close();
   }
 }

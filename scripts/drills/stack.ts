@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { freePort, launch, startFerretDb, startTemporal, waitForFreePort, type ManagedServer } from '../lib/stack';
 import { generateKeyPair } from '../../src/evrotrust/keys';
 import { SANDBOX_API_KEY, SANDBOX_VENDOR_NUMBER } from '../../simulator/defaults';
+import { DRILL_NOTIFY_SECRET } from './notify-receiver';
 
 export type Part = 'temporal' | 'ferretdb' | 'simulator' | 'service' | 'worker';
 export const PARTS: readonly Part[] = ['temporal', 'ferretdb', 'simulator', 'service', 'worker'];
@@ -115,6 +116,8 @@ export class DrillStack {
       // Read by the fixed workflow once issue 9 lands (ignored before): a short grace keeps drills short.
       SIGNING_EXPIRY_GRACE: '20s',
       RECONCILE_INTERVAL: '10s',
+      // Signs the notifications of signings that name a notifyUrl (the notify drill's receiver checks it).
+      NOTIFY_SECRET: DRILL_NOTIFY_SECRET,
       DATA_DIR: join(this.workDir, 'service-data'),
       LOG_LEVEL: 'warn',
       // Not the fixed default port 9464: runs beside a developer's npm start and other test runs.
