@@ -4,11 +4,29 @@
 // TEST_MONGODB_URI / TEST_TEMPORAL_ADDRESS point the suite at servers you already run (e.g. a real
 // mongod, to check that everything the service does is also right on MongoDB 7).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { freePort, startTemporal, type ManagedServer } from './lib/stack';
 import { runDatabasePrefix, startScratchStore } from './lib/ferret-store';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { workflowInterceptorModules, workflowsPath } from '../src/worker-bundle';
+
+/**
+ * The workflow bundle the test workers run (test/helpers/stack.ts), built once per run from the
+ * sources, as the build makes it for a worker with tracing off: bundling takes seconds, and a
+ * score of test files would otherwise each bundle the same code again.
+ */
+async function buildTestBundle(work: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    workflowInterceptorModules: workflowInterceptorModules(false),
+    logger: new DefaultLogger('WARN'),
+  });
+  const file = join(work, 'workflow-bundle.js');
+  writeFileSync(file, code);
+  return file;
+}
 
 const root = join(__dirname, '..');
 
@@ -33,7 +51,7 @@ async function main(): Promise<number> {
   const databasePrefix = runDatabasePrefix();
   let code = 1;
   try {
-    const [temporal, mongo] = await Promise.all([
+    const [temporal, mongo, bundle] = await Promise.all([
       process.env.TEST_TEMPORAL_ADDRESS
         ? Promise.resolve({ address: process.env.TEST_TEMPORAL_ADDRESS })
         : freePort()
@@ -44,6 +62,7 @@ async function main(): Promise<number> {
         : freePort()
             .then((port) => startScratchStore({ port, logDir: work, dropPrefix: databasePrefix }))
             .then((s) => (servers.push(s), s)),
+      buildTestBundle(work),
     ]);
     console.log(
       `[test] Temporal ${temporal.address} and MongoDB ${mongo.uri}${'reason' in mongo && 'backend' in mongo ? ` (FerretDB on ${String(mongo.backend)}: ${String(mongo.reason)})` : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -64,6 +83,7 @@ async function main(): Promise<number> {
           TEST_TEMPORAL_ADDRESS: temporal.address,
           TEST_MONGODB_URI: mongo.uri,
           TEST_WORK_DIR: work,
+          TEST_WORKFLOW_BUNDLE: bundle,
         },
       },
     );

@@ -1,7 +1,8 @@
 // Access to the Temporal dev server and FerretDB that scripts/run-tests.ts started for this run.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { connectMongo, ensureIndexes, type MongoHandle } from '../../src/store/mongo';
 import type { Activities } from '../../activities';
 import { createWorker } from '../../src/worker';
@@ -38,16 +39,20 @@ function quietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
 /** The workflow bundle, built once per test process: bundling takes seconds. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+export function workflowBundle(): Promise<WorkflowBundle> {
   quietRuntime();
-  // Bundled as the build does it for a worker with tracing off (src/worker-bundle.ts), from the sources.
-  bundle ??= bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: workflowInterceptorModules(false),
-    logger: new DefaultLogger('WARN'),
-  });
+  // `npm test` builds it once for the whole run (scripts/run-tests.ts); a test file run alone bundles
+  // here, as the build does for a worker with tracing off (src/worker-bundle.ts), from the sources.
+  const prebuilt = process.env.TEST_WORKFLOW_BUNDLE;
+  bundle ??= prebuilt
+    ? Promise.resolve({ code: readFileSync(prebuilt, 'utf8') })
+    : bundleWorkflowCode({
+        workflowsPath,
+        workflowInterceptorModules: workflowInterceptorModules(false),
+        logger: new DefaultLogger('WARN'),
+      });
   return bundle;
 }
 
