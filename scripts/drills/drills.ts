@@ -157,7 +157,7 @@ export const DRILLS: Drill[] = [
   },
   {
     name: 'notify-ferretdb-kill',
-    what: 'every signing names a notifyUrl; FerretDB is SIGKILLed (8 s down) once notifications arrive, between a POST and its record',
+    what: 'every signing names a notifyUrl; FerretDB is SIGKILLed (8 s down) once notifications arrive, while the rest are being sent and recorded',
     run: (ctx) => notifyDrill(ctx),
   },
   {
