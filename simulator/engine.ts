@@ -334,9 +334,7 @@ export class SimulatorEngine {
   groupStatus(transactionID: string): StatusAnswer {
     const tx = this.state.transactions.get(transactionID);
     if (!tx || tx.kind !== 'group') throw new VendorError(443, 'Document group not found');
-    if (tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs) {
-      throw new VendorError(443, 'Document group not found');
-    }
+    if (this.notVisibleYet(tx)) throw new VendorError(443, 'Document group not found');
     return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
   }
 
@@ -398,8 +396,7 @@ export class SimulatorEngine {
     const thread = this.state.threads.get(threadID);
     if (!thread) throw new VendorError(443);
     const txs = thread.transactionIDs.map((id) => this.tx(id));
-    if (txs.every((tx) => tx.updatedAt === tx.createdAt) && Date.now() - thread.createdAt < this.options.statusNotFoundMs)
-      throw new VendorError(443);
+    if (txs.every((tx) => this.notVisibleYet(tx))) throw new VendorError(443);
     return {
       statuses: txs.map((tx): ThreadStatusEntry => {
         const isProcessing = this.isProcessing(tx);
@@ -424,8 +421,7 @@ export class SimulatorEngine {
     const tx = this.state.transactions.get(transactionID);
     // A group's transactions are asked about with /document/group/status.
     if (!tx || tx.kind === 'group') throw new VendorError(443);
-    // Evrotrust answers 443 for a while after a create; a transaction that already changed state is visible.
-    if (tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs) throw new VendorError(443);
+    if (this.notVisibleYet(tx)) throw new VendorError(443);
     return { status: tx.status, isProcessing: this.isProcessing(tx), rejectReason: tx.rejectReason ?? null };
   }
 
@@ -695,6 +691,11 @@ export class SimulatorEngine {
     if (!isOpen(tx.status))
       throw new ControlError('conflict', `transaction ${transactionID} is not pending or on hold (status ${tx.status})`);
     return tx;
+  }
+
+  /** Evrotrust answers 443 for a while after a create; a transaction that already changed state is visible. */
+  private notVisibleYet(tx: Transaction): boolean {
+    return tx.updatedAt === tx.createdAt && Date.now() - tx.createdAt < this.options.statusNotFoundMs;
   }
 
   private isProcessing(tx: Transaction): boolean {

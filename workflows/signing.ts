@@ -48,6 +48,7 @@ import {
   type SigningWorkflowInput,
 } from './definitions';
 import { outcomeOf, type EndReason, type Outcome } from './outcome';
+import type { StatusName } from '../src/evrotrust/statuses';
 
 // Activities retry a few times on their own (a worker that died mid-call, a brief blip); longer
 // trouble comes back here, where retrying() waits with timers that a withdraw or the deadline can cut.
@@ -343,6 +344,15 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
   /** Not yet signed (unsettled, and not "signed, processing"): these are the ones a withdraw takes back. */
   const waitingForSigner = () => unsettled().filter((s) => s.status !== 'processing');
 
+  /** Takes Evrotrust's word for one transaction's signer; true if that changed the view. */
+  const applyStatus = (transactionId: string, answer: { statusName: StatusName; isProcessing: boolean }): boolean => {
+    const signer = signerOf(transactionId);
+    const status = signerStatusOf(answer.statusName, answer.isProcessing);
+    if (!signer || signer.status === status) return false;
+    signer.status = status;
+    return true;
+  };
+
   /** Asks Evrotrust for one transaction's status; false when it could not be asked (retried later). */
   const confirm = async (transactionId: string, until: number): Promise<boolean> => {
     const r = await retrying('confirm-status', () => quick.confirmStatus({ signingId, transactionId }), {
@@ -351,12 +361,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       interrupt: () => withdrawRequested && endReason === undefined,
     });
     if (!r.ok) return false;
-    const signer = signerOf(transactionId);
-    const status = signerStatusOf(r.value.statusName, r.value.isProcessing);
-    if (signer && signer.status !== status) {
-      signer.status = status;
-      publish();
-    }
+    if (applyStatus(transactionId, r.value)) publish();
     return true;
   };
 
@@ -375,14 +380,7 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       return [];
     }
     let changed = false;
-    for (const a of answers) {
-      const signer = signerOf(a.transactionId);
-      const status = signerStatusOf(a.statusName, a.isProcessing);
-      if (signer && signer.status !== status) {
-        signer.status = status;
-        changed = true;
-      }
-    }
+    for (const a of answers) changed = applyStatus(a.transactionId, a) || changed;
     if (changed) publish();
     return answers.map((a) => a.transactionId);
   };
@@ -418,20 +416,16 @@ export async function signingWorkflow(input: SigningWorkflowInput): Promise<Sign
       for (const s of unsettled()) if (s.transactionId) toCheck.add(s.transactionId);
       nextPoll = Date.now() + input.pollIntervalMs;
     }
+    /** After asking about tx: an answer counts for the end, and a processing signer is asked again soon. */
+    const asked = (tx: string, answered: boolean) => {
+      if (answered && endReason) confirmedSinceEnd.add(tx);
+      if (signerOf(tx)?.status === 'processing') nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
+    };
     // Several to ask about (a poll, the end of a signing with several signers): one call for the thread.
     if (toCheck.size > 1 && view.threadId && patched('thread-status')) {
-      for (const tx of await confirmThread(view.threadId)) {
-        if (!toCheck.delete(tx)) continue;
-        if (endReason) confirmedSinceEnd.add(tx);
-        if (signerOf(tx)?.status === 'processing') nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
-      }
+      for (const tx of await confirmThread(view.threadId)) if (toCheck.delete(tx)) asked(tx, true);
     }
-    for (const tx of toCheck) {
-      if (await confirm(tx, endReason ? settleBy : deadline)) {
-        if (endReason) confirmedSinceEnd.add(tx);
-      }
-      if (signerOf(tx)?.status === 'processing') nextPoll = Math.min(nextPoll, Date.now() + input.processingRecheckMs);
-    }
+    for (const tx of toCheck) asked(tx, await confirm(tx, endReason ? settleBy : deadline));
 
     const candidate = outcomeOf(view.signers, endReason);
     // At the end, "nobody signed" must be Evrotrust's word for every transaction, not our silence.

@@ -17,7 +17,7 @@ import {
   withdrawResponseSchema,
   type SignatureType,
 } from './schemas';
-import { EvrotrustRequestError } from './errors';
+import { EvrotrustRequestError, type EvrotrustEndpoint } from './errors';
 import { isPdf, isXml, sha512Hex, sniffContentType } from './files';
 import { isFinalStatus, isKnownStatus, statusName } from './statuses';
 import { asciiJson, jsonPayload, type Transport } from './transport';
@@ -391,21 +391,24 @@ export async function status(
   endpoint: '/document/status' | '/document/group/status' = '/document/status',
 ): Promise<StatusResult> {
   const t: Transport = api.transport;
-  const { vendorNumber, logger } = api;
+  const { vendorNumber } = api;
   t.requireId(endpoint, 'transactionID', transactionID);
   const ctx = t.context(endpoint, { transactionID }, call, false);
   const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, transactionID }), statusResponseSchema);
-  if (!isKnownStatus(r.status)) {
-    // Tolerated: Evrotrust adds codes over time. Not final, so the caller keeps waiting/polling.
-    logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status: r.status });
-  }
-  return {
-    status: r.status,
-    statusName: statusName(r.status),
-    isProcessing: r.isProcessing,
-    isFinal: isFinalStatus(r.status, r.isProcessing),
-    rejectReason: r.rejectReason ?? null,
-  };
+  return statusResult(api, endpoint, transactionID, r.status, r.isProcessing, r.rejectReason ?? null);
+}
+
+/** One transaction's status as the client answers it; an unknown code is tolerated (Evrotrust adds codes over time: not final, so the caller keeps waiting/polling) and logged. */
+function statusResult(
+  api: EndpointContext,
+  endpoint: EvrotrustEndpoint,
+  transactionID: string,
+  status: number,
+  isProcessing: boolean,
+  rejectReason: string | null,
+): StatusResult {
+  if (!isKnownStatus(status)) api.logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status });
+  return { status, statusName: statusName(status), isProcessing, isFinal: isFinalStatus(status, isProcessing), rejectReason };
 }
 
 /**
@@ -414,22 +417,15 @@ export async function status(
  */
 export async function threadStatus(api: EndpointContext, threadID: string, call?: CallOptions): Promise<ThreadStatusResult> {
   const t: Transport = api.transport;
-  const { vendorNumber, logger } = api;
+  const { vendorNumber } = api;
   const endpoint = '/document/thread/status';
   t.requireId(endpoint, 'threadID', threadID);
   const ctx = t.context(endpoint, { threadID }, call, false);
   const { value: r } = await t.sendJson(ctx, jsonPayload({ vendorNumber, threadID }), threadStatusResponseSchema);
-  const result = (transactionID: string, status: number, isProcessing: boolean, rejectReason: string | null) => {
-    if (!isKnownStatus(status)) logger?.warn?.('evrotrust unknown status code', { endpoint, transactionID, status });
-    return {
-      transactionID,
-      status,
-      statusName: statusName(status),
-      isProcessing,
-      isFinal: isFinalStatus(status, isProcessing),
-      rejectReason,
-    };
-  };
+  const result = (transactionID: string, status: number, isProcessing: boolean, rejectReason: string | null) => ({
+    transactionID,
+    ...statusResult(api, endpoint, transactionID, status, isProcessing, rejectReason),
+  });
   const transactions = r.statuses.flatMap((s) => {
     const reason = s.rejectReason ?? null;
     if (s.groupTransactionID != null && s.groupStatus != null)
